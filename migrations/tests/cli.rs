@@ -1,0 +1,233 @@
+//! The example crate's migration binary, end to end: the real binary, real databases.
+
+#[path = "../../tests/support/mod.rs"]
+mod support;
+
+use std::process::{Command, Output};
+
+use support::Backend;
+
+const BIN: &str = env!("CARGO_BIN_EXE_migrations");
+
+/// Runs the binary with `args`, no DATABASE_URL from the environment, no colours.
+fn run(url: Option<&str>, args: &[&str]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.env_remove("DATABASE_URL")
+        .env("NO_COLOR", "1")
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    if let Some(url) = url {
+        cmd.args(["--database-url", url]);
+    }
+    cmd.args(args).output().expect("run the migration binary")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Runs and asserts the exit code, showing both streams when it differs.
+fn expect(url: Option<&str>, args: &[&str], code: i32) -> Output {
+    let o = run(url, args);
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "`{}` exited {:?}\nstdout:\n{}\nstderr:\n{}",
+        args.join(" "),
+        o.status.code(),
+        stdout(&o),
+        stderr(&o)
+    );
+    o
+}
+
+#[test]
+fn history_shows_the_branch_and_the_merge_newest_first() {
+    let o = expect(None, &["history"], 0);
+    insta::assert_snapshot!(stdout(&o));
+}
+
+#[test]
+fn history_verbose_heads_branches_and_show() {
+    insta::assert_snapshot!(
+        "history_verbose",
+        stdout(&expect(None, &["history", "-v"], 0))
+    );
+    insta::assert_snapshot!("heads", stdout(&expect(None, &["heads"], 0)));
+    insta::assert_snapshot!("branches", stdout(&expect(None, &["branches"], 0)));
+    insta::assert_snapshot!(
+        "show_merge",
+        stdout(&expect(None, &["show", "20260104"], 0))
+    );
+    insta::assert_snapshot!(
+        "history_range",
+        stdout(&expect(
+            None,
+            &["history", "-r", "m20260102_000001_create_post:head-1"],
+            0
+        ))
+    );
+}
+
+#[test]
+fn json_output_of_offline_verbs() {
+    let o = expect(None, &["heads", "--format", "json"], 0);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("one JSON object");
+    assert_eq!(v["heads"][0]["id"], "m20260105_000001_index_post_title");
+    assert_eq!(
+        v["heads"][0]["parents"][0],
+        "m20260104_000001_merge_published_and_tags"
+    );
+    let o = expect(None, &["history", "--format", "json"], 0);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("one JSON object");
+    assert_eq!(v["revisions"].as_array().map(Vec::len), Some(6));
+}
+
+#[test]
+fn bad_specs_are_one_line_usage_errors() {
+    for (spec, needle) in [
+        ("nope_nope", "no revision matches `nope_nope`"),
+        ("m2026", "m2026"),
+        ("m20", "at least 4 characters"),
+        ("head+1", "head"),
+    ] {
+        let o = expect(None, &["show", spec], 2);
+        let err = stderr(&o);
+        assert!(err.contains(needle), "`show {spec}`: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    }
+}
+
+#[test]
+fn a_missing_database_url_says_how_to_set_it() {
+    let o = expect(None, &["current"], 2);
+    let err = stderr(&o);
+    assert!(
+        err.contains("--database-url") && err.contains("DATABASE_URL"),
+        "{err}"
+    );
+}
+
+#[test]
+fn malformed_and_unreachable_urls_never_show_the_password() {
+    let bad_scheme = expect(Some("oracle://app:hunter2@db/x"), &["current"], 2);
+    assert!(
+        stderr(&bad_scheme).contains("unsupported database URL scheme"),
+        "{}",
+        stderr(&bad_scheme)
+    );
+    let unreachable = expect(
+        Some("postgres://app:hunter2@127.0.0.1:1/nothing"),
+        &["upgrade", "head"],
+        1,
+    );
+    let err = stderr(&unreachable);
+    assert!(
+        err.contains("cannot connect to postgres://app:***@127.0.0.1:1/nothing"),
+        "{err}"
+    );
+    for o in [&bad_scheme, &unreachable] {
+        assert!(!stdout(o).contains("hunter2") && !stderr(o).contains("hunter2"));
+    }
+}
+
+on_every_backend!(the_whole_story_through_the_binary, |tdb| {
+    let url = Some(tdb.url.as_str());
+    // nothing applied yet; reading creates nothing
+    let o = expect(url, &["check"], 3);
+    assert!(
+        stdout(&o).starts_with("6 pending migrations"),
+        "{}",
+        stdout(&o)
+    );
+
+    // to a middle revision, by prefix without the leading m
+    let o = expect(url, &["upgrade", "20260102"], 0);
+    let err = stderr(&o);
+    assert!(
+        err.contains("Applied m20260101_000001_create_author ("),
+        "{err}"
+    );
+    assert!(
+        err.contains("Applied m20260102_000001_create_post ("),
+        "{err}"
+    );
+    let o = expect(url, &["current"], 0);
+    assert_eq!(stdout(&o), "m20260102_000001_create_post\n");
+
+    // the rest, then the state everywhere
+    expect(url, &["upgrade", "head"], 0);
+    assert_eq!(
+        stdout(&expect(url, &["check"], 0)),
+        "up to date at m20260105_000001_index_post_title\n"
+    );
+    let o = expect(url, &["status"], 0);
+    assert!(
+        stdout(&o).contains("6 applied, 0 pending"),
+        "{}",
+        stdout(&o)
+    );
+    let o = expect(url, &["history", "-i"], 0);
+    assert!(
+        stdout(&o)
+            .contains("-> m20260105_000001_index_post_title (head) (current), index post title"),
+        "{}",
+        stdout(&o)
+    );
+
+    // back across the merge to the branch point: both branches go
+    let o = expect(url, &["downgrade", "m20260102_000001_create_post"], 0);
+    let err = stderr(&o);
+    for id in [
+        "m20260105_000001_index_post_title",
+        "m20260104_000001_merge_published_and_tags",
+        "m20260103_000002_create_tag",
+        "m20260103_000001_add_post_published",
+    ] {
+        assert!(err.contains(&format!("Reverted {id} (")), "{err}");
+    }
+    assert_eq!(
+        stdout(&expect(url, &["current"], 0)),
+        "m20260102_000001_create_post\n"
+    );
+
+    // stamp the head without running anything, then downgrade -1 runs the real down
+    expect(url, &["stamp", "head"], 0);
+    assert_eq!(
+        stdout(&expect(url, &["check"], 0)),
+        "up to date at m20260105_000001_index_post_title\n"
+    );
+    expect(url, &["stamp", "m20260102_000001_create_post"], 0);
+    expect(url, &["upgrade", "heads"], 0);
+    let o = expect(url, &["downgrade", "-1", "--format", "json"], 0);
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON lines"))
+        .collect();
+    assert_eq!(lines[0]["event"], "step");
+    assert_eq!(lines[0]["revision"], "m20260105_000001_index_post_title");
+    assert_eq!(lines[0]["direction"], "down");
+    assert_eq!(lines.last().unwrap()["event"], "done");
+    expect(url, &["redo"], 0);
+
+    let o = expect(url, &["status", "--format", "json"], 0);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["pending"].as_array().map(Vec::len), Some(1));
+    assert_eq!(v["applied"], 5);
+
+    expect(url, &["downgrade", "base"], 0);
+    let o = expect(url, &["current"], 0);
+    assert_eq!(stdout(&o), "");
+    assert!(
+        stderr(&o).contains("the database is at base"),
+        "{}",
+        stderr(&o)
+    );
+    if tdb.backend == Backend::Sqlite {
+        // a spec error changes nothing and exits 2
+        expect(url, &["upgrade", "m1999"], 2);
+    }
+});

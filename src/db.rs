@@ -1,0 +1,432 @@
+//! Database URLs and connections: where the URL comes from, which backend it names,
+//! how it is shown (never with its password), and how a connection is opened.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use sea_orm_migration::sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
+
+use crate::error::{Error, Result};
+
+/// Where the URL was found, for messages.
+pub const URL_HELP: &str = "no database URL: pass `--database-url <URL>`, set `DATABASE_URL`, \
+     or put `DATABASE_URL=<URL>` in a `.env` file \
+     (e.g. `sqlite://app.db`, `postgres://user@localhost/app`, `mysql://user@localhost/app`)";
+
+/// `--database-url` (already merged with `DATABASE_URL` by the caller) over the
+/// `DATABASE_URL` of a `.env` file in the working directory or a parent.
+pub fn resolve_url(given: Option<String>) -> Result<DbUrl> {
+    let url = match given.filter(|u| !u.trim().is_empty()) {
+        Some(url) => url,
+        None => dotenv_url().ok_or_else(|| Error::Config(URL_HELP.to_string()))?,
+    };
+    DbUrl::parse(&url)
+}
+
+fn dotenv_url() -> Option<String> {
+    dotenvy::dotenv_iter()
+        .ok()?
+        .filter_map(|item| item.ok())
+        .find(|(key, _)| key == "DATABASE_URL")
+        .map(|(_, value)| value)
+}
+
+/// A parsed database URL. `Display` masks the password.
+#[derive(Clone)]
+pub struct DbUrl {
+    raw: String,
+    backend: DbBackend,
+    password: Option<String>,
+}
+
+impl DbUrl {
+    pub fn parse(raw: &str) -> Result<DbUrl> {
+        let raw = raw.trim().to_string();
+        let scheme = raw.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
+        let backend = match scheme.as_deref() {
+            Some("sqlite") => DbBackend::Sqlite,
+            Some("postgres" | "postgresql") => DbBackend::Postgres,
+            Some("mysql" | "mariadb") => DbBackend::MySql,
+            Some(other) if !other.is_empty() && !other.contains(['/', '@']) => {
+                return Err(Error::Config(format!(
+                    "unsupported database URL scheme `{other}:`; expected `sqlite:`, `postgres://` or `mysql://`"
+                )));
+            }
+            _ => {
+                return Err(Error::Config(format!(
+                    "`{}` is not a database URL; expected one like `sqlite://app.db`, `postgres://user@host/db` or `mysql://user@host/db`",
+                    mask(&raw)
+                )));
+            }
+        };
+        if backend != DbBackend::Sqlite {
+            let rest = &raw[raw.find("://").map(|i| i + 3).ok_or_else(|| {
+                Error::Config(format!(
+                    "`{}` is not a database URL: expected `{}://[user[:password]@]host[:port]/database`",
+                    mask(&raw),
+                    scheme.as_deref().unwrap_or_default()
+                ))
+            })?..];
+            if rest.is_empty() || rest.starts_with('/') && !rest.contains("host=") {
+                return Err(Error::Config(format!(
+                    "`{}` names no host: expected `{}://[user[:password]@]host[:port]/database`",
+                    mask(&raw),
+                    scheme.as_deref().unwrap_or_default()
+                )));
+            }
+        }
+        if !backend_compiled(backend) {
+            return Err(Error::Config(format!(
+                "this migration binary was built without {} support; enable the `{}` feature of cargo-migrate",
+                backend_name(backend),
+                feature_name(backend)
+            )));
+        }
+        let password = password_of(&raw);
+        let mut url = DbUrl {
+            raw,
+            backend,
+            password,
+        };
+        if backend == DbBackend::Sqlite && url.raw.starts_with("sqlite:") && url.raw.len() == 7 {
+            return Err(Error::Config(
+                "`sqlite:` names no file: expected `sqlite://path/to/file.db` or `sqlite::memory:`"
+                    .to_string(),
+            ));
+        }
+        url.raw = url.raw.replacen("mariadb:", "mysql:", 1);
+        Ok(url)
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.backend
+    }
+
+    /// The URL with its password, for the driver only.
+    pub fn expose(&self) -> &str {
+        &self.raw
+    }
+
+    /// The file of a SQLite URL (`None` for in-memory databases and other backends).
+    pub fn sqlite_file(&self) -> Option<PathBuf> {
+        if self.backend != DbBackend::Sqlite {
+            return None;
+        }
+        let rest = self.raw.strip_prefix("sqlite:")?;
+        let rest = rest.strip_prefix("//").unwrap_or(rest);
+        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+        if path.is_empty() || path == ":memory:" || query.contains("mode=memory") {
+            return None;
+        }
+        Some(PathBuf::from(path))
+    }
+
+    fn has_query_param(&self, name: &str) -> bool {
+        self.raw
+            .split_once('?')
+            .is_some_and(|(_, q)| q.split('&').any(|kv| kv.split('=').next() == Some(name)))
+    }
+
+    fn with_query_param(&self, param: &str) -> String {
+        let sep = if self.raw.contains('?') { '&' } else { '?' };
+        format!("{}{sep}{param}", self.raw)
+    }
+
+    /// Removes the password (raw and percent-decoded) from any text, such as a driver's
+    /// error message.
+    pub fn scrub(&self, text: &str) -> String {
+        let mut text = text.replace(&self.raw, &mask(&self.raw));
+        if let Some(pw) = self.password.as_deref().filter(|p| !p.is_empty()) {
+            text = text.replace(pw, "***");
+            let decoded = percent_decode(pw);
+            if !decoded.is_empty() {
+                text = text.replace(&decoded, "***");
+            }
+        }
+        text
+    }
+}
+
+impl std::fmt::Display for DbUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&mask(&self.raw))
+    }
+}
+
+impl std::fmt::Debug for DbUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DbUrl({self})")
+    }
+}
+
+fn backend_name(backend: DbBackend) -> &'static str {
+    match backend {
+        DbBackend::Postgres => "PostgreSQL",
+        DbBackend::MySql => "MySQL/MariaDB",
+        _ => "SQLite",
+    }
+}
+
+fn feature_name(backend: DbBackend) -> &'static str {
+    match backend {
+        DbBackend::Postgres => "postgres",
+        DbBackend::MySql => "mysql",
+        _ => "sqlite",
+    }
+}
+
+fn backend_compiled(backend: DbBackend) -> bool {
+    match backend {
+        DbBackend::Postgres => cfg!(feature = "postgres"),
+        DbBackend::MySql => cfg!(feature = "mysql"),
+        _ => cfg!(feature = "sqlite"),
+    }
+}
+
+/// The authority's password, if the URL has one.
+fn password_of(url: &str) -> Option<String> {
+    let rest = &url[url.find("://")? + 3..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let userinfo = &authority[..authority.rfind('@')?];
+    userinfo.split_once(':').map(|(_, pw)| pw.to_string())
+}
+
+/// The URL with its password replaced by `***`.
+pub fn mask(url: &str) -> String {
+    let scheme_end = match url.find("://") {
+        Some(i) => i + 3,
+        None => match url.find(':') {
+            Some(i) => i + 1,
+            None => return url.to_string(),
+        },
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let Some(at) = authority.rfind('@') else {
+        return url.to_string();
+    };
+    match authority[..at].split_once(':') {
+        Some((user, _)) => format!(
+            "{}{user}:***{}",
+            &url[..scheme_end],
+            &url[scheme_end + at..]
+        ),
+        None => url.to_string(),
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push(hi * 16 + lo);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// How a verb wants its connection.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ConnectOptionsExt {
+    /// A writing verb: a missing SQLite file is created.
+    pub write: bool,
+    /// Keep retrying an unreachable database this long (`--wait`).
+    pub wait: Option<Duration>,
+    /// How long a SQLite writer waits for another (`--lock-timeout`); unbounded if `None`.
+    pub lock_timeout: Option<Duration>,
+}
+
+/// An open database with the URL it came from (for the lock's own connection and for
+/// scrubbing messages).
+pub struct Db {
+    conn: DatabaseConnection,
+    url: DbUrl,
+    /// A read-only verb on a SQLite file that does not exist: an empty in-memory database
+    /// stands in, so nothing is created.
+    absent: bool,
+}
+
+impl Db {
+    pub async fn connect(url: &DbUrl, opts: ConnectOptionsExt) -> Result<Db> {
+        let mut target = url.raw.clone();
+        let mut absent = false;
+        if let Some(file) = url.sqlite_file() {
+            if !file.exists() && !opts.write {
+                absent = true;
+                target = "sqlite::memory:".to_string();
+            } else if !url.has_query_param("mode") {
+                target = url.with_query_param("mode=rwc");
+            }
+        }
+        let deadline = opts.wait.map(|w| Instant::now() + w);
+        let conn = loop {
+            match Database::connect(connect_options(&target, opts.lock_timeout)).await {
+                Ok(conn) => break conn,
+                Err(err) => {
+                    let retry = deadline.is_some_and(|d| Instant::now() < d) && retryable(&err);
+                    if !retry {
+                        let waited = match opts.wait {
+                            Some(w) => format!(" (retried for {}s)", w.as_secs()),
+                            None => String::new(),
+                        };
+                        return Err(Error::Database(format!(
+                            "cannot connect to {url}{waited}: {}",
+                            url.scrub(&describe(&err))
+                        )));
+                    }
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+            }
+        };
+        Ok(Db {
+            conn,
+            url: url.clone(),
+            absent,
+        })
+    }
+
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.conn.get_database_backend()
+    }
+
+    pub fn url(&self) -> &DbUrl {
+        &self.url
+    }
+
+    /// True when a read-only verb found no SQLite file and nothing was opened.
+    pub fn is_absent(&self) -> bool {
+        self.absent
+    }
+
+    /// A database error, as a message free of secrets.
+    pub fn error(&self, err: DbErr) -> Error {
+        Error::Database(self.url.scrub(&describe(&err)))
+    }
+
+    pub async fn close(self) {
+        let _ = self.conn.close().await;
+    }
+}
+
+pub(crate) fn connect_options(url: &str, lock_timeout: Option<Duration>) -> ConnectOptions {
+    let mut opts = ConnectOptions::new(url.to_string());
+    opts.max_connections(1)
+        .min_connections(1)
+        // sqlx retries a refused connection until this deadline; `--wait` extends it.
+        .acquire_timeout(Duration::from_secs(5))
+        .sqlx_logging(false);
+    #[cfg(feature = "sqlite")]
+    {
+        let busy = lock_timeout.unwrap_or(Duration::from_secs(24 * 3600));
+        opts.map_sqlx_sqlite_opts(move |o| o.busy_timeout(busy));
+    }
+    #[cfg(not(feature = "sqlite"))]
+    let _ = lock_timeout;
+    opts
+}
+
+/// Connection refused or reset: worth retrying while waiting for a server to start.
+/// Authentication and "no such database" are final.
+fn retryable(err: &DbErr) -> bool {
+    let text = err.to_string().to_ascii_lowercase();
+    !(text.contains("password")
+        || text.contains("authentication")
+        || text.contains("access denied")
+        || text.contains("does not exist")
+        || text.contains("unknown database"))
+}
+
+/// A driver error without sea-orm's wrapping noise.
+pub fn describe(err: &DbErr) -> String {
+    let text = err.to_string();
+    let text = text
+        .strip_prefix("Connection Error: ")
+        .or_else(|| text.strip_prefix("Execution Error: "))
+        .or_else(|| text.strip_prefix("Query Error: "))
+        .unwrap_or(&text);
+    let text = text
+        .strip_prefix("error returned from database: ")
+        .unwrap_or(text);
+    text.trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_passwords_and_keeps_the_rest() {
+        assert_eq!(
+            mask("postgres://app:s3cret@db:5432/prod?sslmode=require"),
+            "postgres://app:***@db:5432/prod?sslmode=require"
+        );
+        assert_eq!(mask("postgres://app@db/prod"), "postgres://app@db/prod");
+        assert_eq!(mask("sqlite://app.db"), "sqlite://app.db");
+        assert_eq!(mask("mysql://u:p@ss@h/d"), "mysql://u:***@h/d");
+    }
+
+    #[test]
+    fn scrub_removes_raw_and_decoded_passwords() {
+        let url = DbUrl::parse("postgres://app:p%40ss@localhost/db").unwrap();
+        assert_eq!(
+            url.scrub("auth failed for p%40ss / p@ss"),
+            "auth failed for *** / ***"
+        );
+        assert_eq!(url.to_string(), "postgres://app:***@localhost/db");
+    }
+
+    #[test]
+    fn recognises_backends_and_rejects_the_rest() {
+        assert_eq!(
+            DbUrl::parse("sqlite://a.db").unwrap().backend(),
+            DbBackend::Sqlite
+        );
+        assert_eq!(
+            DbUrl::parse("postgresql://u@h/d").unwrap().backend(),
+            DbBackend::Postgres
+        );
+        assert_eq!(
+            DbUrl::parse("mariadb://u@h/d").unwrap().backend(),
+            DbBackend::MySql
+        );
+        let err = DbUrl::parse("oracle://u:pw@h/d").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "unsupported database URL scheme `oracle:`; expected `sqlite:`, `postgres://` or `mysql://`"
+        );
+        let err = DbUrl::parse("just-a-path.db").unwrap_err().to_string();
+        assert!(
+            err.starts_with("`just-a-path.db` is not a database URL"),
+            "{err}"
+        );
+        let err = DbUrl::parse("postgres:u:secret@h").unwrap_err().to_string();
+        assert!(!err.contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn sqlite_files() {
+        let file = |u: &str| DbUrl::parse(u).unwrap().sqlite_file();
+        assert_eq!(file("sqlite://demo.db"), Some(PathBuf::from("demo.db")));
+        assert_eq!(
+            file("sqlite:demo.db?mode=rwc"),
+            Some(PathBuf::from("demo.db"))
+        );
+        assert_eq!(file("sqlite:///tmp/x.db"), Some(PathBuf::from("/tmp/x.db")));
+        assert_eq!(file("sqlite::memory:"), None);
+    }
+}

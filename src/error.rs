@@ -1,0 +1,59 @@
+//! The runtime's one error type, and the one place errors become exit codes.
+
+use crate::graph::GraphError;
+use crate::spec::SpecError;
+
+/// Exit codes of the runtime and the subcommand (README, "Exit codes").
+pub mod exit {
+    pub const OK: u8 = 0;
+    /// A migration or database error.
+    pub const FAILURE: u8 = 1;
+    /// A usage error or bad input: unknown revision, malformed URL, refused plan.
+    pub const USAGE: u8 = 2;
+    /// `check`: migrations are pending.
+    pub const PENDING: u8 = 3;
+    /// `check`: several heads, or the database holds revisions the code does not know.
+    pub const DRIFT: u8 = 4;
+    /// The migration crate failed to build (the subcommand).
+    pub const BUILD_FAILED: u8 = 101;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The migration crate's revisions do not form a valid graph.
+    #[error("the migration crate's revisions are inconsistent: {0}")]
+    Graph(#[from] GraphError),
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    /// Bad input or a request that cannot be carried out as asked.
+    #[error("{0}")]
+    Usage(String),
+    /// No database URL anywhere, or one that cannot be used.
+    #[error("{0}")]
+    Config(String),
+    /// Talking to the database failed (the message is already free of secrets).
+    #[error("{0}")]
+    Database(String),
+    /// A migration's own code (or its DDL) failed.
+    #[error("{direction} of `{id}` failed: {message}")]
+    Migration {
+        id: String,
+        direction: &'static str,
+        message: String,
+    },
+}
+
+impl Error {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Graph(_) | Error::Spec(_) | Error::Usage(_) | Error::Config(_) => exit::USAGE,
+            Error::Database(_) | Error::Migration { .. } => exit::FAILURE,
+        }
+    }
+
+    pub fn usage(message: impl Into<String>) -> Self {
+        Error::Usage(message.into())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,171 @@
+//! Running one migration step: in its own transaction together with its tracking
+//! change wherever the database can roll DDL back, and recording a failure otherwise.
+
+use std::time::Instant;
+
+use sea_orm_migration::sea_orm::{
+    DbBackend, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+use sea_orm_migration::{MigrationTrait, SchemaManager};
+use serde::Serialize;
+
+use crate::db::{Db, describe};
+use crate::error::{Error, Result};
+use crate::tracking::{Failure, StepFacts, Tracking, now_ms};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Up,
+    Down,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Up => "up",
+            Direction::Down => "down",
+        }
+    }
+}
+
+/// What happened to one step.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepOutcome {
+    pub revision: String,
+    pub direction: Direction,
+    pub duration_ms: f64,
+    /// Ran inside a transaction with its tracking change.
+    pub transactional: bool,
+    /// Another process had already done it (SQLite re-check under the write lock).
+    pub skipped: bool,
+}
+
+/// Whether a migration runs in a transaction: its own choice first, otherwise every
+/// backend with transactional DDL (PostgreSQL and SQLite; sea-orm-migration leaves
+/// SQLite out, we do not).
+pub fn uses_transaction(migration: &dyn MigrationTrait, backend: DbBackend) -> bool {
+    migration
+        .use_transaction()
+        .unwrap_or(backend != DbBackend::MySql)
+}
+
+pub async fn run_step(
+    db: &Db,
+    tracking: &Tracking,
+    migration: &dyn MigrationTrait,
+    direction: Direction,
+    applied_by: &str,
+) -> Result<StepOutcome> {
+    let id = migration.name().to_string();
+    let backend = db.backend();
+    let conn = db.connection();
+    let transactional = uses_transaction(migration, backend);
+    let started = Instant::now();
+    let mut outcome = StepOutcome {
+        revision: id.clone(),
+        direction,
+        duration_ms: 0.0,
+        transactional,
+        skipped: false,
+    };
+    let facts = |started: Instant| StepFacts {
+        execution_ms: started.elapsed().as_millis() as i64,
+        applied_by: applied_by.to_string(),
+        checksum: None,
+    };
+    if transactional {
+        let txn = conn
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| db.error(e))?;
+        // SQLite has no session lock: re-check under the write lock this transaction
+        // holds, so a step another process finished meanwhile is not run twice.
+        if backend == DbBackend::Sqlite
+            && tracking
+                .is_applied(&txn, &id)
+                .await
+                .map_err(|e| db.error(e))?
+                == (direction == Direction::Up)
+        {
+            txn.rollback().await.map_err(|e| db.error(e))?;
+            outcome.skipped = true;
+            return Ok(outcome);
+        }
+        let result = {
+            let manager = SchemaManager::new(&txn);
+            match direction {
+                Direction::Up => migration.up(&manager).await,
+                Direction::Down => migration.down(&manager).await,
+            }
+        };
+        if let Err(err) = result {
+            let _ = txn.rollback().await;
+            return Err(fail(db, tracking, &id, direction, err, true).await);
+        }
+        let recorded = match direction {
+            Direction::Up => tracking.insert(&txn, &id, &facts(started)).await,
+            Direction::Down => tracking.delete(&txn, &id).await,
+        };
+        recorded.map_err(|e| db.error(e))?;
+        txn.commit().await.map_err(|e| db.error(e))?;
+    } else {
+        let result = {
+            let manager = SchemaManager::new(conn);
+            match direction {
+                Direction::Up => migration.up(&manager).await,
+                Direction::Down => migration.down(&manager).await,
+            }
+        };
+        if let Err(err) = result {
+            return Err(fail(db, tracking, &id, direction, err, false).await);
+        }
+        let recorded = match direction {
+            Direction::Up => tracking.insert(conn, &id, &facts(started)).await,
+            Direction::Down => tracking.delete(conn, &id).await,
+        };
+        recorded.map_err(|e| db.error(e))?;
+    }
+    outcome.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    Ok(outcome)
+}
+
+/// Records the failure (best effort: the error being reported matters more) and
+/// builds the error naming the migration and the database's message.
+async fn fail(
+    db: &Db,
+    tracking: &Tracking,
+    id: &str,
+    direction: Direction,
+    err: sea_orm_migration::sea_orm::DbErr,
+    transactional: bool,
+) -> Error {
+    let mut message = db.url().scrub(&describe(&err));
+    let failure = Failure {
+        direction: direction.as_str().to_string(),
+        failed_at_ms: now_ms(),
+        error: message.clone(),
+        transactional,
+    };
+    let _ = tracking.record_failure(db.connection(), id, &failure).await;
+    if transactional {
+        message.push_str(" (rolled back: nothing of this migration was applied)");
+    } else {
+        message.push_str(&format!(
+            " (this step ran outside a transaction, so part of it may have been applied; \
+             check the database, then either finish it by hand and run `stamp {id}`, \
+             or undo it by hand and run `upgrade --retry-failed`)"
+        ));
+    }
+    Error::Migration {
+        id: id.to_string(),
+        direction: match direction {
+            Direction::Up => "upgrade",
+            Direction::Down => "downgrade",
+        },
+        message,
+    }
+}

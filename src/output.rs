@@ -1,0 +1,310 @@
+//! Rendering: the human lines and JSON objects of every verb. Data goes to stdout,
+//! progress and errors to stderr; nothing here decides what to do.
+
+use console::style;
+use serde_json::{Value, json};
+
+use crate::exec::{Direction, StepOutcome};
+use crate::graph::Graph;
+use crate::runtime::{Observer, Runtime, State};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+/// Where output goes and how it looks, resolved once from the flags.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    pub format: Format,
+    pub quiet: bool,
+}
+
+impl Output {
+    pub fn json(&self) -> bool {
+        self.format == Format::Json
+    }
+
+    /// A line of data on stdout.
+    pub fn data(&self, line: impl AsRef<str>) {
+        println!("{}", line.as_ref());
+    }
+
+    /// One JSON object on one line of stdout.
+    pub fn object(&self, value: &Value) {
+        println!("{value}");
+    }
+
+    /// A progress or summary line on stderr (human mode, not quiet).
+    pub fn status(&self, verb: &str, message: impl AsRef<str>) {
+        if !self.quiet && !self.json() {
+            eprintln!("{:>12} {}", style(verb).green().bold(), message.as_ref());
+        }
+    }
+
+    pub fn note(&self, message: impl AsRef<str>) {
+        if !self.quiet && !self.json() {
+            eprintln!("{} {}", style("note:").cyan().bold(), message.as_ref());
+        }
+    }
+
+    pub fn warn(&self, message: impl AsRef<str>) {
+        if !self.json() {
+            eprintln!("{} {}", style("warning:").yellow().bold(), message.as_ref());
+        }
+    }
+
+    pub fn error(&self, message: impl AsRef<str>) {
+        eprintln!("{} {}", style("error:").red().bold(), message.as_ref());
+    }
+}
+
+/// Prints each step as it finishes.
+pub struct Progress {
+    pub out: Output,
+}
+
+impl Observer for Progress {
+    fn waiting_for_lock(&mut self) {
+        if self.out.json() {
+            self.out.object(&json!({"event": "waiting_for_lock"}));
+        } else {
+            self.out.status(
+                "Waiting",
+                "for the migration lock: another process is migrating this database",
+            );
+        }
+    }
+
+    fn step_finished(&mut self, o: &StepOutcome) {
+        if self.out.json() {
+            let mut v = serde_json::to_value(o).unwrap_or_default();
+            v["event"] = json!("step");
+            self.out.object(&v);
+        } else if o.skipped {
+            self.out.status(
+                "Skipped",
+                format!("{} (done by another process)", o.revision),
+            );
+        } else {
+            let verb = match o.direction {
+                Direction::Up => "Applied",
+                Direction::Down => "Reverted",
+            };
+            self.out.status(
+                verb,
+                format!("{} ({})", o.revision, duration(o.duration_ms)),
+            );
+        }
+    }
+}
+
+pub fn duration(ms: f64) -> String {
+    if ms < 10.0 {
+        format!("{ms:.1} ms")
+    } else if ms < 10_000.0 {
+        format!("{ms:.0} ms")
+    } else {
+        format!("{:.1} s", ms / 1000.0)
+    }
+}
+
+/// The human message of a revision: its slug, as words.
+pub fn message(id: &str) -> String {
+    let b = id.as_bytes();
+    let timestamped = b.len() > 17
+        && b[0] == b'm'
+        && b[1..9].iter().all(u8::is_ascii_digit)
+        && b[9] == b'_'
+        && b[10..16].iter().all(u8::is_ascii_digit)
+        && b[16] == b'_';
+    let slug = if timestamped { &id[17..] } else { id };
+    slug.replace('_', " ")
+}
+
+fn tags(graph: &Graph, state: Option<&State>, r: usize) -> String {
+    let mut t = String::new();
+    if graph.is_head(r) {
+        t.push_str(" (head)");
+    }
+    if state.is_some_and(|s| s.current.contains(&r)) {
+        t.push_str(" (current)");
+    }
+    if graph.is_branch_point(r) {
+        t.push_str(" (branchpoint)");
+    }
+    if graph.is_merge_point(r) {
+        t.push_str(" (mergepoint)");
+    }
+    t
+}
+
+fn parent_list(graph: &Graph, r: usize) -> String {
+    if graph.is_base(r) {
+        "<base>".to_string()
+    } else {
+        let ps: Vec<&str> = graph.parents(r).iter().map(|&p| graph.id(p)).collect();
+        ps.join(", ")
+    }
+}
+
+/// `parents -> id (tags), message`, Alembic's history line.
+pub fn history_line(rt: &Runtime, state: Option<&State>, r: usize) -> String {
+    let g = rt.graph();
+    format!(
+        "{} -> {}{}, {}",
+        parent_list(g, r),
+        g.id(r),
+        tags(g, state, r),
+        message(g.id(r))
+    )
+}
+
+/// The verbose block of one revision.
+pub fn log_entry(rt: &Runtime, state: Option<&State>, r: usize) -> String {
+    let g = rt.graph();
+    let mut s = format!("Rev: {}{}\n", g.id(r), tags(g, state, r));
+    if g.is_merge_point(r) {
+        s.push_str(&format!("Merges: {}\n", parent_list(g, r)));
+    } else {
+        s.push_str(&format!("Parent: {}\n", parent_list(g, r)));
+    }
+    if g.is_branch_point(r) {
+        let cs: Vec<&str> = g.children(r).iter().map(|&c| g.id(c)).collect();
+        s.push_str(&format!("Branches into: {}\n", cs.join(", ")));
+    }
+    if let Some(path) = rt.revision(r).path {
+        s.push_str(&format!("Path: {path}\n"));
+    }
+    if let Some(state) = state {
+        match applied_row(state, g.id(r)) {
+            Some((at, meta)) => {
+                let mut line = format!("Applied: {}", timestamp(at));
+                if let Some(ms) = meta.and_then(|m| m.execution_ms) {
+                    line.push_str(&format!(" in {ms} ms"));
+                }
+                if let Some(by) = meta.and_then(|m| m.applied_by.as_deref()) {
+                    line.push_str(&format!(" by {by}"));
+                }
+                s.push_str(&line);
+                s.push('\n');
+            }
+            None => s.push_str("Applied: no\n"),
+        }
+        if let Some(f) = state
+            .recorded
+            .meta
+            .get(g.id(r))
+            .and_then(|m| m.failure.as_ref())
+        {
+            s.push_str(&format!(
+                "Failed: {} at {}: {}\n",
+                f.direction,
+                timestamp(f.failed_at_ms / 1000),
+                f.error
+            ));
+        }
+    }
+    s.push_str(&format!("\n    {}\n", message(g.id(r))));
+    s
+}
+
+fn applied_row<'s>(
+    state: &'s State,
+    id: &str,
+) -> Option<(i64, Option<&'s crate::tracking::MetaRow>)> {
+    state
+        .recorded
+        .applied
+        .iter()
+        .find(|row| row.version == id)
+        .map(|row| (row.applied_at, state.recorded.meta.get(id)))
+}
+
+/// A revision as JSON, with its database facts when the state is known.
+pub fn revision_json(rt: &Runtime, state: Option<&State>, r: usize) -> Value {
+    let g = rt.graph();
+    let names =
+        |revs: &[usize]| -> Vec<String> { revs.iter().map(|&x| g.id(x).to_string()).collect() };
+    let mut v = json!({
+        "id": g.id(r),
+        "parents": names(g.parents(r)),
+        "children": names(g.children(r)),
+        "message": message(g.id(r)),
+        "path": rt.revision(r).path,
+        "head": g.is_head(r),
+        "base": g.is_base(r),
+        "branchpoint": g.is_branch_point(r),
+        "mergepoint": g.is_merge_point(r),
+    });
+    if let Some(state) = state {
+        v["applied"] = json!(state.applied[r]);
+        v["current"] = json!(state.current.contains(&r));
+        if let Some((at, meta)) = applied_row(state, g.id(r)) {
+            v["applied_at"] = json!(at);
+            v["execution_ms"] = json!(meta.and_then(|m| m.execution_ms));
+            v["applied_by"] = json!(meta.and_then(|m| m.applied_by.clone()));
+        }
+        if let Some(f) = state
+            .recorded
+            .meta
+            .get(g.id(r))
+            .and_then(|m| m.failure.as_ref())
+        {
+            v["failure"] = json!(f);
+        }
+    }
+    v
+}
+
+/// `YYYY-MM-DD HH:MM:SS UTC` from Unix seconds.
+pub fn timestamp(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil-from-days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_come_from_slugs() {
+        assert_eq!(
+            message("m20261122_101500_add_users_table"),
+            "add users table"
+        );
+        assert_eq!(message("m20220101_000001_create_table"), "create table");
+        assert_eq!(message("seed_data"), "seed data");
+    }
+
+    #[test]
+    fn timestamps_are_utc() {
+        assert_eq!(timestamp(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(timestamp(1_795_353_815), "2026-11-22 13:23:35 UTC");
+        assert_eq!(timestamp(951_782_400), "2000-02-29 00:00:00 UTC");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration(1.234), "1.2 ms");
+        assert_eq!(duration(123.4), "123 ms");
+        assert_eq!(duration(12_345.0), "12.3 s");
+    }
+}

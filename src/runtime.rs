@@ -1,0 +1,444 @@
+//! The runtime: a migration crate's revisions, its graph and its tracking table, and
+//! the verbs that read or change a database. No printing happens here: results are
+//! returned, and progress goes to an [`Observer`].
+
+use std::time::Duration;
+
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::exec::{Direction, StepOutcome, run_step};
+use crate::graph::Graph;
+use crate::lock::Lock;
+use crate::plan;
+use crate::revision::{Migrations, Revision};
+use crate::spec::{self, Resolver, Spec};
+use crate::tracking::{AppliedRow, Recorded, Tracking};
+
+/// Progress of a writing verb, reported as it happens.
+pub trait Observer {
+    /// Another process holds the migration lock; this one waits.
+    fn waiting_for_lock(&mut self) {}
+    fn step_started(&mut self, _revision: &str, _direction: Direction) {}
+    fn step_finished(&mut self, _outcome: &StepOutcome) {}
+}
+
+/// An observer that ignores everything.
+pub struct Quiet;
+impl Observer for Quiet {}
+
+/// Options of the writing verbs.
+#[derive(Debug, Clone, Default)]
+pub struct WriteOptions {
+    /// Bound on the wait for the migration lock.
+    pub lock_timeout: Option<Duration>,
+    /// Carry on although the database holds revisions this crate does not know.
+    pub allow_unknown: bool,
+    /// Run again a migration whose non-transactional step failed part-way.
+    pub retry_failed: bool,
+}
+
+/// The database's state, as seen against this crate's graph.
+#[derive(Debug, Clone)]
+pub struct State {
+    pub recorded: Recorded,
+    /// Indexed by revision.
+    pub applied: Vec<bool>,
+    /// Applied revisions none of whose children are applied, in topological order.
+    pub current: Vec<usize>,
+    /// Applied rows that name no revision of this crate.
+    pub unknown: Vec<AppliedRow>,
+}
+
+impl State {
+    pub fn applied_count(&self) -> usize {
+        self.applied.iter().filter(|&&a| a).count()
+    }
+
+    /// Revisions whose failed, non-transactional step may have left part of it applied.
+    pub fn half_applied(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self
+            .recorded
+            .meta
+            .values()
+            .filter(|m| m.failure.as_ref().is_some_and(|f| !f.transactional))
+            .map(|m| m.version.as_str())
+            .collect();
+        v.sort_unstable();
+        v
+    }
+}
+
+pub struct Runtime {
+    graph: Graph,
+    revisions: Vec<Revision>,
+    tracking: Tracking,
+    applied_by: String,
+}
+
+impl Runtime {
+    pub fn new(revisions: Vec<Revision>, table: &str) -> Result<Runtime> {
+        let graph = Graph::build(revisions.iter().map(Revision::node))?;
+        Ok(Runtime {
+            graph,
+            revisions,
+            tracking: Tracking::new(table),
+            applied_by: applied_by(),
+        })
+    }
+
+    pub fn of<M: Migrations>() -> Result<Runtime> {
+        Runtime::new(M::revisions(), &M::table_name())
+    }
+
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    pub fn tracking(&self) -> &Tracking {
+        &self.tracking
+    }
+
+    pub fn revision(&self, rev: usize) -> &Revision {
+        &self.revisions[rev]
+    }
+
+    /// A resolver without database state (offline verbs).
+    pub fn resolver(&self) -> Resolver<'_> {
+        Resolver::new(&self.graph, None)
+    }
+
+    /// Reads the database's state; creates and alters nothing.
+    pub async fn state(&self, db: &Db) -> Result<State> {
+        let recorded = if db.is_absent() {
+            Recorded::default()
+        } else {
+            self.tracking
+                .read(db.connection())
+                .await
+                .map_err(|e| db.error(e))?
+        };
+        Ok(self.state_from(recorded))
+    }
+
+    fn state_from(&self, recorded: Recorded) -> State {
+        let mut applied = vec![false; self.graph.len()];
+        let mut unknown = Vec::new();
+        for row in &recorded.applied {
+            match self.graph.find(&row.version) {
+                Some(r) => applied[r] = true,
+                None => unknown.push(row.clone()),
+            }
+        }
+        let current = self.graph.frontier(&applied);
+        State {
+            recorded,
+            applied,
+            current,
+            unknown,
+        }
+    }
+
+    /// `upgrade <spec>`: applies what `spec` needs, one transaction per migration.
+    pub async fn upgrade(
+        &self,
+        db: &Db,
+        target: &str,
+        opts: &WriteOptions,
+        observer: &mut dyn Observer,
+    ) -> Result<Vec<StepOutcome>> {
+        self.write(db, opts, observer, |state| {
+            let steps = self.plan_upgrade(state, target)?;
+            Ok(steps.into_iter().map(|r| (r, Direction::Up)).collect())
+        })
+        .await
+    }
+
+    /// `downgrade <spec>`: un-applies down to `spec`, children first.
+    pub async fn downgrade(
+        &self,
+        db: &Db,
+        target: &str,
+        opts: &WriteOptions,
+        observer: &mut dyn Observer,
+    ) -> Result<Vec<StepOutcome>> {
+        self.write(db, opts, observer, |state| {
+            let steps = self.plan_downgrade(state, target)?;
+            Ok(steps.into_iter().map(|r| (r, Direction::Down)).collect())
+        })
+        .await
+    }
+
+    /// `redo`: downgrade the single current revision and upgrade it again.
+    pub async fn redo(
+        &self,
+        db: &Db,
+        opts: &WriteOptions,
+        observer: &mut dyn Observer,
+    ) -> Result<Vec<StepOutcome>> {
+        self.write(db, opts, observer, |state| {
+            let last = plan::downgrade_steps(&self.graph, &state.applied, 1)
+                .map_err(|e| Error::usage(e.to_string().replace("`downgrade -1`", "`redo`")))?;
+            Ok(vec![(last[0], Direction::Down), (last[0], Direction::Up)])
+        })
+        .await
+    }
+
+    /// `stamp <spec>...`: records exactly the ancestry of the targets as applied,
+    /// running no migration code. Returns the revisions added and removed.
+    pub async fn stamp(
+        &self,
+        db: &Db,
+        targets: &[String],
+        purge: bool,
+        opts: &WriteOptions,
+        observer: &mut dyn Observer,
+    ) -> Result<StampOutcome> {
+        let lock = self.lock(db, opts, observer).await?;
+        let result = async {
+            let state = self.state(db).await?;
+            if !state.unknown.is_empty() && !purge {
+                return Err(unknown_error(&state.unknown, "stamp", "--purge"));
+            }
+            let current: Vec<usize> = state.current.clone();
+            let resolver = Resolver::new(&self.graph, Some(&current));
+            let mut wanted = Vec::new();
+            for t in targets {
+                wanted.extend(resolver.resolve_str(t)?);
+            }
+            let desired = plan::stamp_set(&self.graph, &wanted);
+            let txn = begin(db).await?;
+            let order = self.graph.topo_order();
+            let mut outcome = StampOutcome::default();
+            if purge {
+                for row in &state.unknown {
+                    outcome.purged.push(row.version.clone());
+                    self.tracking
+                        .delete(&txn, &row.version)
+                        .await
+                        .map_err(|e| db.error(e))?;
+                }
+            }
+            for &r in order.iter().rev() {
+                if state.applied[r] && !desired[r] {
+                    self.tracking
+                        .delete(&txn, self.graph.id(r))
+                        .await
+                        .map_err(|e| db.error(e))?;
+                    outcome.removed.push(self.graph.id(r).to_string());
+                }
+            }
+            for &r in order {
+                if desired[r] && !state.applied[r] {
+                    let facts = crate::tracking::StepFacts {
+                        execution_ms: 0,
+                        applied_by: format!("{} (stamp)", self.applied_by),
+                        checksum: None,
+                    };
+                    self.tracking
+                        .insert(&txn, self.graph.id(r), &facts)
+                        .await
+                        .map_err(|e| db.error(e))?;
+                    outcome.added.push(self.graph.id(r).to_string());
+                }
+            }
+            // The stamped state is the truth now: earlier failures are resolved.
+            for meta in state.recorded.meta.values() {
+                if meta.failure.is_some() {
+                    self.tracking
+                        .clear_failure(&txn, &meta.version)
+                        .await
+                        .map_err(|e| db.error(e))?;
+                }
+            }
+            txn.commit().await.map_err(|e| db.error(e))?;
+            outcome.current = self
+                .graph
+                .frontier(&desired)
+                .into_iter()
+                .map(|r| self.graph.id(r).to_string())
+                .collect();
+            Ok(outcome)
+        }
+        .await;
+        lock.release().await;
+        result
+    }
+
+    fn plan_upgrade(&self, state: &State, target: &str) -> Result<Vec<usize>> {
+        let resolver = Resolver::new(&self.graph, Some(&state.current));
+        match self.parse(target)? {
+            Spec::Relative(n) if n > 0 => {
+                let head = resolver.resolve(&Spec::Head)?;
+                match head.first() {
+                    Some(&h) => plan::upgrade_steps(&self.graph, &state.applied, h, n as u64),
+                    None => Err(Error::usage("`upgrade +N`: the crate has no migrations")),
+                }
+            }
+            Spec::Relative(n) => Err(Error::usage(format!(
+                "`upgrade {n}` goes backwards; use `downgrade {n}`"
+            ))),
+            spec => {
+                let targets = resolver.resolve(&spec)?;
+                Ok(plan::upgrade_to(&self.graph, &state.applied, &targets))
+            }
+        }
+    }
+
+    fn plan_downgrade(&self, state: &State, target: &str) -> Result<Vec<usize>> {
+        let resolver = Resolver::new(&self.graph, Some(&state.current));
+        match self.parse(target)? {
+            Spec::Relative(n) if n < 0 => {
+                plan::downgrade_steps(&self.graph, &state.applied, n.unsigned_abs())
+            }
+            Spec::Relative(n) => Err(Error::usage(format!(
+                "`downgrade +{n}` goes forwards; use `upgrade +{n}`"
+            ))),
+            spec => {
+                let targets = resolver.resolve(&spec)?;
+                plan::downgrade_to(&self.graph, &state.applied, &targets)
+            }
+        }
+    }
+
+    /// A spec, where an exact revision id always wins over the grammar.
+    fn parse(&self, input: &str) -> Result<Spec> {
+        if self.graph.find(input).is_some() {
+            return Ok(Spec::Rev(input.to_string()));
+        }
+        Ok(spec::parse(input)?)
+    }
+
+    async fn lock(
+        &self,
+        db: &Db,
+        opts: &WriteOptions,
+        observer: &mut dyn Observer,
+    ) -> Result<Lock> {
+        let lock = Lock::acquire(db, self.tracking.table(), opts.lock_timeout, &mut || {
+            observer.waiting_for_lock()
+        })
+        .await?;
+        let installed = async {
+            let txn = begin(db).await?;
+            self.tracking.install(&txn).await.map_err(|e| db.error(e))?;
+            txn.commit().await.map_err(|e| db.error(e))
+        }
+        .await;
+        match installed {
+            Ok(()) => Ok(lock),
+            Err(e) => {
+                lock.release().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Every writing verb goes through here: lock, (re-)read the state, refuse unsafe
+    /// states, plan, run each step, release.
+    async fn write(
+        &self,
+        db: &Db,
+        opts: &WriteOptions,
+        observer: &mut dyn Observer,
+        plan: impl FnOnce(&State) -> Result<Vec<(usize, Direction)>>,
+    ) -> Result<Vec<StepOutcome>> {
+        let lock = self.lock(db, opts, observer).await?;
+        let result = async {
+            let state = self.state(db).await?;
+            if !state.unknown.is_empty() && !opts.allow_unknown {
+                return Err(unknown_error(&state.unknown, "migrate", "--allow-unknown"));
+            }
+            let half = state.half_applied();
+            if !half.is_empty() && !opts.retry_failed {
+                return Err(half_applied_error(&state, &half));
+            }
+            let steps = plan(&state)?;
+            let mut outcomes = Vec::with_capacity(steps.len());
+            for (rev, direction) in steps {
+                let migration = self.revisions[rev].migration.as_ref();
+                observer.step_started(self.graph.id(rev), direction);
+                let outcome =
+                    run_step(db, &self.tracking, migration, direction, &self.applied_by).await?;
+                observer.step_finished(&outcome);
+                outcomes.push(outcome);
+            }
+            Ok(outcomes)
+        }
+        .await;
+        lock.release().await;
+        result
+    }
+}
+
+/// What `stamp` changed.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct StampOutcome {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub purged: Vec<String>,
+    pub current: Vec<String>,
+}
+
+async fn begin(db: &Db) -> Result<sea_orm_migration::sea_orm::DatabaseTransaction> {
+    use sea_orm_migration::sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    db.connection()
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| db.error(e))
+}
+
+fn unknown_error(unknown: &[AppliedRow], verb: &str, flag: &str) -> Error {
+    let names: Vec<&str> = unknown.iter().map(|r| r.version.as_str()).collect();
+    Error::usage(format!(
+        "the database has {} applied revision{} this migration crate does not know: {}; \
+         check out the code that has {}, or {verb} anyway with `{flag}`",
+        names.len(),
+        if names.len() == 1 { "" } else { "s" },
+        names.join(", "),
+        if names.len() == 1 { "it" } else { "them" },
+    ))
+}
+
+fn half_applied_error(state: &State, half: &[&str]) -> Error {
+    let id = half[0];
+    let error = state
+        .recorded
+        .meta
+        .get(id)
+        .and_then(|m| m.failure.as_ref())
+        .map(|f| f.error.as_str())
+        .unwrap_or_default();
+    Error::usage(format!(
+        "`{id}` failed part-way outside a transaction ({error}), so the database may hold part of it; \
+         fix the database, then record the truth with `stamp <revision>` \
+         (or undo the partial changes and run again with `--retry-failed`)"
+    ))
+}
+
+/// `cargo-migrate/<version> user@host`, recorded with every applied step.
+fn applied_by() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".to_string());
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_string())
+        })
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_string());
+    format!("cargo-migrate/{} {user}@{host}", env!("CARGO_PKG_VERSION"))
+        .chars()
+        .take(255)
+        .collect()
+}
+
+/// Revisions of `set` as ids.
+pub fn ids(graph: &Graph, set: &[usize]) -> Vec<String> {
+    set.iter().map(|&r| graph.id(r).to_string()).collect()
+}

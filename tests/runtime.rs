@@ -1,0 +1,599 @@
+//! The runtime's verbs against real databases: SQLite always, PostgreSQL and
+//! MySQL/MariaDB when `TEST_POSTGRES_URL` / `TEST_MYSQL_URL` are set (required in CI).
+
+mod support;
+
+use cargo_migrate::db::{ConnectOptionsExt, Db};
+use cargo_migrate::runtime::Quiet;
+use cargo_migrate::sea_orm_migration::sea_orm::{ConnectionTrait, DbErr};
+use cargo_migrate::sea_orm_migration::{
+    MigrationName, MigrationTrait, MigratorTrait, SchemaManager, async_trait,
+};
+use cargo_migrate::{DbUrl, Error, Revision, Runtime, WriteOptions};
+use support::{Backend, TestDb};
+
+/// A migration made of SQL statements.
+#[derive(Clone)]
+struct Sql {
+    id: &'static str,
+    up: Vec<&'static str>,
+    down: Vec<&'static str>,
+    transaction: Option<bool>,
+}
+
+impl MigrationName for Sql {
+    fn name(&self) -> &str {
+        self.id
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Sql {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for sql in &self.up {
+            manager.get_connection().execute_unprepared(sql).await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for sql in &self.down {
+            manager.get_connection().execute_unprepared(sql).await?;
+        }
+        Ok(())
+    }
+
+    fn use_transaction(&self) -> Option<bool> {
+        self.transaction
+    }
+}
+
+/// A migration that creates table `t_<name>`.
+fn creates(id: &'static str, table: &'static str) -> Sql {
+    let up: &'static str =
+        Box::leak(format!("CREATE TABLE {table} (id INTEGER PRIMARY KEY)").into_boxed_str());
+    let down: &'static str = Box::leak(format!("DROP TABLE {table}").into_boxed_str());
+    Sql {
+        id,
+        up: vec![up],
+        down: vec![down],
+        transaction: None,
+    }
+}
+
+/// The diamond used throughout: a -> b -> c, a -> d, (c, d) -> m, m -> e.
+fn diamond() -> Vec<(Sql, &'static [&'static str])> {
+    vec![
+        (creates("m20260101_000000_a", "t_a"), &[]),
+        (
+            creates("m20260102_000000_b", "t_b"),
+            &["m20260101_000000_a"],
+        ),
+        (
+            creates("m20260103_000000_c", "t_c"),
+            &["m20260102_000000_b"],
+        ),
+        (
+            creates("m20260103_000001_d", "t_d"),
+            &["m20260101_000000_a"],
+        ),
+        (
+            creates("m20260104_000000_m", "t_m"),
+            &["m20260103_000000_c", "m20260103_000001_d"],
+        ),
+        (
+            creates("m20260105_000000_e", "t_e"),
+            &["m20260104_000000_m"],
+        ),
+    ]
+}
+
+fn runtime(migrations: Vec<(Sql, &'static [&'static str])>) -> Runtime {
+    let revisions = migrations
+        .into_iter()
+        .map(|(m, parents)| Revision::new(m, parents))
+        .collect();
+    Runtime::new(revisions, "seaql_migrations").expect("valid graph")
+}
+
+async fn connect(db: &TestDb) -> Db {
+    let url = DbUrl::parse(&db.url).expect("url");
+    Db::connect(
+        &url,
+        ConnectOptionsExt {
+            write: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("connect")
+}
+
+async fn tables(db: &Db) -> Vec<String> {
+    let sql = match db.backend() {
+        cargo_migrate::sea_orm_migration::sea_orm::DbBackend::Sqlite => {
+            "SELECT name AS t FROM sqlite_master WHERE type = 'table' AND name LIKE 't\\_%' ESCAPE '\\' ORDER BY name"
+        }
+        cargo_migrate::sea_orm_migration::sea_orm::DbBackend::Postgres => {
+            "SELECT table_name::text AS t FROM information_schema.tables WHERE table_schema = current_schema() AND table_name LIKE 't\\_%' ORDER BY table_name"
+        }
+        _ => {
+            "SELECT CAST(table_name AS CHAR) AS t FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE 't\\_%' ORDER BY table_name"
+        }
+    };
+    db.connection()
+        .query_all_raw(
+            cargo_migrate::sea_orm_migration::sea_orm::Statement::from_string(db.backend(), sql),
+        )
+        .await
+        .expect("list tables")
+        .into_iter()
+        .map(|r| r.try_get::<String>("", "t").expect("t"))
+        .collect()
+}
+
+async fn applied(rt: &Runtime, db: &Db) -> Vec<String> {
+    let mut v: Vec<String> = rt
+        .state(db)
+        .await
+        .expect("state")
+        .recorded
+        .applied
+        .into_iter()
+        .map(|r| r.version)
+        .collect();
+    v.sort();
+    v
+}
+
+fn opts() -> WriteOptions {
+    WriteOptions::default()
+}
+
+fn ids(steps: &[cargo_migrate::exec::StepOutcome]) -> Vec<&str> {
+    steps.iter().map(|s| s.revision.as_str()).collect()
+}
+
+on_every_backend!(upgrade_head_applies_every_revision_parents_first, |tdb| {
+    let rt = runtime(diamond());
+    let db = connect(&tdb).await;
+    let steps = rt.upgrade(&db, "head", &opts(), &mut Quiet).await.unwrap();
+    assert_eq!(
+        ids(&steps),
+        [
+            "m20260101_000000_a",
+            "m20260102_000000_b",
+            "m20260103_000000_c",
+            "m20260103_000001_d",
+            "m20260104_000000_m",
+            "m20260105_000000_e"
+        ]
+    );
+    assert!(
+        steps
+            .iter()
+            .all(|s| s.transactional == (tdb.backend != Backend::MySql))
+    );
+    assert_eq!(
+        tables(&db).await,
+        ["t_a", "t_b", "t_c", "t_d", "t_e", "t_m"]
+    );
+    let state = rt.state(&db).await.unwrap();
+    assert_eq!(state.applied_count(), 6);
+    assert_eq!(
+        cargo_migrate::runtime::ids(rt.graph(), &state.current),
+        ["m20260105_000000_e"]
+    );
+    let meta = &state.recorded.meta["m20260101_000000_a"];
+    assert!(meta.execution_ms.is_some() && meta.applied_by.is_some());
+    // Nothing left to do: a second run is a no-op.
+    assert!(
+        rt.upgrade(&db, "head", &opts(), &mut Quiet)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+});
+
+on_every_backend!(upgrade_to_a_middle_revision_then_head, |tdb| {
+    let rt = runtime(diamond());
+    let db = connect(&tdb).await;
+    let steps = rt
+        .upgrade(&db, "20260103_000000", &opts(), &mut Quiet)
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&steps),
+        [
+            "m20260101_000000_a",
+            "m20260102_000000_b",
+            "m20260103_000000_c"
+        ]
+    );
+    assert_eq!(tables(&db).await, ["t_a", "t_b", "t_c"]);
+    let steps = rt.upgrade(&db, "+1", &opts(), &mut Quiet).await.unwrap();
+    assert_eq!(ids(&steps), ["m20260103_000001_d"]);
+    let steps = rt.upgrade(&db, "head", &opts(), &mut Quiet).await.unwrap();
+    assert_eq!(ids(&steps), ["m20260104_000000_m", "m20260105_000000_e"]);
+});
+
+on_every_backend!(downgrade_across_the_merge, |tdb| {
+    let rt = runtime(diamond());
+    let db = connect(&tdb).await;
+    rt.upgrade(&db, "head", &opts(), &mut Quiet).await.unwrap();
+    // back to b: e, the merge, and c (b's descendants) go; d, on the other branch, stays
+    let steps = rt
+        .downgrade(&db, "m20260102_000000_b", &opts(), &mut Quiet)
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&steps),
+        [
+            "m20260105_000000_e",
+            "m20260104_000000_m",
+            "m20260103_000000_c"
+        ]
+    );
+    assert_eq!(tables(&db).await, ["t_a", "t_b", "t_d"]);
+    let state = rt.state(&db).await.unwrap();
+    assert_eq!(
+        cargo_migrate::runtime::ids(rt.graph(), &state.current),
+        ["m20260102_000000_b", "m20260103_000001_d"]
+    );
+    // two current revisions: -1 is ambiguous and names them
+    let err = rt
+        .downgrade(&db, "-1", &opts(), &mut Quiet)
+        .await
+        .unwrap_err();
+    assert_eq!(err.exit_code(), 2);
+    assert!(
+        err.to_string()
+            .contains("m20260102_000000_b, m20260103_000001_d"),
+        "{err}"
+    );
+    let steps = rt
+        .downgrade(&db, "base", &opts(), &mut Quiet)
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&steps),
+        [
+            "m20260103_000001_d",
+            "m20260102_000000_b",
+            "m20260101_000000_a"
+        ]
+    );
+    assert!(tables(&db).await.is_empty());
+    assert!(applied(&rt, &db).await.is_empty());
+});
+
+on_every_backend!(downgrade_minus_one_and_redo, |tdb| {
+    let rt = runtime(diamond());
+    let db = connect(&tdb).await;
+    rt.upgrade(&db, "head", &opts(), &mut Quiet).await.unwrap();
+    let steps = rt.downgrade(&db, "-1", &opts(), &mut Quiet).await.unwrap();
+    assert_eq!(ids(&steps), ["m20260105_000000_e"]);
+    let steps = rt.redo(&db, &opts(), &mut Quiet).await.unwrap();
+    assert_eq!(ids(&steps), ["m20260104_000000_m", "m20260104_000000_m"]);
+    assert_eq!(steps[0].direction, cargo_migrate::exec::Direction::Down);
+    assert_eq!(steps[1].direction, cargo_migrate::exec::Direction::Up);
+    assert_eq!(applied(&rt, &db).await.len(), 5);
+});
+
+on_every_backend!(stamp_then_upgrade_runs_only_the_rest, |tdb| {
+    let rt = runtime(diamond());
+    let db = connect(&tdb).await;
+    let outcome = rt
+        .stamp(
+            &db,
+            &["m20260104_000000_m".to_string()],
+            false,
+            &opts(),
+            &mut Quiet,
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome.added.len(), 5);
+    assert!(tables(&db).await.is_empty(), "stamp runs no migration code");
+    let steps = rt.upgrade(&db, "head", &opts(), &mut Quiet).await.unwrap();
+    assert_eq!(ids(&steps), ["m20260105_000000_e"]);
+    assert_eq!(tables(&db).await, ["t_e"]);
+    // stamp to an earlier revision removes rows, runs nothing
+    let outcome = rt
+        .stamp(
+            &db,
+            &["m20260101_000000_a".to_string()],
+            false,
+            &opts(),
+            &mut Quiet,
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome.removed.len(), 5);
+    assert_eq!(applied(&rt, &db).await, ["m20260101_000000_a"]);
+    assert_eq!(tables(&db).await, ["t_e"]);
+    rt.stamp(&db, &["base".to_string()], false, &opts(), &mut Quiet)
+        .await
+        .unwrap();
+    assert!(applied(&rt, &db).await.is_empty());
+});
+
+on_every_backend!(
+    a_failing_migration_names_itself_and_keeps_earlier_steps,
+    |tdb| {
+        let mut migrations = diamond();
+        migrations.truncate(2);
+        migrations.push((
+            Sql {
+                id: "m20260103_000000_broken",
+                up: vec![
+                    "CREATE TABLE t_half (id INTEGER PRIMARY KEY)",
+                    "INSERT INTO no_such_table VALUES (1)",
+                ],
+                down: vec![],
+                transaction: None,
+            },
+            &["m20260102_000000_b"],
+        ));
+        let rt = runtime(migrations);
+        let db = connect(&tdb).await;
+        let err = rt
+            .upgrade(&db, "head", &opts(), &mut Quiet)
+            .await
+            .unwrap_err();
+        assert_eq!(err.exit_code(), 1);
+        let message = err.to_string();
+        assert!(
+            message.starts_with("upgrade of `m20260103_000000_broken` failed: "),
+            "{message}"
+        );
+        assert!(message.contains("no_such_table"), "{message}");
+        assert_eq!(
+            applied(&rt, &db).await,
+            ["m20260101_000000_a", "m20260102_000000_b"]
+        );
+        let state = rt.state(&db).await.unwrap();
+        let failure = state.recorded.meta["m20260103_000000_broken"]
+            .failure
+            .clone()
+            .expect("failure recorded");
+        assert_eq!(failure.direction, "up");
+        assert!(failure.error.contains("no_such_table"));
+        if tdb.backend == Backend::MySql {
+            // DDL committed: the half-applied table is there, and the next run refuses
+            assert_eq!(tables(&db).await, ["t_a", "t_b", "t_half"]);
+            assert!(!failure.transactional);
+            let err = rt
+                .upgrade(&db, "head", &opts(), &mut Quiet)
+                .await
+                .unwrap_err();
+            assert!(err.to_string().contains("failed part-way"), "{err}");
+            // resolved by recording the truth
+            rt.stamp(
+                &db,
+                &["m20260102_000000_b".to_string()],
+                false,
+                &opts(),
+                &mut Quiet,
+            )
+            .await
+            .unwrap();
+            assert!(rt.state(&db).await.unwrap().half_applied().is_empty());
+        } else {
+            // rolled back: nothing of the failed step remains, and a re-run is allowed
+            assert_eq!(tables(&db).await, ["t_a", "t_b"]);
+            assert!(failure.transactional);
+            let err = rt
+                .upgrade(&db, "head", &opts(), &mut Quiet)
+                .await
+                .unwrap_err();
+            assert!(err.to_string().contains("no_such_table"), "{err}");
+        }
+    }
+);
+
+on_every_backend!(
+    a_migration_that_opts_out_of_the_transaction_runs_outside_one,
+    |tdb| {
+        let migrations = vec![(
+            Sql {
+                id: "m20260101_000000_no_tx",
+                up: vec![
+                    "CREATE TABLE t_kept (id INTEGER PRIMARY KEY)",
+                    "INSERT INTO no_such_table VALUES (1)",
+                ],
+                down: vec![],
+                transaction: Some(false),
+            },
+            &[] as &[&str],
+        )];
+        let rt = runtime(migrations);
+        let db = connect(&tdb).await;
+        rt.upgrade(&db, "head", &opts(), &mut Quiet)
+            .await
+            .unwrap_err();
+        // outside a transaction the first statement stays, even on PostgreSQL and SQLite
+        assert_eq!(tables(&db).await, ["t_kept"]);
+        let state = rt.state(&db).await.unwrap();
+        assert_eq!(state.half_applied(), ["m20260101_000000_no_tx"]);
+    }
+);
+
+on_every_backend!(multiple_heads_refuse_head_and_accept_heads, |tdb| {
+    let mut migrations = diamond();
+    migrations.truncate(4); // a, b, c, d: heads c and d
+    let rt = runtime(migrations);
+    let db = connect(&tdb).await;
+    let err = rt
+        .upgrade(&db, "head", &opts(), &mut Quiet)
+        .await
+        .unwrap_err();
+    assert_eq!(err.exit_code(), 2);
+    let message = err.to_string();
+    assert!(
+        message.contains("m20260103_000000_c") && message.contains("m20260103_000001_d"),
+        "{message}"
+    );
+    assert!(message.contains("merge"), "{message}");
+    assert!(
+        applied(&rt, &db).await.is_empty(),
+        "a refused upgrade changes nothing"
+    );
+    let steps = rt.upgrade(&db, "heads", &opts(), &mut Quiet).await.unwrap();
+    assert_eq!(steps.len(), 4);
+});
+
+on_every_backend!(read_only_verbs_create_nothing, |tdb| {
+    let rt = runtime(diamond());
+    let url = DbUrl::parse(&tdb.url).unwrap();
+    let db = Db::connect(&url, ConnectOptionsExt::default())
+        .await
+        .unwrap();
+    let state = rt.state(&db).await.unwrap();
+    assert_eq!(state.applied_count(), 0);
+    db.close().await;
+    if tdb.backend == Backend::Sqlite {
+        let file = url.sqlite_file().unwrap();
+        assert!(
+            !file.exists(),
+            "reading a missing SQLite file must not create it"
+        );
+    } else {
+        let db = connect(&tdb).await;
+        let count = db
+            .connection()
+            .query_all_raw(cargo_migrate::sea_orm_migration::sea_orm::Statement::from_string(
+                db.backend(),
+                match tdb.backend {
+                    Backend::Postgres => "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()",
+                    _ => "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()",
+                },
+            ))
+            .await
+            .unwrap()
+            .len();
+        assert_eq!(count, 0, "no table may be created by a read");
+    }
+});
+
+on_every_backend!(
+    unknown_applied_revisions_are_reported_and_block_upgrades,
+    |tdb| {
+        let rt = runtime(diamond());
+        let db = connect(&tdb).await;
+        rt.upgrade(&db, "m20260101_000000_a", &opts(), &mut Quiet)
+            .await
+            .unwrap();
+        db.connection()
+        .execute_unprepared(
+            "INSERT INTO seaql_migrations (version, applied_at) VALUES ('m20991231_000000_ghost', 0)",
+        )
+        .await
+        .unwrap();
+        let state = rt.state(&db).await.unwrap();
+        assert_eq!(state.unknown.len(), 1);
+        assert_eq!(state.unknown[0].version, "m20991231_000000_ghost");
+        let err = rt
+            .upgrade(&db, "head", &opts(), &mut Quiet)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("m20991231_000000_ghost"), "{err}");
+        let carry_on = WriteOptions {
+            allow_unknown: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            rt.upgrade(&db, "head", &carry_on, &mut Quiet)
+                .await
+                .unwrap()
+                .len(),
+            5
+        );
+        let err = rt
+            .stamp(&db, &["head".to_string()], false, &opts(), &mut Quiet)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("--purge"), "{err}");
+        let outcome = rt
+            .stamp(&db, &["head".to_string()], true, &opts(), &mut Quiet)
+            .await
+            .unwrap();
+        assert_eq!(outcome.purged, ["m20991231_000000_ghost"]);
+        assert!(rt.state(&db).await.unwrap().unknown.is_empty());
+    }
+);
+
+/// sea-orm-migration's own `MigratorTrait` over the same migrations, as a legacy chain.
+struct SeaOrmMigrator;
+
+impl MigratorTrait for SeaOrmMigrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(creates("m20260101_000000_a", "t_a")),
+            Box::new(creates("m20260102_000000_b", "t_b")),
+            Box::new(creates("m20260103_000000_c", "t_c")),
+        ]
+    }
+}
+
+fn legacy_runtime() -> Runtime {
+    Runtime::of::<cargo_migrate::Legacy<SeaOrmMigrator>>().unwrap()
+}
+
+on_every_backend!(
+    a_database_migrated_by_sea_orm_migration_is_adopted_without_stamp,
+    |tdb| {
+        let db = connect(&tdb).await;
+        SeaOrmMigrator::up(db.connection(), Some(2)).await.unwrap();
+        let rt = legacy_runtime();
+        let state = rt.state(&db).await.unwrap();
+        assert_eq!(
+            cargo_migrate::runtime::ids(rt.graph(), &state.current),
+            ["m20260102_000000_b"]
+        );
+        let steps = rt.upgrade(&db, "head", &opts(), &mut Quiet).await.unwrap();
+        assert_eq!(ids(&steps), ["m20260103_000000_c"]);
+    }
+);
+
+on_every_backend!(
+    sea_orm_migration_sees_nothing_pending_after_our_upgrade,
+    |tdb| {
+        let db = connect(&tdb).await;
+        let rt = legacy_runtime();
+        rt.upgrade(&db, "head", &opts(), &mut Quiet).await.unwrap();
+        let pending = SeaOrmMigrator::get_pending_migrations(db.connection())
+            .await
+            .unwrap();
+        assert!(pending.is_empty());
+        let applied = SeaOrmMigrator::get_applied_migrations(db.connection())
+            .await
+            .unwrap();
+        assert_eq!(applied.len(), 3);
+        // and sea-orm-migration can still roll back what we applied
+        SeaOrmMigrator::down(db.connection(), Some(1))
+            .await
+            .unwrap();
+        assert_eq!(rt.state(&db).await.unwrap().applied_count(), 2);
+    }
+);
+
+#[test]
+fn a_broken_graph_is_a_clear_error() {
+    let err = Runtime::new(
+        vec![Revision::new(
+            creates("m20260101_000000_a", "t_a"),
+            &["m20251231_000000_gone"],
+        )],
+        "seaql_migrations",
+    )
+    .err()
+    .expect("unknown parent");
+    assert!(matches!(err, Error::Graph(_)));
+    assert_eq!(err.exit_code(), 2);
+    assert_eq!(
+        err.to_string(),
+        "the migration crate's revisions are inconsistent: revision `m20260101_000000_a` revises \
+         `m20251231_000000_gone`, which is not a registered revision"
+    );
+}
