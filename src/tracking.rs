@@ -273,6 +273,37 @@ impl Tracking {
         facts: &StepFacts,
     ) -> Result<(), DbErr> {
         let now = now_ms();
+        if db.get_database_backend() == DbBackend::Postgres {
+            // One round trip for both tables: the per-migration cost stays at
+            // sea-orm-migration's.
+            let q = |t: &str| format!("\"{}\"", t.replace('"', "\"\""));
+            let sql = format!(
+                "WITH applied AS (INSERT INTO {} (version, applied_at) VALUES ($1, $2)) \
+                 INSERT INTO {} ({}) VALUES ($1, $3, $4, $5, $6, NULL, NULL, NULL, NULL, $4) \
+                 ON CONFLICT (version) DO UPDATE SET execution_ms = EXCLUDED.execution_ms, \
+                 applied_at_ms = EXCLUDED.applied_at_ms, applied_by = EXCLUDED.applied_by, \
+                 checksum = EXCLUDED.checksum, failed_direction = NULL, failed_at_ms = NULL, \
+                 failed_error = NULL, failed_transactional = NULL, updated_at_ms = EXCLUDED.updated_at_ms",
+                q(&self.table),
+                q(&self.meta),
+                META_COLUMNS.join(", ")
+            );
+            let values: Vec<sea_orm_migration::sea_orm::Value> = vec![
+                version.into(),
+                (now / 1000).into(),
+                facts.execution_ms.into(),
+                now.into(),
+                facts.applied_by.clone().into(),
+                facts.checksum.clone().into(),
+            ];
+            db.execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                sql,
+                values,
+            ))
+            .await?;
+            return Ok(());
+        }
         let insert = Query::insert()
             .into_table(Alias::new(&self.table))
             .columns([Alias::new("version"), Alias::new("applied_at")])
