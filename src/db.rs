@@ -121,6 +121,27 @@ impl DbUrl {
         Some(PathBuf::from(path))
     }
 
+    /// A database on this machine: a SQLite file, or a server on a loopback address or a
+    /// Unix socket.
+    pub fn is_local(&self) -> bool {
+        if self.backend == DbBackend::Sqlite {
+            return true;
+        }
+        let rest = self.raw.split_once("://").map_or("", |(_, r)| r);
+        let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+        let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        let host = if let Some(v6) = hostport.strip_prefix('[') {
+            v6.split(']').next().unwrap_or_default()
+        } else {
+            hostport.split(':').next().unwrap_or_default()
+        };
+        match host.to_ascii_lowercase().as_str() {
+            "localhost" | "::1" => true,
+            "" => self.has_query_param("host") || self.has_query_param("socket"),
+            h => h.starts_with("127."),
+        }
+    }
+
     fn has_query_param(&self, name: &str) -> bool {
         self.raw
             .split_once('?')

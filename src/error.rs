@@ -34,6 +34,9 @@ pub enum Error {
     /// Talking to the database failed (the message is already free of secrets).
     #[error("{0}")]
     Database(String),
+    /// The user answered no to a confirmation: nothing was changed.
+    #[error("cancelled: nothing was changed")]
+    Cancelled,
     /// A migration's own code (or its DDL) failed.
     #[error("{direction} of `{id}` failed: {message}")]
     Migration {
@@ -47,7 +50,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Graph(_) | Error::Spec(_) | Error::Usage(_) | Error::Config(_) => exit::USAGE,
-            Error::Database(_) | Error::Migration { .. } => exit::FAILURE,
+            Error::Database(_) | Error::Migration { .. } | Error::Cancelled => exit::FAILURE,
         }
     }
 

@@ -15,6 +15,7 @@
 //! subcommand (feature `cli`) builds that binary and forwards its verbs to it.
 
 pub mod cli;
+pub mod confirm;
 pub mod db;
 pub mod error;
 pub mod exec;
@@ -25,7 +26,10 @@ pub mod plan;
 pub mod revision;
 pub mod runtime;
 pub mod spec;
+#[cfg(feature = "cli")]
+pub mod subcommand;
 pub mod tracking;
+pub mod verbs;
 
 pub use cli::run;
 pub use db::{Db, DbUrl};

@@ -60,12 +60,21 @@ impl Output {
     }
 }
 
-/// Prints each step as it finishes.
-pub struct Progress {
+/// Prints each step as it finishes; asks before changing anything when `ask` names
+/// the database.
+pub struct Progress<'a> {
     pub out: Output,
+    pub ask: Option<&'a crate::db::DbUrl>,
 }
 
-impl Observer for Progress {
+impl Observer for Progress<'_> {
+    fn confirm(&mut self, changes: &[crate::runtime::Change]) -> crate::error::Result<bool> {
+        match self.ask {
+            Some(url) => crate::confirm::ask(url, changes),
+            None => Ok(true),
+        }
+    }
+
     fn waiting_for_lock(&mut self) {
         if self.out.json() {
             self.out.object(&json!({"event": "waiting_for_lock"}));

@@ -14,10 +14,28 @@ use crate::revision::{Migrations, Revision};
 use crate::spec::{self, Resolver, Spec};
 use crate::tracking::{AppliedRow, Recorded, Tracking};
 
+/// One change a writing verb is about to make, for a confirmation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Apply(String),
+    Revert(String),
+    /// `stamp`: record as applied without running it.
+    Stamp(String),
+    /// `stamp`: forget without running it.
+    Unstamp(String),
+    /// `stamp --purge`: forget a row this crate does not know.
+    Purge(String),
+}
+
 /// Progress of a writing verb, reported as it happens.
 pub trait Observer {
     /// Another process holds the migration lock; this one waits.
     fn waiting_for_lock(&mut self) {}
+    /// The plan is known (under the lock) and not empty: go ahead? `false` cancels the
+    /// verb with nothing changed.
+    fn confirm(&mut self, _changes: &[Change]) -> Result<bool> {
+        Ok(true)
+    }
     fn step_started(&mut self, _revision: &str, _direction: Direction) {}
     fn step_finished(&mut self, _outcome: &StepOutcome) {}
 }
@@ -206,8 +224,12 @@ impl Runtime {
                 wanted.extend(resolver.resolve_str(t)?);
             }
             let desired = plan::stamp_set(&self.graph, &wanted);
-            let txn = begin(db).await?;
             let order = self.graph.topo_order();
+            let changes = stamp_changes(&self.graph, &state, &desired, purge);
+            if !changes.is_empty() && !observer.confirm(&changes)? {
+                return Err(Error::Cancelled);
+            }
+            let txn = begin(db).await?;
             let mut outcome = StampOutcome::default();
             if purge {
                 for row in &state.unknown {
@@ -353,6 +375,19 @@ impl Runtime {
                 return Err(half_applied_error(&state, &half));
             }
             let steps = plan(&state)?;
+            let changes: Vec<Change> = steps
+                .iter()
+                .map(|&(rev, direction)| {
+                    let id = self.graph.id(rev).to_string();
+                    match direction {
+                        Direction::Up => Change::Apply(id),
+                        Direction::Down => Change::Revert(id),
+                    }
+                })
+                .collect();
+            if !changes.is_empty() && !observer.confirm(&changes)? {
+                return Err(Error::Cancelled);
+            }
             let mut outcomes = Vec::with_capacity(steps.len());
             for (rev, direction) in steps {
                 let migration = self.revisions[rev].migration.as_ref();
@@ -377,6 +412,31 @@ pub struct StampOutcome {
     pub removed: Vec<String>,
     pub purged: Vec<String>,
     pub current: Vec<String>,
+}
+
+/// What `stamp` will change, in the order it changes it.
+fn stamp_changes(graph: &Graph, state: &State, desired: &[bool], purge: bool) -> Vec<Change> {
+    let order = graph.topo_order();
+    let mut changes = Vec::new();
+    if purge {
+        changes.extend(
+            state
+                .unknown
+                .iter()
+                .map(|row| Change::Purge(row.version.clone())),
+        );
+    }
+    for &r in order.iter().rev() {
+        if state.applied[r] && !desired[r] {
+            changes.push(Change::Unstamp(graph.id(r).to_string()));
+        }
+    }
+    for &r in order {
+        if desired[r] && !state.applied[r] {
+            changes.push(Change::Stamp(graph.id(r).to_string()));
+        }
+    }
+    changes
 }
 
 async fn begin(db: &Db) -> Result<sea_orm_migration::sea_orm::DatabaseTransaction> {

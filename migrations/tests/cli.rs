@@ -178,8 +178,28 @@ on_every_backend!(the_whole_story_through_the_binary, |tdb| {
         stdout(&o)
     );
 
+    // destructive verbs need `--yes` without a terminal, and change nothing without it
+    for verb in [
+        &["downgrade", "-1"][..],
+        &["stamp", "base"],
+        &["downgrade", "base", "--format", "json"],
+    ] {
+        let o = expect(url, verb, 2);
+        assert!(
+            stderr(&o).contains("confirm with `--yes`"),
+            "{}",
+            stderr(&o)
+        );
+        assert_eq!(stderr(&o).trim_end().lines().count(), 1, "{}", stderr(&o));
+    }
+    assert!(stdout(&expect(url, &["current"], 0)).starts_with("m20260105_000001_index_post_title"));
+
     // back across the merge to the branch point: both branches go
-    let o = expect(url, &["downgrade", "m20260102_000001_create_post"], 0);
+    let o = expect(
+        url,
+        &["downgrade", "--yes", "m20260102_000001_create_post"],
+        0,
+    );
     let err = stderr(&o);
     for id in [
         "m20260105_000001_index_post_title",
@@ -195,14 +215,14 @@ on_every_backend!(the_whole_story_through_the_binary, |tdb| {
     );
 
     // stamp the head without running anything, then downgrade -1 runs the real down
-    expect(url, &["stamp", "head"], 0);
+    expect(url, &["stamp", "-y", "head"], 0);
     assert_eq!(
         stdout(&expect(url, &["check"], 0)),
         "up to date at m20260105_000001_index_post_title\n"
     );
-    expect(url, &["stamp", "m20260102_000001_create_post"], 0);
+    expect(url, &["stamp", "-y", "m20260102_000001_create_post"], 0);
     expect(url, &["upgrade", "heads"], 0);
-    let o = expect(url, &["downgrade", "-1", "--format", "json"], 0);
+    let o = expect(url, &["downgrade", "-1", "--format", "json", "--yes"], 0);
     let lines: Vec<serde_json::Value> = stdout(&o)
         .lines()
         .map(|l| serde_json::from_str(l).expect("JSON lines"))
@@ -211,6 +231,7 @@ on_every_backend!(the_whole_story_through_the_binary, |tdb| {
     assert_eq!(lines[0]["revision"], "m20260105_000001_index_post_title");
     assert_eq!(lines[0]["direction"], "down");
     assert_eq!(lines.last().unwrap()["event"], "done");
+    // redo is the local edit-run loop: no confirmation on this machine's databases
     expect(url, &["redo"], 0);
 
     let o = expect(url, &["status", "--format", "json"], 0);
@@ -218,7 +239,7 @@ on_every_backend!(the_whole_story_through_the_binary, |tdb| {
     assert_eq!(v["pending"].as_array().map(Vec::len), Some(1));
     assert_eq!(v["applied"], 5);
 
-    expect(url, &["downgrade", "base"], 0);
+    expect(url, &["downgrade", "base", "--yes"], 0);
     let o = expect(url, &["current"], 0);
     assert_eq!(stdout(&o), "");
     assert!(

@@ -1,0 +1,225 @@
+//! The subcommand's command line. cargo runs `cargo-migrate migrate <args>`; the
+//! database verbs are the runtime's own (`crate::cli::Verb`), so their flags and help
+//! are identical to the migration binary's.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::cli::{GlobalArgs, Verb};
+
+#[derive(Debug, Parser)]
+#[command(name = "cargo", bin_name = "cargo", styles = STYLES)]
+pub enum CargoCli {
+    Migrate(MigrateArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    version,
+    about = "Alembic's migration workflow for SeaORM: revision graph, locks, one transaction per migration",
+    after_help = "Database verbs build the migration crate (only when something changed) and run its binary \
+                  with the same arguments; in production run that binary directly: `./migration upgrade head`.\n\
+                  Revisions: `head`, `heads`, `base`, `current`, an id or a unique prefix of at least 4 \
+                  characters, `+N`/`-N`, `<rev>+N`, `<rev>-N`, `head-N`.\n\
+                  Exit codes: 0 ok, 1 migration or database error, 2 usage error or bad input, \
+                  3 (`check`) pending migrations, 4 (`check`) several heads or unknown revisions, \
+                  101 the migration crate failed to build.",
+    subcommand_required = true,
+    arg_required_else_help = true
+)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub cargo: CargoArgs,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags that choose the workspace and the migration crate, and are passed to cargo.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Cargo options")]
+pub struct CargoArgs {
+    /// Path to Cargo.toml (default: the one here or above)
+    #[arg(long, value_name = "PATH", global = true)]
+    pub manifest_path: Option<PathBuf>,
+    /// The migration crate (default: configured, else the one workspace member that
+    /// depends on cargo-migrate or sea-orm-migration)
+    #[arg(short, long, value_name = "SPEC", global = true)]
+    pub package: Option<String>,
+    /// Directory for build artifacts (default: the workspace's)
+    #[arg(long, value_name = "DIR", global = true)]
+    pub target_dir: Option<PathBuf>,
+    /// Assert that Cargo.lock will remain unchanged
+    #[arg(long, global = true)]
+    pub locked: bool,
+    /// Run without accessing the network
+    #[arg(long, global = true, env = "CARGO_NET_OFFLINE", value_parser = clap::builder::FalseyValueParser::new())]
+    pub offline: bool,
+    /// Equivalent to specifying both --locked and --offline
+    #[arg(long, global = true)]
+    pub frozen: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Add a migration crate to this workspace
+    Init(InitArgs),
+    /// Write a new migration from a template (no build, no database)
+    #[command(visible_alias = "revision")]
+    Create(CreateArgs),
+    /// Write a revision that joins several heads into one
+    Merge(MergeArgs),
+    /// List the templates `create` can use, or copy the built-ins out to edit them
+    Templates(TemplatesArgs),
+    #[command(flatten)]
+    Db(Verb),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to create the crate (default: `migration` at the workspace root)
+    pub path: Option<PathBuf>,
+    /// The crate's name (default: the directory's name)
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Backends to enable (default: those the workspace's sea-orm uses, else the
+    /// database URL's, else sqlite)
+    #[arg(long, value_enum, value_delimiter = ',', num_args = 1..)]
+    pub database: Vec<Backend>,
+    /// Use the cargo-migrate runtime at this path instead of the published crate
+    #[arg(long, value_name = "DIR", env = "CARGO_MIGRATE_RUNTIME_PATH")]
+    pub runtime_path: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+    Mysql,
+}
+
+impl Backend {
+    /// cargo-migrate's feature for this backend.
+    pub fn feature(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+            Backend::Mysql => "mysql",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// What the migration does, in words; it names the file
+    #[arg(value_name = "MESSAGE")]
+    pub message: String,
+    /// The template to write it from (see `cargo migrate templates`)
+    #[arg(short, long, default_value = "default")]
+    pub template: String,
+    /// Branch from this revision instead of the single head
+    #[arg(long, value_name = "REV", allow_hyphen_values = true)]
+    pub head: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The revisions to join (default: all heads)
+    #[arg(value_name = "REV", allow_hyphen_values = true)]
+    pub revisions: Vec<String>,
+    /// What the merge is for
+    #[arg(short, long, default_value = "merge heads")]
+    pub message: String,
+    /// The template to write it from
+    #[arg(short, long, default_value = "empty")]
+    pub template: String,
+}
+
+#[derive(Debug, Args)]
+pub struct TemplatesArgs {
+    #[command(subcommand)]
+    pub action: Option<TemplatesAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TemplatesAction {
+    /// List the templates (the default)
+    List,
+    /// Copy built-in templates to the template directory to edit them there
+    Eject {
+        /// Which ones (default: all)
+        names: Vec<String>,
+        /// Where to (default: the configured template directory, else
+        /// `<migration crate>/templates`)
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+/// cargo's own help colours.
+const STYLES: clap::builder::Styles = {
+    use clap::builder::styling::{AnsiColor, Effects};
+    clap::builder::Styles::styled()
+        .header(AnsiColor::Green.on_default().effects(Effects::BOLD))
+        .usage(AnsiColor::Green.on_default().effects(Effects::BOLD))
+        .literal(AnsiColor::Cyan.on_default().effects(Effects::BOLD))
+        .placeholder(AnsiColor::Cyan.on_default())
+        .error(AnsiColor::Red.on_default().effects(Effects::BOLD))
+        .valid(AnsiColor::Cyan.on_default().effects(Effects::BOLD))
+        .invalid(AnsiColor::Yellow.on_default().effects(Effects::BOLD))
+};
+
+/// The arguments as clap sees them: `cargo-migrate migrate <args>` from cargo, or
+/// `cargo-migrate <args>` run directly.
+pub fn normalize(mut argv: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    if argv.get(1).is_none_or(|a| a != "migrate") {
+        argv.insert(1.min(argv.len()), "migrate".into());
+    }
+    argv
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        CargoCli::command().debug_assert();
+    }
+
+    #[test]
+    fn it_runs_as_cargo_migrate_and_as_cargo_dash_migrate() {
+        for argv in [
+            vec!["cargo-migrate", "migrate", "heads"],
+            vec!["cargo-migrate", "heads"],
+        ] {
+            let argv = normalize(argv.into_iter().map(Into::into).collect());
+            let CargoCli::Migrate(args) = CargoCli::try_parse_from(argv).unwrap();
+            assert!(matches!(args.command, Command::Db(Verb::Heads)));
+        }
+    }
+
+    #[test]
+    fn cargo_flags_go_anywhere() {
+        let argv = normalize(
+            [
+                "cargo-migrate",
+                "migrate",
+                "upgrade",
+                "-p",
+                "mig",
+                "--locked",
+                "head",
+            ]
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+        );
+        let CargoCli::Migrate(args) = CargoCli::try_parse_from(argv).unwrap();
+        assert_eq!(args.cargo.package.as_deref(), Some("mig"));
+        assert!(args.cargo.locked);
+    }
+}

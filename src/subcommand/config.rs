@@ -1,0 +1,171 @@
+//! Configuration from `[workspace.metadata.migrate]` and the migration crate's
+//! `[package.metadata.migrate]` (the package's keys win, as cargo suggests for tools).
+//! Relative paths are relative to the manifest that declares them.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::error::{Result, ToolError};
+
+/// Every key the tables may hold (README, "Configuration").
+pub const KEYS: &[&str] = &["package", "database-url", "templates", "table", "timezone"];
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Config {
+    /// The migration crate.
+    pub package: Option<String>,
+    /// The database URL when no flag, environment variable or `.env` gives one.
+    pub database_url: Option<String>,
+    /// The directory whose templates override the built-in ones.
+    pub templates: Option<PathBuf>,
+    /// The tracking table the migration crate must record in.
+    pub table: Option<String>,
+    /// The clock of new revision ids.
+    pub timezone: TimeZone,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TimeZone {
+    #[default]
+    Utc,
+    Local,
+}
+
+impl Config {
+    /// Reads one `metadata` table (the `migrate` key of it, if any); `base` is the
+    /// directory of the manifest it comes from; `what` names the table in messages.
+    pub fn from_metadata(metadata: &Value, base: &Path, what: &str) -> Result<Config> {
+        let Some(table) = metadata.get("migrate") else {
+            return Ok(Config::default());
+        };
+        let Some(table) = table.as_object() else {
+            return Err(ToolError::usage(format!(
+                "`{what}` must be a table, e.g. `[{what}]` with `database-url = \"sqlite://app.db\"`"
+            )));
+        };
+        let mut config = Config::default();
+        for (key, value) in table {
+            let text = || {
+                value.as_str().map(str::to_string).ok_or_else(|| {
+                    ToolError::usage(format!("`{key}` in `[{what}]` must be a string"))
+                })
+            };
+            match key.as_str() {
+                "package" | "crate" => config.package = Some(text()?),
+                "database-url" => config.database_url = Some(text()?),
+                "templates" => config.templates = Some(base.join(text()?)),
+                "table" => {
+                    let t = text()?;
+                    if t.is_empty() || t.len() > 63 {
+                        return Err(ToolError::usage(format!(
+                            "`table` in `[{what}]` must be a name of 1 to 63 characters"
+                        )));
+                    }
+                    config.table = Some(t);
+                }
+                "timezone" => {
+                    config.timezone = match text()?.to_ascii_lowercase().as_str() {
+                        "utc" => TimeZone::Utc,
+                        "local" => TimeZone::Local,
+                        other => {
+                            return Err(ToolError::usage(format!(
+                                "`timezone = \"{other}\"` in `[{what}]`: expected \"utc\" or \"local\""
+                            )));
+                        }
+                    }
+                }
+                other => {
+                    return Err(ToolError::usage(format!(
+                        "unknown key `{other}` in `[{what}]`; the keys are {}",
+                        KEYS.iter()
+                            .map(|k| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )));
+                }
+            }
+        }
+        Ok(config)
+    }
+
+    /// `self` with every key `over` sets replaced.
+    pub fn merged(self, over: Config) -> Config {
+        Config {
+            package: over.package.or(self.package),
+            database_url: over.database_url.or(self.database_url),
+            templates: over.templates.or(self.templates),
+            table: over.table.or(self.table),
+            timezone: if over.timezone != TimeZone::default() {
+                over.timezone
+            } else {
+                self.timezone
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn keys_are_read_and_paths_are_relative_to_their_manifest() {
+        let c = Config::from_metadata(
+            &json!({"migrate": {"package": "db", "database-url": "sqlite://x.db",
+                    "templates": "tpl", "table": "versions", "timezone": "local"}}),
+            Path::new("/ws"),
+            "workspace.metadata.migrate",
+        )
+        .unwrap();
+        assert_eq!(c.package.as_deref(), Some("db"));
+        assert_eq!(c.templates, Some(PathBuf::from("/ws/tpl")));
+        assert_eq!(c.table.as_deref(), Some("versions"));
+        assert_eq!(c.timezone, TimeZone::Local);
+    }
+
+    #[test]
+    fn the_package_table_wins() {
+        let ws = Config {
+            package: Some("a".into()),
+            database_url: Some("sqlite://a.db".into()),
+            ..Config::default()
+        };
+        let pkg = Config {
+            database_url: Some("sqlite://b.db".into()),
+            ..Config::default()
+        };
+        let c = ws.merged(pkg);
+        assert_eq!(c.package.as_deref(), Some("a"));
+        assert_eq!(c.database_url.as_deref(), Some("sqlite://b.db"));
+    }
+
+    #[test]
+    fn typos_and_wrong_types_are_errors_that_name_the_key() {
+        let e = Config::from_metadata(
+            &json!({"migrate": {"databse-url": "x"}}),
+            Path::new("/"),
+            "t",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("`databse-url`") && e.contains("`database-url`"),
+            "{e}"
+        );
+        let e = Config::from_metadata(&json!({"migrate": {"table": 3}}), Path::new("/"), "t")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`table`") && e.contains("string"), "{e}");
+        let e = Config::from_metadata(
+            &json!({"migrate": {"timezone": "mars"}}),
+            Path::new("/"),
+            "t",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("mars"), "{e}");
+    }
+}

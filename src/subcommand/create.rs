@@ -1,0 +1,291 @@
+//! `create` and `merge`: render a template into new files beside the crate's other
+//! migrations and register the module in `lib.rs`, from the source alone. Nothing is
+//! overwritten, and a failure part-way removes what was written.
+
+use std::path::{Path, PathBuf};
+
+use crate::graph::Graph;
+use crate::spec::Resolver;
+
+use super::args::{CreateArgs, MergeArgs};
+use super::config::{Config, TimeZone};
+use super::error::{Result, ToolError};
+use super::naming;
+use super::register::register;
+use super::source::{Source, parse_module};
+use super::templates::{self, Context, Template};
+use super::workspace::MigrationCrate;
+
+/// What a command needs to write revisions into a crate.
+pub struct Target<'a> {
+    pub krate: &'a MigrationCrate,
+    pub config: &'a Config,
+    pub source: Source,
+}
+
+impl<'a> Target<'a> {
+    pub fn open(krate: &'a MigrationCrate, config: &'a Config) -> Result<Target<'a>> {
+        let (_, lib) = krate.lib.as_ref().ok_or_else(|| {
+            ToolError::usage(format!(
+                "the migration crate `{}` has no library target (src/lib.rs) listing its migrations",
+                krate.name
+            ))
+        })?;
+        Ok(Target {
+            krate,
+            config,
+            source: Source::read(lib)?,
+        })
+    }
+
+    /// The directory whose templates override the built-ins: configured, else
+    /// `<crate>/templates`.
+    pub fn template_dir(&self) -> PathBuf {
+        template_dir(self.krate, self.config)
+    }
+}
+
+pub fn template_dir(krate: &MigrationCrate, config: &Config) -> PathBuf {
+    config
+        .templates
+        .clone()
+        .unwrap_or_else(|| krate.dir.join("templates"))
+}
+
+/// A revision that was written.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Written {
+    pub id: String,
+    pub revises: Vec<String>,
+    pub path: PathBuf,
+    pub files: Vec<PathBuf>,
+}
+
+pub fn create(target: &Target, args: &CreateArgs) -> Result<Written> {
+    let graph = target.source.graph()?;
+    let parents = match &args.head {
+        Some(spec) => {
+            let revs = Resolver::new(&graph, None)
+                .resolve_str(spec)
+                .map_err(|e| ToolError::usage(e.to_string()))?;
+            match revs.as_slice() {
+                [one] => vec![graph.id(*one).to_string()],
+                [] => Vec::new(),
+                several => {
+                    return Err(ToolError::usage(format!(
+                        "`--head {spec}` names {} revisions ({}); name one",
+                        several.len(),
+                        ids(&graph, several).join(", ")
+                    )));
+                }
+            }
+        }
+        None => {
+            let heads = graph.heads();
+            if heads.len() > 1 {
+                return Err(ToolError::usage(format!(
+                    "the migration crate has {} heads ({}): join them first with `cargo migrate merge`, \
+                     or branch from one deliberately with `--head <rev>`",
+                    heads.len(),
+                    ids(&graph, &heads).join(", ")
+                )));
+            }
+            ids(&graph, &heads)
+        }
+    };
+    let template = templates::find(&args.template, Some(&target.template_dir()))?;
+    write(target, &graph, &template, &args.message, parents)
+}
+
+pub fn merge(target: &Target, args: &MergeArgs) -> Result<Written> {
+    let graph = target.source.graph()?;
+    let resolver = Resolver::new(&graph, None);
+    let mut revs: Vec<usize> = if args.revisions.is_empty() {
+        graph.heads()
+    } else {
+        let mut v = Vec::new();
+        for spec in &args.revisions {
+            v.extend(
+                resolver
+                    .resolve_str(spec)
+                    .map_err(|e| ToolError::usage(e.to_string()))?,
+            );
+        }
+        v
+    };
+    revs.sort_by_key(|&r| graph.rank(r));
+    revs.dedup();
+    if revs.len() < 2 {
+        return Err(ToolError::usage(match revs.as_slice() {
+            [one] if args.revisions.is_empty() => format!(
+                "nothing to merge: the migration crate has one head ({})",
+                graph.id(*one)
+            ),
+            [] => "nothing to merge: the migration crate has no revisions".to_string(),
+            _ => {
+                "a merge joins two or more revisions; name them, or none for all heads".to_string()
+            }
+        }));
+    }
+    for &r in &revs {
+        let ancestors = graph.ancestors(&[r]);
+        if let Some(&a) = revs.iter().find(|&&o| o != r && ancestors[o]) {
+            return Err(ToolError::usage(format!(
+                "`{}` is an ancestor of `{}`, so they are on one branch and cannot be merged",
+                graph.id(a),
+                graph.id(r)
+            )));
+        }
+    }
+    let template = templates::find(&args.template, Some(&target.template_dir()))?;
+    write(target, &graph, &template, &args.message, ids(&graph, &revs))
+}
+
+fn ids(graph: &Graph, revs: &[usize]) -> Vec<String> {
+    revs.iter().map(|&r| graph.id(r).to_string()).collect()
+}
+
+fn write(
+    target: &Target,
+    graph: &Graph,
+    template: &Template,
+    message: &str,
+    parents: Vec<String>,
+) -> Result<Written> {
+    let source = &target.source;
+    let existing = (0..graph.len()).map(|r| graph.id(r));
+    let id = naming::new_id(message, target.config.timezone, existing)?;
+    let legacy = source.is_legacy();
+    let slug = naming::slug(message).unwrap_or_default();
+    let ctx = Context {
+        message: naming::one_line(message),
+        revises_rust: format!(
+            "&[{}]",
+            parents
+                .iter()
+                .map(|p| format!("{p:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        revises: parents.clone(),
+        created: created(target.config.timezone),
+        table: slug.clone(),
+        slug,
+        legacy,
+        prelude: if legacy {
+            "sea_orm_migration::{prelude::*, schema::*}".to_string()
+        } else {
+            "cargo_migrate::prelude::*".to_string()
+        },
+        crate_name: target.krate.name.clone(),
+        id: id.clone(),
+    };
+    let rendered = template.render(&ctx)?;
+    check_module(template, &rendered[0].1, &ctx)?;
+    let lib = register(source, &id).map_err(|why| {
+        ToolError::usage(format!(
+            "cannot register `{id}` in {}: {why}",
+            source.lib.display()
+        ))
+    })?;
+    let src = source.lib.parent().unwrap_or(Path::new("."));
+    let mut written: Vec<PathBuf> = Vec::new();
+    let result = (|| {
+        for (name, text) in &rendered {
+            let path = src.join(name);
+            if let Some(dir) = path.parent().filter(|d| *d != src && !d.exists()) {
+                std::fs::create_dir(dir).map_err(ToolError::io("create", dir))?;
+                written.push(dir.to_path_buf());
+            }
+            create_new(&path, text)?;
+            written.push(path);
+        }
+        replace(&source.lib, &lib)
+    })();
+    if let Err(e) = result {
+        for path in written.iter().rev() {
+            let _ = if path.is_dir() {
+                std::fs::remove_dir(path)
+            } else {
+                std::fs::remove_file(path)
+            };
+        }
+        return Err(e);
+    }
+    let files: Vec<PathBuf> = written.into_iter().filter(|p| p.is_file()).collect();
+    Ok(Written {
+        id,
+        revises: parents,
+        path: files[0].clone(),
+        files,
+    })
+}
+
+/// The rendered module must be the revision it is meant to be, or the crate would
+/// not compile or not know where it goes.
+fn check_module(template: &Template, module: &str, ctx: &Context) -> Result<()> {
+    let facts = parse_module(module);
+    let file = match &template.origin {
+        templates::Origin::BuiltIn => format!("built-in template `{}`", template.name),
+        templates::Origin::User(dir) => dir.join(templates::MODULE).display().to_string(),
+    };
+    if let Some(name) = facts.name.as_deref().filter(|n| *n != ctx.id) {
+        return Err(ToolError::usage(format!(
+            "{file} names the migration `{name}`, not `{{{{ id }}}}` (`{}`)",
+            ctx.id
+        )));
+    }
+    if !ctx.legacy && facts.revises.as_ref() != Some(&ctx.revises) {
+        return Err(ToolError::usage(format!(
+            "{file} must declare `pub const REVISES: &[&str] = {{{{ revises_rust }}}};` (here `{}`)",
+            ctx.revises_rust
+        )));
+    }
+    Ok(())
+}
+
+fn created(tz: TimeZone) -> String {
+    match tz {
+        TimeZone::Utc => chrono::Utc::now()
+            .format("%Y-%m-%d %H:%M:%S UTC")
+            .to_string(),
+        TimeZone::Local => chrono::Local::now()
+            .format("%Y-%m-%d %H:%M:%S %:z")
+            .to_string(),
+    }
+}
+
+/// Writes a file that must not exist yet.
+pub fn create_new(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                ToolError::usage(format!(
+                    "{} already exists; nothing was written",
+                    path.display()
+                ))
+            } else {
+                ToolError::io("create", path)(e)
+            }
+        })?;
+    file.write_all(text.as_bytes())
+        .map_err(ToolError::io("write", path))
+}
+
+/// Replaces a file's contents through a temporary file beside it, so a failure
+/// leaves the old contents.
+pub fn replace(path: &Path, text: &str) -> Result<()> {
+    let tmp = path.with_extension(format!("cargo-migrate-{}.tmp", std::process::id()));
+    std::fs::write(&tmp, text).map_err(ToolError::io("write", &tmp))?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let _ = std::fs::set_permissions(&tmp, meta.permissions());
+    }
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        ToolError::io("replace", path)(e)
+    })
+}

@@ -1,0 +1,202 @@
+//! Building the migration binary and handing a verb to it. cargo's JSON messages on
+//! stdout give the binary's path; cargo's human output on stderr is held back until
+//! something is actually compiled, so a fresh build prints nothing. The binary then
+//! replaces this process (on Unix), so its output, exit code and signals are the
+//! user's directly.
+
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+
+use cargo_metadata::Message;
+
+use super::error::{Result, ToolError};
+
+pub struct Built {
+    pub binary: PathBuf,
+    /// Whether cargo compiled anything (as opposed to finding everything fresh).
+    pub compiled: bool,
+}
+
+/// How much of cargo's stderr to show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Noise {
+    /// Only when something compiles (or the build fails).
+    WhenCompiling,
+    /// Everything, as cargo prints it.
+    All,
+}
+
+/// Runs `cmd` (a `cargo build --message-format=json-render-diagnostics`) and returns
+/// the executable of binary target `bin`.
+pub fn build(mut cmd: Command, krate: &str, bin: &str, noise: Noise) -> Result<Built> {
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped());
+    cmd.stderr(match noise {
+        Noise::All => Stdio::inherit(),
+        Noise::WhenCompiling => Stdio::piped(),
+    });
+    let mut child = cmd.spawn().map_err(|e| {
+        ToolError::Failure(format!(
+            "cannot run `{}` to build the migration crate: {e}",
+            cmd.get_program().to_string_lossy()
+        ))
+    })?;
+    let filter = child
+        .stderr
+        .take()
+        .map(|stderr| std::thread::spawn(move || hold_until_compiling(stderr)));
+    let mut binary = None;
+    let mut compiled = false;
+    if let Some(stdout) = child.stdout.take() {
+        for message in Message::parse_stream(BufReader::new(stdout)).flatten() {
+            if let Message::CompilerArtifact(artifact) = message {
+                compiled |= !artifact.fresh;
+                if artifact.target.name.as_str() == bin
+                    && let Some(exe) = artifact.executable
+                {
+                    binary = Some(PathBuf::from(exe));
+                }
+            }
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| ToolError::Failure(format!("cargo did not finish: {e}")))?;
+    let held = filter.and_then(|t| t.join().ok()).unwrap_or_default();
+    if !status.success() {
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(&held);
+        return Err(ToolError::Build(krate.to_string()));
+    }
+    let binary = binary.ok_or_else(|| {
+        ToolError::Failure(format!(
+            "cargo built `{krate}` but reported no executable for its binary `{bin}`"
+        ))
+    })?;
+    Ok(Built { binary, compiled })
+}
+
+/// Copies cargo's stderr through once it shows that something is being fetched or
+/// compiled; until then holds it (a fresh build's `Finished` line and replayed
+/// warnings). Returns what it held and never printed.
+fn hold_until_compiling(stderr: impl std::io::Read) -> Vec<u8> {
+    let mut reader = BufReader::new(stderr);
+    let mut held = Vec::new();
+    let mut streaming = false;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        if !streaming && shows_work(&line) {
+            streaming = true;
+            let mut err = std::io::stderr().lock();
+            let _ = err.write_all(&held);
+            held.clear();
+        }
+        if streaming {
+            let _ = std::io::stderr().lock().write_all(&line);
+        } else {
+            held.extend_from_slice(&line);
+        }
+    }
+    held
+}
+
+/// cargo's status words for work being done (as opposed to `Finished` and `Fresh`).
+fn shows_work(line: &[u8]) -> bool {
+    let text = strip_ansi(&String::from_utf8_lossy(line));
+    let word = text.split_whitespace().next().unwrap_or_default();
+    matches!(
+        word,
+        "Compiling"
+            | "Downloading"
+            | "Downloaded"
+            | "Updating"
+            | "Locking"
+            | "Adding"
+            | "Blocking"
+            | "Building"
+    )
+}
+
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Runs the migration binary with `args` and `env` in place of this process, and
+/// returns its exit code where the platform cannot replace processes.
+pub fn exec(binary: &Path, args: &[String], env: &[(&str, OsString)]) -> Result<ExitCode> {
+    let mut cmd = Command::new(binary);
+    cmd.args(args);
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        let err = cmd.exec();
+        Err(ToolError::Failure(format!(
+            "cannot run the migration binary {}: {err}",
+            binary.display()
+        )))
+    }
+    #[cfg(not(unix))]
+    {
+        let status = cmd.status().map_err(|err| {
+            ToolError::Failure(format!(
+                "cannot run the migration binary {}: {err}",
+                binary.display()
+            ))
+        })?;
+        Ok(ExitCode::from(
+            status.code().unwrap_or(1).clamp(0, 255) as u8
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn work_is_told_from_a_fresh_build() {
+        assert!(shows_work(
+            b"   Compiling migration v0.1.0 (/ws/migration)\n"
+        ));
+        assert!(shows_work(
+            b"\x1b[1m\x1b[32m   Compiling\x1b[0m sea-orm v2.0.4\n"
+        ));
+        assert!(shows_work(
+            b"    Blocking waiting for file lock on build directory\n"
+        ));
+        assert!(!shows_work(
+            b"    Finished `dev` profile [unoptimized] target(s) in 0.21s\n"
+        ));
+        assert!(!shows_work(b"warning: unused variable: `x`\n"));
+    }
+
+    #[test]
+    fn a_fresh_build_prints_nothing_and_a_real_one_everything() {
+        let fresh = b"warning: unused import\n    Finished `dev` profile\n".as_slice();
+        assert_eq!(hold_until_compiling(fresh), fresh.to_vec());
+        let real = b"   Compiling x v0.1.0\nwarning: unused\n    Finished\n".as_slice();
+        assert!(hold_until_compiling(real).is_empty());
+    }
+}

@@ -1,0 +1,288 @@
+//! Skipping cargo when nothing changed. After a build, the binary's path, the resolved
+//! configuration and the size and modification time of every file the build read
+//! (cargo's dep-info for the binary, every manifest, `Cargo.lock`, cargo's config
+//! files) are recorded under the target directory. The next verb finds that record
+//! from the working directory alone, and when every file is as recorded it runs the
+//! binary without `cargo metadata` or `cargo build`. Any doubt means a normal build.
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use super::args::CargoArgs;
+use super::config::Config;
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Record {
+    key: String,
+    pub root: PathBuf,
+    pub binary: PathBuf,
+    pub config: Config,
+    /// `(path, modified ns since the epoch, length)`; `None`: the file must not exist.
+    files: Vec<(PathBuf, Option<(u128, u64)>)>,
+}
+
+/// The record for this invocation, if every file it lists is unchanged.
+pub fn lookup(args: &CargoArgs) -> Option<Record> {
+    let start = start_manifest(args)?;
+    let key = key(args, &start);
+    let name = file_name(&key);
+    target_dirs(args, &start)
+        .into_iter()
+        .find_map(|dir| std::fs::read(dir.join("cargo-migrate").join(&name)).ok())
+        .and_then(|bytes| serde_json::from_slice::<Record>(&bytes).ok())
+        .filter(|r| r.key == key && r.files.iter().all(|(p, s)| stamp(p) == *s))
+}
+
+/// Records a build. `built_at` is when the build started: a file changed since then
+/// may not be in the binary, so nothing is recorded.
+pub fn store(
+    args: &CargoArgs,
+    target_dir: &Path,
+    root: &Path,
+    binary: &Path,
+    config: &Config,
+    manifests: &[PathBuf],
+    built_at: SystemTime,
+) {
+    let Some(start) = start_manifest(args) else {
+        return;
+    };
+    let mut paths: Vec<PathBuf> = vec![binary.to_path_buf(), root.join("Cargo.lock")];
+    let sources = dep_info(binary);
+    for source in &sources {
+        if let Some(manifest) = source
+            .ancestors()
+            .skip(1)
+            .map(|d| d.join("Cargo.toml"))
+            .find(|m| m.is_file())
+        {
+            paths.push(manifest);
+        }
+    }
+    paths.extend(sources);
+    paths.extend(manifests.iter().cloned());
+    paths.extend(cargo_config_files(root));
+    paths.sort();
+    paths.dedup();
+    let built_ns = built_at
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let mut files = Vec::with_capacity(paths.len());
+    for path in paths {
+        let s = stamp(&path);
+        if path != binary && s.is_some_and(|(mtime, _)| mtime >= built_ns) {
+            return; // edited during the build
+        }
+        files.push((path, s));
+    }
+    let key = key(args, &start);
+    let record = Record {
+        root: root.to_path_buf(),
+        binary: binary.to_path_buf(),
+        config: config.clone(),
+        files,
+        key: key.clone(),
+    };
+    let dir = target_dir.join("cargo-migrate");
+    if let Ok(json) = serde_json::to_vec(&record)
+        && std::fs::create_dir_all(&dir).is_ok()
+    {
+        let tmp = dir.join(format!("{}.{}.tmp", file_name(&key), std::process::id()));
+        if std::fs::write(&tmp, json).is_ok() {
+            let _ = std::fs::rename(&tmp, dir.join(file_name(&key)));
+        }
+    }
+}
+
+fn stamp(path: &Path) -> Option<(u128, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    let mtime = meta
+        .modified()
+        .ok()?
+        .duration_since(UNIX_EPOCH)
+        .ok()?
+        .as_nanos();
+    Some((mtime, meta.len()))
+}
+
+/// The manifest cargo would start from: `--manifest-path`, or the nearest `Cargo.toml`
+/// here or above.
+fn start_manifest(args: &CargoArgs) -> Option<PathBuf> {
+    let cwd = std::env::current_dir().ok()?;
+    match &args.manifest_path {
+        Some(path) => Some(cwd.join(path)),
+        None => cwd
+            .ancestors()
+            .map(|d| d.join("Cargo.toml"))
+            .find(|m| m.is_file()),
+    }
+}
+
+/// Everything besides the files that decides which binary this invocation builds.
+fn key(args: &CargoArgs, start: &Path) -> String {
+    let mut key = format!(
+        "cargo-migrate {VERSION}\nmanifest {}\npackage {:?}\ntarget-dir {:?}\n",
+        start.display(),
+        args.package,
+        args.target_dir
+    );
+    let mut vars: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| {
+            k.starts_with("CARGO_BUILD_")
+                || k.starts_with("CARGO_PROFILE_")
+                || k.starts_with("CARGO_TARGET_")
+                || matches!(
+                    k.as_str(),
+                    "RUSTFLAGS"
+                        | "CARGO_ENCODED_RUSTFLAGS"
+                        | "RUSTC"
+                        | "RUSTC_WRAPPER"
+                        | "RUSTC_WORKSPACE_WRAPPER"
+                )
+        })
+        .collect();
+    vars.sort();
+    for (k, v) in vars {
+        key.push_str(&format!("env {k}={v}\n"));
+    }
+    key
+}
+
+fn file_name(key: &str) -> String {
+    // FNV-1a: stable across Rust versions, unlike std's hasher.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("fresh-{h:016x}.json")
+}
+
+/// Where the record of this invocation may be: cargo's target directory as far as it
+/// can be known without asking cargo.
+fn target_dirs(args: &CargoArgs, start: &Path) -> Vec<PathBuf> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    if let Some(dir) = &args.target_dir {
+        return vec![cwd.join(dir)];
+    }
+    for var in ["CARGO_TARGET_DIR", "CARGO_BUILD_TARGET_DIR"] {
+        if let Some(dir) = std::env::var_os(var).filter(|d| !d.is_empty()) {
+            return vec![cwd.join(dir)];
+        }
+    }
+    start
+        .ancestors()
+        .skip(1)
+        .filter(|d| d.join("Cargo.toml").is_file())
+        .map(|d| d.join("target"))
+        .collect()
+}
+
+/// The source files cargo's dep-info lists for `binary` (`<binary>.d`).
+fn dep_info(binary: &Path) -> Vec<PathBuf> {
+    let Ok(text) = std::fs::read_to_string(binary.with_extension("d")) else {
+        return Vec::new();
+    };
+    let Some(first) = text.lines().next() else {
+        return Vec::new();
+    };
+    let Some((_, deps)) = split_target(first) else {
+        return Vec::new();
+    };
+    let mut files = Vec::new();
+    let mut current = String::new();
+    let mut chars = deps.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&' ') => {
+                current.push(' ');
+                chars.next();
+            }
+            ' ' => {
+                if !current.is_empty() {
+                    files.push(PathBuf::from(std::mem::take(&mut current)));
+                }
+            }
+            c => current.push(c),
+        }
+    }
+    if !current.is_empty() {
+        files.push(PathBuf::from(current));
+    }
+    files
+}
+
+/// `target: deps` where the target may contain escaped spaces and a drive colon.
+fn split_target(line: &str) -> Option<(&str, &str)> {
+    let bytes = line.as_bytes();
+    (0..bytes.len())
+        .find(|&i| bytes[i] == b':' && bytes.get(i + 1) == Some(&b' '))
+        .map(|i| (&line[..i], &line[i + 2..]))
+}
+
+/// cargo's configuration files that apply to `root` (present or not: one appearing
+/// later must also force a build).
+fn cargo_config_files(root: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for dir in root.ancestors() {
+        files.push(dir.join(".cargo").join("config.toml"));
+        files.push(dir.join(".cargo").join("config"));
+    }
+    if let Some(home) = std::env::var_os("CARGO_HOME") {
+        let home = PathBuf::from(home);
+        files.push(home.join("config.toml"));
+        files.push(home.join("config"));
+    }
+    files
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dep_info_lists_every_source_with_escaped_spaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("migration");
+        std::fs::write(
+            bin.with_extension("d"),
+            "/t/debug/migration: /ws/m/src/main.rs /ws/m/src/lib.rs /ws/my\\ dir/x.rs\n\n/ws/m/src/main.rs:\n",
+        )
+        .unwrap();
+        assert_eq!(
+            dep_info(&bin),
+            vec![
+                PathBuf::from("/ws/m/src/main.rs"),
+                PathBuf::from("/ws/m/src/lib.rs"),
+                PathBuf::from("/ws/my dir/x.rs")
+            ]
+        );
+    }
+
+    #[test]
+    fn a_record_is_valid_only_while_its_files_are_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("lib.rs");
+        std::fs::write(&file, "a").unwrap();
+        let record = Record {
+            key: String::new(),
+            root: dir.path().into(),
+            binary: file.clone(),
+            config: Config::default(),
+            files: vec![
+                (file.clone(), stamp(&file)),
+                (dir.path().join("absent"), None),
+            ],
+        };
+        assert!(record.files.iter().all(|(p, s)| stamp(p) == *s));
+        std::fs::write(&file, "ab").unwrap();
+        assert!(!record.files.iter().all(|(p, s)| stamp(p) == *s));
+        std::fs::write(dir.path().join("absent"), "").unwrap();
+        assert!(stamp(&dir.path().join("absent")).is_some());
+    }
+}

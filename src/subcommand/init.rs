@@ -1,0 +1,404 @@
+//! `init`: a migration crate in the workspace. Everything is rendered and checked
+//! before anything is written; the workspace's `Cargo.toml` is edited with a
+//! format-preserving TOML editor (comments and layout survive) and turned into a
+//! workspace if it was a single package; `.env` is written only if there is none.
+
+use std::path::{Component, Path, PathBuf};
+
+use serde_json::json;
+use toml_edit::{Array, DocumentMut, Item, Table, Value};
+
+use super::args::{Backend, InitArgs};
+use super::create::{create_new, replace};
+use super::error::{Result, ToolError};
+use super::naming;
+use super::runtime_dep;
+use super::templates::{self, Context, render_one};
+use super::workspace::{RUNTIME, Workspace};
+
+pub struct Initialized {
+    pub name: String,
+    pub dir: PathBuf,
+    pub backends: Vec<Backend>,
+    pub first: String,
+    pub env_written: bool,
+}
+
+pub fn init(ws: &Workspace, args: &InitArgs, url: Option<&str>) -> Result<Initialized> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| ToolError::Failure(format!("no working directory: {e}")))?;
+    let dir = match &args.path {
+        Some(p) => normalize(&cwd.join(p)),
+        None => ws.root.join("migration"),
+    };
+    let rel = dir.strip_prefix(&ws.root).map_err(|_| {
+        ToolError::usage(format!(
+            "{} is outside the workspace at {}; create the migration crate inside it",
+            dir.display(),
+            ws.root.display()
+        ))
+    })?;
+    let member = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/");
+    if member.is_empty() {
+        return Err(ToolError::usage(
+            "the migration crate needs a directory of its own, not the workspace root",
+        ));
+    }
+    if let Some(existing) = ws
+        .members()
+        .into_iter()
+        .find(|p| p.dependencies.iter().any(|d| d.name == RUNTIME) && p.name.as_str() != RUNTIME)
+    {
+        return Err(ToolError::usage(format!(
+            "this workspace already has a migration crate, `{}`; add migrations with `cargo migrate create \"...\"`",
+            existing.name
+        )));
+    }
+    if dir.exists() {
+        return Err(ToolError::usage(format!(
+            "{} already exists; nothing was written (pass another path: `cargo migrate init <dir>`)",
+            dir.display()
+        )));
+    }
+    let name = match &args.name {
+        Some(n) => n.clone(),
+        None => dir
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "migration".into()),
+    };
+    if !valid_package_name(&name) {
+        return Err(ToolError::usage(format!(
+            "`{name}` is not a valid crate name (letters, digits, `-` and `_`, starting with a letter); pass `--name`"
+        )));
+    }
+    if ws.members().iter().any(|p| p.name.as_str() == name) {
+        return Err(ToolError::usage(format!(
+            "the workspace already has a package `{name}`; pass another `--name`"
+        )));
+    }
+    let backends = choose_backends(ws, &args.database, url);
+    let mut features: Vec<&str> = backends.iter().map(|b| b.feature()).collect();
+    features.push("prompt");
+    let lib_name = name.replace('-', "_");
+
+    // Render everything first.
+    let id = naming::new_id("create post table", ws.config.timezone, [])?;
+    let first_ctx = Context {
+        id: id.clone(),
+        message: "create post table".into(),
+        slug: "create_post_table".into(),
+        revises: Vec::new(),
+        revises_rust: "&[]".into(),
+        created: chrono::Utc::now()
+            .format("%Y-%m-%d %H:%M:%S UTC")
+            .to_string(),
+        table: "post".into(),
+        legacy: false,
+        prelude: "cargo_migrate::prelude::*".into(),
+        crate_name: name.clone(),
+    };
+    let first = templates::find("default", None)?.render(&first_ctx)?;
+    let ctx = json!({
+        "crate_name": name,
+        "lib_name": lib_name,
+        "runtime_dep": runtime_dep::spec(args.runtime_path.as_deref(), &features).to_string(),
+        "first": id,
+        "table": ws.config.table,
+    });
+    let mut files: Vec<(PathBuf, String)> = Vec::new();
+    for (file, source) in templates::init_files() {
+        let text = render_one(&format!("built-in init template {file}"), source, &ctx)?;
+        let path = match file {
+            "Cargo.toml" | "README.md" => dir.join(file),
+            other => dir.join("src").join(other),
+        };
+        files.push((path, text));
+    }
+    for (file, text) in first {
+        files.push((dir.join("src").join(file), text));
+    }
+    let manifest_text = std::fs::read_to_string(&ws.root_manifest)
+        .map_err(ToolError::io("read", &ws.root_manifest))?;
+    let manifest = add_member(&manifest_text, &member).map_err(|why| {
+        ToolError::usage(format!(
+            "cannot add `{member}` to {}: {why}",
+            ws.root_manifest.display()
+        ))
+    })?;
+
+    // Then write: the crate, the workspace manifest, `.env`.
+    std::fs::create_dir_all(dir.parent().unwrap_or(&ws.root))
+        .map_err(ToolError::io("create", &dir))?;
+    std::fs::create_dir(&dir).map_err(ToolError::io("create", &dir))?;
+    let written = (|| {
+        std::fs::create_dir(dir.join("src")).map_err(ToolError::io("create", &dir.join("src")))?;
+        for (path, text) in &files {
+            create_new(path, text)?;
+        }
+        if let Some(manifest) = &manifest {
+            replace(&ws.root_manifest, manifest)?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_dir_all(&dir);
+        return Err(e);
+    }
+    let env_path = ws.root.join(".env");
+    let env_written = if env_path.exists() || url.is_some() {
+        false
+    } else {
+        let default = default_url(backends[0], &ws.root);
+        create_new(
+            &env_path,
+            &format!("# The database `cargo migrate` works on (written by `cargo migrate init`).\nDATABASE_URL={default}\n"),
+        )
+        .is_ok()
+    };
+    Ok(Initialized {
+        name,
+        dir,
+        backends,
+        first: id,
+        env_written,
+    })
+}
+
+/// `--database`, else the backends the workspace's sea-orm enables, else the URL's,
+/// else SQLite.
+fn choose_backends(ws: &Workspace, given: &[Backend], url: Option<&str>) -> Vec<Backend> {
+    let mut out: Vec<Backend> = given.to_vec();
+    if out.is_empty() {
+        for p in ws.members() {
+            for d in p
+                .dependencies
+                .iter()
+                .filter(|d| d.name == "sea-orm" || d.name == "sea-orm-migration")
+            {
+                for f in &d.features {
+                    match f.as_str() {
+                        "sqlx-postgres" => out.push(Backend::Postgres),
+                        "sqlx-mysql" => out.push(Backend::Mysql),
+                        "sqlx-sqlite" => out.push(Backend::Sqlite),
+                        "sqlx-all" => {
+                            out.extend([Backend::Postgres, Backend::Mysql, Backend::Sqlite])
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    if out.is_empty()
+        && let Some(url) = url
+    {
+        let scheme = url
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        out.push(match scheme.as_str() {
+            "postgres" | "postgresql" => Backend::Postgres,
+            "mysql" | "mariadb" => Backend::Mysql,
+            _ => Backend::Sqlite,
+        });
+    }
+    if out.is_empty() {
+        out.push(Backend::Sqlite);
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn default_url(backend: Backend, root: &Path) -> String {
+    let name: String = root
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let name = if name.is_empty() {
+        "app".to_string()
+    } else {
+        name
+    };
+    match backend {
+        Backend::Sqlite => format!("sqlite://{name}.db"),
+        Backend::Postgres => format!("postgres://postgres@localhost:5432/{name}"),
+        Backend::Mysql => format!("mysql://root@localhost:3306/{name}"),
+    }
+}
+
+fn valid_package_name(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// `a/./b/../c` → `a/c`, without touching the file system.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// The workspace manifest with `member` in `[workspace] members` (a `[workspace]`
+/// table is added to a single-package manifest); `None` if a glob already covers it.
+pub fn add_member(text: &str, member: &str) -> std::result::Result<Option<String>, String> {
+    let mut doc: DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| e.message().to_string())?;
+    let has_workspace = doc.get("workspace").is_some();
+    if !has_workspace {
+        let mut ws = Table::new();
+        ws.set_position(Some(isize::MAX));
+        doc.insert("workspace", Item::Table(ws));
+    }
+    let ws = doc["workspace"]
+        .as_table_mut()
+        .ok_or("`workspace` is not a table")?;
+    if !ws.contains_key("members") {
+        let mut members = Array::new();
+        members.push(member);
+        ws.insert("members", toml_edit::value(members));
+        return Ok(Some(doc.to_string()));
+    }
+    let members = ws["members"]
+        .as_array_mut()
+        .ok_or("`workspace.members` is not an array")?;
+    if members
+        .iter()
+        .filter_map(Value::as_str)
+        .any(|m| glob_matches(m, member))
+    {
+        return Ok(None);
+    }
+    let multiline = members.iter().any(|v| {
+        v.decor()
+            .prefix()
+            .and_then(|p| p.as_str())
+            .is_some_and(|p| p.contains('\n'))
+    });
+    if multiline {
+        let indent = members
+            .iter()
+            .last()
+            .and_then(|v| v.decor().prefix().and_then(|p| p.as_str()))
+            .and_then(|p| p.rsplit('\n').next())
+            .unwrap_or("    ")
+            .to_string();
+        // A comment after the last item belongs to it, not to the new one.
+        let trailing = members.trailing().as_str().unwrap_or_default().to_string();
+        let kept = if trailing.contains('#') {
+            trailing.trim_end()
+        } else {
+            ""
+        };
+        let mut value = Value::from(member);
+        value.decor_mut().set_prefix(format!("{kept}\n{indent}"));
+        members.push_formatted(value);
+        members.set_trailing_comma(true);
+        members.set_trailing("\n");
+    } else {
+        members.push(member);
+    }
+    Ok(Some(doc.to_string()))
+}
+
+/// cargo's member globs: `*` within one path segment, `?` one character.
+fn glob_matches(pattern: &str, path: &str) -> bool {
+    fn seg(p: &[u8], s: &[u8]) -> bool {
+        match (p.first(), s.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => seg(&p[1..], s) || (!s.is_empty() && seg(p, &s[1..])),
+            (Some(b'?'), Some(_)) => seg(&p[1..], &s[1..]),
+            (Some(a), Some(b)) if a == b => seg(&p[1..], &s[1..]),
+            _ => false,
+        }
+    }
+    let pattern = pattern.trim_end_matches('/');
+    let ps: Vec<&str> = pattern.split('/').collect();
+    let ss: Vec<&str> = path.split('/').collect();
+    ps.len() == ss.len()
+        && ps
+            .iter()
+            .zip(&ss)
+            .all(|(p, s)| seg(p.as_bytes(), s.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_member_is_added_and_comments_survive() {
+        let text = "# my workspace\n[workspace]\nmembers = [\n    \"app\", # the app\n]\nresolver = \"3\"\n";
+        let out = add_member(text, "migration").unwrap().unwrap();
+        assert_eq!(
+            out,
+            "# my workspace\n[workspace]\nmembers = [\n    \"app\", # the app\n    \"migration\",\n]\nresolver = \"3\"\n"
+        );
+        let inline = "[workspace]\nmembers = [\"app\"]\n";
+        assert_eq!(
+            add_member(inline, "migration").unwrap().unwrap(),
+            "[workspace]\nmembers = [\"app\", \"migration\"]\n"
+        );
+    }
+
+    #[test]
+    fn a_single_package_becomes_a_workspace() {
+        let text = "[package]\nname = \"app\" # mine\nversion = \"0.1.0\"\n\n[dependencies]\nserde = \"1\"\n";
+        let out = add_member(text, "migration").unwrap().unwrap();
+        assert!(out.starts_with(text), "{out}");
+        assert!(
+            out.ends_with("[workspace]\nmembers = [\"migration\"]\n"),
+            "{out}"
+        );
+        let parsed: DocumentMut = out.parse().unwrap();
+        assert_eq!(
+            parsed["workspace"]["members"][0].as_str(),
+            Some("migration")
+        );
+    }
+
+    #[test]
+    fn a_glob_that_covers_it_needs_no_edit() {
+        assert_eq!(
+            add_member(
+                "[workspace]\nmembers = [\"crates/*\"]\n",
+                "crates/migration"
+            )
+            .unwrap(),
+            None
+        );
+        assert!(glob_matches("m?gration", "migration"));
+        assert!(!glob_matches("crates/*", "migration"));
+    }
+
+    #[test]
+    fn a_broken_manifest_is_an_error_not_a_rewrite() {
+        assert!(add_member("[workspace\nmembers = [", "m").is_err());
+    }
+}

@@ -1,0 +1,219 @@
+//! Just enough of Rust's lexical grammar to read and edit a migration crate's `lib.rs`
+//! and migration files without regexes: identifiers, string literals and punctuation
+//! with their byte spans; comments and whitespace skipped.
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    Ident(String),
+    /// A string literal's value (escapes `\"` and `\\` resolved).
+    Str(String),
+    Punct(char),
+    /// Numbers, chars, lifetimes: present, never looked into.
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub kind: Kind,
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Token {
+    pub fn is_ident(&self, name: &str) -> bool {
+        matches!(&self.kind, Kind::Ident(i) if i == name)
+    }
+
+    pub fn is_punct(&self, c: char) -> bool {
+        self.kind == Kind::Punct(c)
+    }
+
+    pub fn ident(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Ident(i) => Some(i),
+            _ => None,
+        }
+    }
+}
+
+pub fn tokens(src: &str) -> Vec<Token> {
+    let b = src.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let start = i;
+        if c.is_ascii_whitespace() {
+            i += 1;
+        } else if b[i..].starts_with(b"//") {
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+        } else if b[i..].starts_with(b"/*") {
+            let mut depth = 0;
+            while i < b.len() {
+                if b[i..].starts_with(b"/*") {
+                    depth += 1;
+                    i += 2;
+                } else if b[i..].starts_with(b"*/") {
+                    depth -= 1;
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+        } else if c == b'"' {
+            let (value, end) = string(src, i + 1);
+            i = end;
+            out.push(Token {
+                kind: Kind::Str(value),
+                start,
+                end,
+            });
+        } else if c == b'r' && matches!(b.get(i + 1), Some(b'"' | b'#')) && raw_string_start(b, i) {
+            let hashes = b[i + 1..].iter().take_while(|&&h| h == b'#').count();
+            let body = i + 2 + hashes;
+            let close: Vec<u8> = std::iter::once(b'"')
+                .chain(std::iter::repeat_n(b'#', hashes))
+                .collect();
+            let end = find(b, body, &close).unwrap_or(b.len());
+            i = (end + close.len()).min(b.len());
+            out.push(Token {
+                kind: Kind::Str(src[body..end.min(src.len())].to_string()),
+                start,
+                end: i,
+            });
+        } else if c == b'_' || c.is_ascii_alphabetic() || c >= 0x80 {
+            while i < b.len() && (b[i] == b'_' || b[i].is_ascii_alphanumeric() || b[i] >= 0x80) {
+                i += 1;
+            }
+            out.push(Token {
+                kind: Kind::Ident(src[start..i].to_string()),
+                start,
+                end: i,
+            });
+        } else if c.is_ascii_digit() {
+            while i < b.len() && (b[i] == b'_' || b[i].is_ascii_alphanumeric() || b[i] == b'.') {
+                i += 1;
+            }
+            out.push(Token {
+                kind: Kind::Other,
+                start,
+                end: i,
+            });
+        } else if c == b'\'' {
+            // A char literal ('a', '\n', '\'') or a lifetime ('a).
+            i += 1;
+            if b.get(i) == Some(&b'\\') {
+                i += 2;
+                while i < b.len() && b[i] != b'\'' {
+                    i += 1;
+                }
+                i += 1;
+            } else if b.get(i + 1) == Some(&b'\'') {
+                i += 2;
+            } else {
+                while i < b.len() && (b[i] == b'_' || b[i].is_ascii_alphanumeric()) {
+                    i += 1;
+                }
+            }
+            out.push(Token {
+                kind: Kind::Other,
+                start,
+                end: i.min(b.len()),
+            });
+        } else {
+            let ch = src[i..].chars().next().unwrap_or(' ');
+            i += ch.len_utf8();
+            out.push(Token {
+                kind: Kind::Punct(ch),
+                start,
+                end: i,
+            });
+        }
+    }
+    out
+}
+
+fn raw_string_start(b: &[u8], i: usize) -> bool {
+    let hashes = b[i + 1..].iter().take_while(|&&h| h == b'#').count();
+    b.get(i + 1 + hashes) == Some(&b'"')
+        && (i == 0 || !(b[i - 1] == b'_' || b[i - 1].is_ascii_alphanumeric()))
+}
+
+fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    (from..hay.len().saturating_sub(needle.len() - 1)).find(|&i| hay[i..].starts_with(needle))
+}
+
+/// A string literal's value from just after its opening quote; returns the value and
+/// the index after the closing quote.
+fn string(src: &str, from: usize) -> (String, usize) {
+    let mut value = String::new();
+    let mut chars = src[from..].char_indices();
+    while let Some((k, c)) = chars.next() {
+        match c {
+            '"' => return (value, from + k + 1),
+            '\\' => match chars.next() {
+                Some((_, 'n')) => value.push('\n'),
+                Some((_, 't')) => value.push('\t'),
+                Some((_, other)) => value.push(other),
+                None => break,
+            },
+            c => value.push(c),
+        }
+    }
+    (value, src.len())
+}
+
+/// The index of the token that closes the bracket opened at `open`.
+pub fn matching(tokens: &[Token], open: usize) -> Option<usize> {
+    let mut depth = 0i32;
+    for (k, t) in tokens.iter().enumerate().skip(open) {
+        match t.kind {
+            Kind::Punct('(' | '[' | '{') => depth += 1,
+            Kind::Punct(')' | ']' | '}') => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(k);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(src: &str) -> Vec<Kind> {
+        tokens(src).into_iter().map(|t| t.kind).collect()
+    }
+
+    #[test]
+    fn comments_strings_and_lifetimes() {
+        assert_eq!(
+            kinds("a /* x /* y */ */ // z\n \"q\\\"\" r#\"raw\"# 'c' 'lt 1_000"),
+            vec![
+                Kind::Ident("a".into()),
+                Kind::Str("q\"".into()),
+                Kind::Str("raw".into()),
+                Kind::Other,
+                Kind::Other,
+                Kind::Other
+            ]
+        );
+    }
+
+    #[test]
+    fn brackets_match_across_nesting() {
+        let t = tokens("vec![Box::new(a::M), f([1], {2})]");
+        let open = t.iter().position(|t| t.is_punct('[')).unwrap();
+        let close = matching(&t, open).unwrap();
+        assert_eq!(t[close].end, "vec![Box::new(a::M), f([1], {2})]".len());
+    }
+}

@@ -1,0 +1,329 @@
+//! `cargo migrate`: the cargo subcommand. It finds the workspace and its migration
+//! crate, writes migrations from templates (`init`, `create`, `merge`, `templates`),
+//! and hands every database verb to the migration crate's binary, which it builds
+//! only when something changed.
+
+pub mod args;
+pub mod cargo;
+pub mod config;
+pub mod create;
+pub mod dburl;
+pub mod error;
+pub mod forward;
+pub mod fresh;
+pub mod init;
+pub mod legacy;
+pub mod lexer;
+pub mod naming;
+pub mod register;
+pub mod runtime_dep;
+pub mod source;
+pub mod templates;
+pub mod workspace;
+
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Parser;
+use serde_json::json;
+
+use crate::cli::{ColorChoice, EXPECT_TABLE_ENV, GlobalArgs, Need, Verb};
+use crate::output::Output;
+
+use args::{CargoCli, Command, MigrateArgs, TemplatesAction};
+use error::{Result, ToolError};
+use workspace::{Kind, Workspace};
+
+/// The binary's `main`: parses `argv`, runs, and maps errors to exit codes.
+pub fn main(argv: Vec<OsString>) -> ExitCode {
+    let CargoCli::Migrate(args) = match CargoCli::try_parse_from(args::normalize(argv)) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                crate::exit::USAGE
+            } else {
+                crate::exit::OK
+            });
+        }
+    };
+    set_colors(args.global.color);
+    let out = Output {
+        format: args.global.format,
+        quiet: args.global.quiet,
+    };
+    match run(&args, out) {
+        Ok(code) => code,
+        Err(e) => {
+            out.error(e.to_string());
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn set_colors(choice: Option<ColorChoice>) {
+    let on = match choice {
+        Some(ColorChoice::Always) => Some(true),
+        Some(ColorChoice::Never) => Some(false),
+        _ if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) => Some(false),
+        _ => None,
+    };
+    if let Some(on) = on {
+        console::set_colors_enabled(on);
+        console::set_colors_enabled_stderr(on);
+    }
+}
+
+fn run(args: &MigrateArgs, out: Output) -> Result<ExitCode> {
+    match &args.command {
+        Command::Db(verb) => forward(args, verb),
+        Command::Init(init_args) => {
+            let ws = Workspace::load(&args.cargo)?;
+            let url = args.global.database_url.as_deref();
+            let done = init::init(&ws, init_args, url)?;
+            let rel = relative(&done.dir);
+            let backends: Vec<&str> = done.backends.iter().map(|b| b.feature()).collect();
+            if out.json() {
+                out.object(
+                    &json!({"event": "initialized", "package": done.name, "path": done.dir,
+                    "backends": backends, "first": done.first, "env_written": done.env_written}),
+                );
+            } else {
+                out.status(
+                    "Created",
+                    format!(
+                        "migration crate `{}` at {rel} ({})",
+                        done.name,
+                        backends.join(", ")
+                    ),
+                );
+                out.status("Created", format!("first migration {}", done.first));
+                if done.env_written {
+                    out.status(
+                        "Wrote",
+                        format!("DATABASE_URL to {}", relative(&ws.root.join(".env"))),
+                    );
+                }
+                out.data(rel);
+                out.note("next: edit the first migration, then `cargo migrate upgrade head`");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Create(create_args) => {
+            let (ws_krate, config) = locate(args)?;
+            let target = create::Target::open(&ws_krate, &config)?;
+            let written = create::create(&target, create_args)?;
+            report_written(out, &written, "Created");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Merge(merge_args) => {
+            let (krate, config) = locate(args)?;
+            let target = create::Target::open(&krate, &config)?;
+            let written = create::merge(&target, merge_args)?;
+            report_written(out, &written, "Merged");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Templates(t) => {
+            let (krate, config) = match locate(args) {
+                Ok(found) => (Some(found.0), found.1),
+                Err(_) if matches!(t.action, None | Some(TemplatesAction::List)) => {
+                    (None, Default::default())
+                }
+                Err(e) => return Err(e),
+            };
+            let dir = krate.as_ref().map(|k| create::template_dir(k, &config));
+            match &t.action {
+                None | Some(TemplatesAction::List) => {
+                    list_templates(out, dir.as_deref())?;
+                }
+                Some(TemplatesAction::Eject { names, dir: to }) => {
+                    let to = to
+                        .clone()
+                        .or(dir)
+                        .ok_or_else(|| ToolError::usage("no template directory: pass `--dir`"))?;
+                    for (path, written) in templates::eject(names, &to)? {
+                        if written {
+                            out.status("Ejected", relative(&path));
+                        } else {
+                            out.warn(format!("{} exists; left as it is", relative(&path)));
+                        }
+                    }
+                    out.data(relative(&to));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn locate(args: &MigrateArgs) -> Result<(workspace::MigrationCrate, config::Config)> {
+    let ws = Workspace::load(&args.cargo)?;
+    ws.migration_crate(args.cargo.package.as_deref())
+}
+
+fn report_written(out: Output, w: &create::Written, verb: &str) {
+    if out.json() {
+        out.object(&json!({"event": "created", "id": w.id, "revises": w.revises, "path": w.path, "files": w.files}));
+        return;
+    }
+    let revises = if w.revises.is_empty() {
+        "the first revision".to_string()
+    } else {
+        format!("revises {}", w.revises.join(", "))
+    };
+    out.status(verb, format!("{} ({revises})", w.id));
+    for f in &w.files {
+        out.data(relative(f));
+    }
+}
+
+fn list_templates(out: Output, dir: Option<&Path>) -> Result<()> {
+    let all = templates::all(dir)?;
+    if out.json() {
+        let items: Vec<_> = all
+            .iter()
+            .map(|t| json!({"name": t.name, "origin": match &t.origin {
+                templates::Origin::BuiltIn => json!("built-in"),
+                templates::Origin::User(p) => json!(p),
+            }, "files": t.files.iter().map(|(f, _)| f).collect::<Vec<_>>(), "description": t.description()}))
+            .collect();
+        out.object(&json!({ "templates": items }));
+        return Ok(());
+    }
+    let width = all.iter().map(|t| t.name.len()).max().unwrap_or(0);
+    for t in &all {
+        let origin = match &t.origin {
+            templates::Origin::BuiltIn => "built-in".to_string(),
+            templates::Origin::User(p) => relative(p),
+        };
+        out.data(format!("{:<width$}  {origin}: {}", t.name, t.description()));
+    }
+    if let Some(dir) = dir.filter(|d| !d.is_dir()) {
+        out.note(format!(
+            "templates in {} replace the built-ins of the same name (`cargo migrate templates eject` copies them there)",
+            relative(dir)
+        ));
+    }
+    Ok(())
+}
+
+/// A path relative to the working directory when it is below it.
+fn relative(path: &Path) -> String {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| path.to_path_buf())
+        .display()
+        .to_string()
+}
+
+/// A database verb: resolve the URL, build (or reuse) the binary, run it.
+fn forward(args: &MigrateArgs, verb: &Verb) -> Result<ExitCode> {
+    let mut argv = args.global.to_args();
+    argv.extend(verb.to_args());
+    if let Some(hit) = fresh::lookup(&args.cargo) {
+        let url = resolve_url(
+            &args.global,
+            verb,
+            &hit.root,
+            hit.config.database_url.as_deref(),
+        )?;
+        return forward::exec(&hit.binary, &argv, &child_env(url.as_ref(), &hit.config));
+    }
+    let ws = Workspace::load(&args.cargo)?;
+    let (krate, config) = ws.migration_crate(args.cargo.package.as_deref())?;
+    let url = resolve_url(&args.global, verb, &ws.root, config.database_url.as_deref())?;
+    let started = std::time::SystemTime::now();
+    let color = cargo_color(args.global.color);
+    let noise = if args.global.verbose >= 2 {
+        forward::Noise::All
+    } else {
+        forward::Noise::WhenCompiling
+    };
+    let (manifest, package, bin, mut manifests) = match krate.kind {
+        Kind::Runtime => (
+            ws.root_manifest.clone(),
+            krate.name.clone(),
+            krate.bin.clone().unwrap_or_else(|| krate.name.clone()),
+            Vec::new(),
+        ),
+        Kind::Legacy => {
+            let backend = url.as_ref().map(|u| match u.backend() {
+                sea_orm_migration::sea_orm::DbBackend::Postgres => args::Backend::Postgres,
+                sea_orm_migration::sea_orm::DbBackend::MySql => args::Backend::Mysql,
+                _ => args::Backend::Sqlite,
+            });
+            let runner = legacy::prepare(&ws, &krate, backend)?;
+            let m = runner.manifest.clone();
+            (runner.manifest, runner.package, runner.bin, vec![m])
+        }
+    };
+    let mut cargo_args = args.cargo.clone();
+    if krate.kind == Kind::Legacy {
+        // The runner's lock file is its own; it may have to grow.
+        cargo_args.locked = false;
+        cargo_args.frozen = false;
+    }
+    let cmd = cargo::build(
+        &manifest,
+        &package,
+        &bin,
+        &ws.target_dir,
+        &cargo_args,
+        color,
+        args.global.quiet,
+    );
+    let built = forward::build(cmd, &krate.name, &bin, noise)?;
+    if !krate.has_build_script {
+        manifests.extend(ws.members().iter().map(|p| p.manifest_path.clone().into()));
+        manifests.push(ws.root_manifest.clone());
+        fresh::store(
+            &args.cargo,
+            &ws.target_dir,
+            &ws.root,
+            &built.binary,
+            &config,
+            &manifests,
+            started,
+        );
+    }
+    forward::exec(&built.binary, &argv, &child_env(url.as_ref(), &config))
+}
+
+fn resolve_url(
+    global: &GlobalArgs,
+    verb: &Verb,
+    root: &Path,
+    configured: Option<&str>,
+) -> Result<Option<crate::db::DbUrl>> {
+    let resolved = dburl::resolve(global.database_url.as_deref(), root, configured)?;
+    if resolved.is_none() && verb.need() != Need::Nothing {
+        return Err(dburl::missing(root));
+    }
+    Ok(resolved.map(|r| r.url))
+}
+
+fn child_env(
+    url: Option<&crate::db::DbUrl>,
+    config: &config::Config,
+) -> Vec<(&'static str, OsString)> {
+    let mut env = Vec::new();
+    if let Some(url) = url {
+        env.push(("DATABASE_URL", OsString::from(url.expose())));
+    }
+    if let Some(table) = &config.table {
+        env.push((EXPECT_TABLE_ENV, OsString::from(table)));
+    }
+    env
+}
+
+/// Whether cargo's (piped) output should be coloured: what our stderr would get.
+fn cargo_color(choice: Option<ColorChoice>) -> bool {
+    match choice {
+        Some(ColorChoice::Always) => true,
+        Some(ColorChoice::Never) => false,
+        _ => console::colors_enabled_stderr(),
+    }
+}

@@ -1,0 +1,326 @@
+//! The migration crate's revisions read from its source, so `create` and `merge` need
+//! no build and no database. `lib.rs` lists the modules, in `cargo_migrate::migrator!`
+//! or, in a sea-orm-cli crate, in `mod` lines and the `vec![...]` of `migrations()`;
+//! each module file declares its parents in `pub const REVISES`.
+
+use std::path::{Path, PathBuf};
+
+use crate::graph::{Graph, Node};
+
+use super::error::{Result, ToolError};
+use super::lexer::{self, Kind, Token};
+
+/// How `lib.rs` registers its migrations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Layout {
+    /// `migrator! { ... }`; the byte range of the braces' contents.
+    Migrator { body: (usize, usize) },
+    /// sea-orm-cli's: `mod` lines and `vec![...]` in `fn migrations()`.
+    Legacy {
+        /// End of the last `mod <name>;` line, if any.
+        last_mod: Option<usize>,
+        /// The byte range of the `vec![...]` brackets' contents.
+        vec: (usize, usize),
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct SourceRevision {
+    pub module: String,
+    pub id: String,
+    /// `None`: a legacy migration, which revises the one registered before it.
+    pub parents: Option<Vec<String>>,
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub lib: PathBuf,
+    pub text: String,
+    pub layout: Layout,
+    pub revisions: Vec<SourceRevision>,
+}
+
+impl Source {
+    pub fn read(lib: &Path) -> Result<Source> {
+        let text = std::fs::read_to_string(lib).map_err(ToolError::io("read", lib))?;
+        let (layout, modules) = parse_lib(&text).map_err(|why| {
+            ToolError::usage(format!(
+                "cannot find the migrations in {}: {why}",
+                lib.display()
+            ))
+        })?;
+        let dir = lib.parent().unwrap_or(Path::new("."));
+        let mut revisions = Vec::with_capacity(modules.len());
+        for module in modules {
+            let path = module_file(dir, &module).ok_or_else(|| {
+                ToolError::usage(format!(
+                    "{} registers `{module}`, but neither {module}.rs nor {module}/mod.rs exists beside it",
+                    lib.display()
+                ))
+            })?;
+            let file = std::fs::read_to_string(&path).map_err(ToolError::io("read", &path))?;
+            let facts = parse_module(&file);
+            let parents = match (&layout, facts.revises) {
+                (Layout::Migrator { .. }, Some(parents)) => Some(parents),
+                (Layout::Migrator { .. }, None) => {
+                    return Err(ToolError::usage(format!(
+                        "{} declares no `pub const REVISES: &[&str] = &[...]`; every migration registered \
+                         with `migrator!` names the revisions it applies on top of",
+                        path.display()
+                    )));
+                }
+                (Layout::Legacy { .. }, _) => None,
+            };
+            revisions.push(SourceRevision {
+                id: facts.name.unwrap_or_else(|| module.clone()),
+                module,
+                parents,
+                path,
+            });
+        }
+        Ok(Source {
+            lib: lib.to_path_buf(),
+            text,
+            layout,
+            revisions,
+        })
+    }
+
+    pub fn is_legacy(&self) -> bool {
+        matches!(self.layout, Layout::Legacy { .. })
+    }
+
+    /// The revision graph, checked as the runtime checks it.
+    pub fn graph(&self) -> Result<Graph> {
+        let nodes = self.revisions.iter().map(|r| match &r.parents {
+            Some(p) => Node::new(
+                r.id.clone(),
+                &p.iter().map(String::as_str).collect::<Vec<_>>(),
+            ),
+            None => Node::legacy(r.id.clone()),
+        });
+        Graph::build(nodes).map_err(|e| {
+            ToolError::usage(format!(
+                "the migration crate's revisions are inconsistent: {e}"
+            ))
+        })
+    }
+}
+
+fn module_file(dir: &Path, module: &str) -> Option<PathBuf> {
+    [
+        dir.join(format!("{module}.rs")),
+        dir.join(module).join("mod.rs"),
+    ]
+    .into_iter()
+    .find(|p| p.is_file())
+}
+
+/// Finds the registration and the modules, in registration order.
+pub fn parse_lib(text: &str) -> std::result::Result<(Layout, Vec<String>), String> {
+    let t = lexer::tokens(text);
+    if let Some(k) = (0..t.len())
+        .find(|&k| t[k].is_ident("migrator") && t.get(k + 1).is_some_and(|x| x.is_punct('!')))
+    {
+        let open = k + 2;
+        if !t
+            .get(open)
+            .is_some_and(|x| matches!(x.kind, Kind::Punct('{' | '(' | '[')))
+        {
+            return Err("`migrator!` is not followed by a bracket".into());
+        }
+        let close = lexer::matching(&t, open).ok_or("`migrator! {` is never closed")?;
+        let inner = &t[open + 1..close];
+        // An optional `table = "...";` first.
+        let skip = if inner.first().is_some_and(|x| x.is_ident("table")) {
+            inner
+                .iter()
+                .position(|x| x.is_punct(';'))
+                .map_or(inner.len(), |p| p + 1)
+        } else {
+            0
+        };
+        let mut modules = Vec::new();
+        for tok in &inner[skip..] {
+            match &tok.kind {
+                Kind::Ident(name) => modules.push(name.clone()),
+                Kind::Punct(',') => {}
+                _ => {
+                    return Err(format!(
+                        "unexpected `{}` in `migrator!`",
+                        &text[tok.start..tok.end]
+                    ));
+                }
+            }
+        }
+        return Ok((
+            Layout::Migrator {
+                body: (t[open].end, t[close].start),
+            },
+            modules,
+        ));
+    }
+    let f = (0..t.len())
+        .find(|&k| t[k].is_ident("fn") && t.get(k + 1).is_some_and(|x| x.is_ident("migrations")))
+        .ok_or("neither `cargo_migrate::migrator! { ... }` nor `fn migrations()` is there")?;
+    let v = (f..t.len())
+        .find(|&k| {
+            t[k].is_ident("vec")
+                && t.get(k + 1).is_some_and(|x| x.is_punct('!'))
+                && t.get(k + 2).is_some_and(|x| x.is_punct('['))
+        })
+        .ok_or("`fn migrations()` has no `vec![...]` to add to")?;
+    let open = v + 2;
+    let close = lexer::matching(&t, open).ok_or("`vec![` is never closed")?;
+    let mut modules = Vec::new();
+    for k in open + 1..close {
+        // `<module>::Migration`
+        if t[k].is_ident("Migration")
+            && k >= 3
+            && t[k - 1].is_punct(':')
+            && t[k - 2].is_punct(':')
+            && let Some(m) = t[k - 3].ident()
+        {
+            modules.push(m.to_string());
+        }
+    }
+    let last_mod = mod_lines(&t).last().map(|&(_, end)| end);
+    Ok((
+        Layout::Legacy {
+            last_mod,
+            vec: (t[open].end, t[close].start),
+        },
+        modules,
+    ))
+}
+
+/// `mod <name>;` declarations: (name token index, end of the `;`).
+fn mod_lines(t: &[Token]) -> Vec<(usize, usize)> {
+    (0..t.len())
+        .filter(|&k| {
+            t[k].is_ident("mod")
+                && t.get(k + 1).is_some_and(|x| x.ident().is_some())
+                && t.get(k + 2).is_some_and(|x| x.is_punct(';'))
+        })
+        .map(|k| (k + 1, t[k + 2].end))
+        .collect()
+}
+
+/// What a migration file says of itself.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ModuleFacts {
+    /// `pub const REVISES: &[&str] = &["a", "b"];`
+    pub revises: Option<Vec<String>>,
+    /// The literal `fn name(&self) -> &str { "..." }` returns.
+    pub name: Option<String>,
+}
+
+pub fn parse_module(text: &str) -> ModuleFacts {
+    let t = lexer::tokens(text);
+    let mut facts = ModuleFacts::default();
+    if let Some(k) =
+        (0..t.len()).find(|&k| t[k].is_ident("REVISES") && k > 0 && t[k - 1].is_ident("const"))
+        && let Some(eq) = (k..t.len()).find(|&j| t[j].is_punct('='))
+    {
+        let mut parents = Vec::new();
+        for tok in &t[eq + 1..] {
+            match &tok.kind {
+                Kind::Str(s) => parents.push(s.clone()),
+                Kind::Punct(';') => break,
+                _ => {}
+            }
+        }
+        facts.revises = Some(parents);
+    }
+    if let Some(k) = (0..t.len())
+        .find(|&k| t[k].is_ident("fn") && t.get(k + 1).is_some_and(|x| x.is_ident("name")))
+    {
+        // The first literal of the body.
+        if let Some(open) = (k..t.len()).find(|&j| t[j].is_punct('{'))
+            && let Some(close) = lexer::matching(&t, open)
+        {
+            facts.name = t[open..close].iter().find_map(|x| match &x.kind {
+                Kind::Str(s) => Some(s.clone()),
+                _ => None,
+            });
+        }
+    }
+    facts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_migrator_macro_lists_the_modules() {
+        let lib = "//! doc\ncargo_migrate::migrator! {\n    table = \"v\";\n    m1_a, // first\n    /* gone: m0 */ m2_b,\n}\n";
+        let (layout, modules) = parse_lib(lib).unwrap();
+        assert_eq!(modules, vec!["m1_a", "m2_b"]);
+        let Layout::Migrator { body } = layout else {
+            panic!()
+        };
+        assert!(lib[body.0..body.1].contains("m2_b,"));
+    }
+
+    #[test]
+    fn a_sea_orm_cli_lib_lists_its_vec_in_order() {
+        let lib = r#"pub use sea_orm_migration::prelude::*;
+
+mod m20220101_000001_create_table;
+mod m20220102_000001_seed;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20220102_000001_seed::Migration), Box::new(m20220101_000001_create_table::Migration)]
+    }
+}
+"#;
+        let (layout, modules) = parse_lib(lib).unwrap();
+        assert_eq!(
+            modules,
+            vec!["m20220102_000001_seed", "m20220101_000001_create_table"]
+        );
+        let Layout::Legacy {
+            last_mod: Some(end),
+            ..
+        } = layout
+        else {
+            panic!()
+        };
+        assert!(lib[..end].ends_with("mod m20220102_000001_seed;"));
+    }
+
+    #[test]
+    fn a_module_names_its_parents_and_itself() {
+        let m = "pub const REVISES: &[&str] = &[\"m1_a\", \"m1_b\"];\nimpl MigrationName for Migration {\n    fn name(&self) -> &str {\n        \"m2_merge\"\n    }\n}\n";
+        assert_eq!(
+            parse_module(m),
+            ModuleFacts {
+                revises: Some(vec!["m1_a".into(), "m1_b".into()]),
+                name: Some("m2_merge".into())
+            }
+        );
+        assert_eq!(
+            parse_module("pub const REVISES: &[&str] = &[];").revises,
+            Some(vec![])
+        );
+        assert_eq!(
+            parse_module("#[derive(DeriveMigrationName)] pub struct Migration;"),
+            ModuleFacts::default()
+        );
+    }
+
+    #[test]
+    fn a_lib_without_registration_says_so() {
+        assert!(
+            parse_lib("pub fn f() {}")
+                .unwrap_err()
+                .contains("migrator!")
+        );
+    }
+}

@@ -1,0 +1,273 @@
+//! The workspace (`cargo metadata --no-deps`) and its migration crate: `-p` first, then
+//! the configured `package`, then the member that marks itself with
+//! `[package.metadata.migrate]`, then the one member that depends on the runtime or on
+//! sea-orm-migration.
+
+use std::path::{Path, PathBuf};
+
+use cargo_metadata::{DependencyKind, Metadata, MetadataCommand, Package, TargetKind};
+
+use super::args::CargoArgs;
+use super::cargo;
+use super::config::Config;
+use super::error::{Result, ToolError};
+
+/// The runtime's package name, as a dependency.
+pub const RUNTIME: &str = "cargo-migrate";
+/// sea-orm-migration, the dependency of a crate laid out by sea-orm-cli.
+pub const SEA_ORM_MIGRATION: &str = "sea-orm-migration";
+
+pub struct Workspace {
+    pub meta: Metadata,
+    pub root: PathBuf,
+    pub root_manifest: PathBuf,
+    pub target_dir: PathBuf,
+    /// `[workspace.metadata.migrate]`, or the root package's table in a one-package
+    /// project.
+    pub config: Config,
+}
+
+/// How the crate's binary runs our verbs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// It depends on the runtime: its own binary is the runner.
+    Runtime,
+    /// A sea-orm-cli crate: its binary is sea-orm-migration's CLI, so a runner crate
+    /// links its `Migrator` with the runtime.
+    Legacy,
+}
+
+#[derive(Debug, Clone)]
+pub struct MigrationCrate {
+    pub name: String,
+    pub manifest: PathBuf,
+    pub dir: PathBuf,
+    /// The library target's crate name and root file.
+    pub lib: Option<(String, PathBuf)>,
+    /// The binary target (`Kind::Runtime`).
+    pub bin: Option<String>,
+    pub kind: Kind,
+    /// Features the crate enables on sea-orm-migration (a legacy crate's backends).
+    pub sea_orm_features: Vec<String>,
+    pub has_build_script: bool,
+}
+
+impl Workspace {
+    /// Runs `cargo metadata --no-deps` for the manifest here or at `--manifest-path`.
+    pub fn load(args: &CargoArgs) -> Result<Workspace> {
+        let mut cmd = MetadataCommand::new();
+        cmd.cargo_path(cargo::program()).no_deps();
+        if let Some(path) = &args.manifest_path {
+            cmd.manifest_path(path);
+        }
+        cmd.other_options(cargo::resolution_flags(args));
+        let meta = cmd.exec().map_err(metadata_error)?;
+        let root: PathBuf = meta.workspace_root.clone().into();
+        let root_manifest = root.join("Cargo.toml");
+        let target_dir = match &args.target_dir {
+            Some(dir) => std::env::current_dir()
+                .map(|cwd| cwd.join(dir))
+                .unwrap_or_else(|_| dir.clone()),
+            None => meta.target_directory.clone().into(),
+        };
+        let mut config = Config::from_metadata(
+            &meta.workspace_metadata,
+            &root,
+            "workspace.metadata.migrate",
+        )?;
+        if let Some(root_pkg) = meta.root_package() {
+            config = config.merged(Config::from_metadata(
+                &root_pkg.metadata,
+                &root,
+                "package.metadata.migrate",
+            )?);
+        }
+        Ok(Workspace {
+            meta,
+            root,
+            root_manifest,
+            target_dir,
+            config,
+        })
+    }
+
+    pub fn members(&self) -> Vec<&Package> {
+        self.meta.workspace_packages()
+    }
+
+    /// The migration crate, and the configuration with its own table merged in.
+    pub fn migration_crate(&self, package: Option<&str>) -> Result<(MigrationCrate, Config)> {
+        let members = self.members();
+        let names = || {
+            members
+                .iter()
+                .map(|p| format!("`{}`", p.name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let wanted = package.or(self.config.package.as_deref());
+        let chosen: &Package = if let Some(name) = wanted {
+            let from = if package.is_some() {
+                "`-p`"
+            } else {
+                "`package` in `[workspace.metadata.migrate]`"
+            };
+            members
+                .iter()
+                .copied()
+                .find(|p| p.name.as_str() == name)
+                .ok_or_else(|| {
+                    ToolError::usage(format!(
+                        "{from} names `{name}`, which is not a member of this workspace (members: {})",
+                        names()
+                    ))
+                })?
+        } else {
+            let marked: Vec<&Package> = members
+                .iter()
+                .copied()
+                .filter(|p| p.metadata.get("migrate").is_some() && is_migration_crate(p))
+                .collect();
+            let candidates: Vec<&Package> = if marked.is_empty() {
+                members
+                    .iter()
+                    .copied()
+                    .filter(|p| is_migration_crate(p))
+                    .collect()
+            } else {
+                marked
+            };
+            match candidates.as_slice() {
+                [one] => one,
+                [] => {
+                    return Err(ToolError::usage(
+                        "this workspace has no migration crate (a member that depends on cargo-migrate \
+                         or sea-orm-migration); create one with `cargo migrate init`",
+                    ));
+                }
+                several => {
+                    let list: Vec<String> =
+                        several.iter().map(|p| format!("`{}`", p.name)).collect();
+                    return Err(ToolError::usage(format!(
+                        "this workspace has several migration crates ({}); pick one with `-p <name>` \
+                         or `package = \"<name>\"` in `[workspace.metadata.migrate]`",
+                        list.join(", ")
+                    )));
+                }
+            }
+        };
+        let krate = describe(chosen)?;
+        let own = Config::from_metadata(&chosen.metadata, &krate.dir, "package.metadata.migrate")?;
+        Ok((krate, self.config.clone().merged(own)))
+    }
+}
+
+fn depends_on(p: &Package, name: &str) -> bool {
+    p.dependencies
+        .iter()
+        .any(|d| d.name == name && d.kind == DependencyKind::Normal)
+}
+
+fn is_migration_crate(p: &Package) -> bool {
+    p.name.as_str() != RUNTIME && (depends_on(p, RUNTIME) || depends_on(p, SEA_ORM_MIGRATION))
+}
+
+fn describe(p: &Package) -> Result<MigrationCrate> {
+    let manifest: PathBuf = p.manifest_path.clone().into();
+    let dir = manifest.parent().map(Path::to_path_buf).unwrap_or_default();
+    let kind = if depends_on(p, RUNTIME) {
+        Kind::Runtime
+    } else if depends_on(p, SEA_ORM_MIGRATION) {
+        Kind::Legacy
+    } else {
+        return Err(ToolError::usage(format!(
+            "`{}` does not depend on cargo-migrate or sea-orm-migration, so it is not a migration crate",
+            p.name
+        )));
+    };
+    let lib = p
+        .targets
+        .iter()
+        .find(|t| {
+            t.kind
+                .iter()
+                .any(|k| matches!(k, TargetKind::Lib | TargetKind::RLib))
+        })
+        .map(|t| (t.name.replace('-', "_"), t.src_path.clone().into()));
+    let bins: Vec<&str> = p
+        .targets
+        .iter()
+        .filter(|t| t.kind.contains(&TargetKind::Bin))
+        .map(|t| t.name.as_str())
+        .collect();
+    let bin = match bins.as_slice() {
+        [] => None,
+        [one] => Some(one.to_string()),
+        several => Some(
+            several
+                .iter()
+                .find(|b| **b == p.name.as_str())
+                .ok_or_else(|| {
+                    ToolError::usage(format!(
+                        "the migration crate `{}` has several binaries ({}) and none is named after it",
+                        p.name,
+                        several.join(", ")
+                    ))
+                })?
+                .to_string(),
+        ),
+    };
+    if kind == Kind::Runtime && bin.is_none() {
+        return Err(ToolError::usage(format!(
+            "the migration crate `{}` has no binary; add `src/main.rs` with \
+             `fn main() -> std::process::ExitCode {{ cargo_migrate::run::<{}::Migrator>() }}`",
+            p.name,
+            lib.as_ref().map_or("migration", |(n, _)| n.as_str())
+        )));
+    }
+    let sea_orm_features = p
+        .dependencies
+        .iter()
+        .filter(|d| d.name == SEA_ORM_MIGRATION || d.name == "sea-orm")
+        .flat_map(|d| d.features.iter().cloned())
+        .collect();
+    Ok(MigrationCrate {
+        name: p.name.to_string(),
+        manifest,
+        dir,
+        lib,
+        bin,
+        kind,
+        sea_orm_features,
+        has_build_script: p
+            .targets
+            .iter()
+            .any(|t| t.kind.contains(&TargetKind::CustomBuild)),
+    })
+}
+
+/// `cargo metadata` failed: usually a manifest that does not parse. One line, from
+/// cargo's own message and its first cause.
+fn metadata_error(e: cargo_metadata::Error) -> ToolError {
+    match e {
+        cargo_metadata::Error::CargoMetadata { stderr } => {
+            let mut lines = stderr.lines().map(str::trim).filter(|l| !l.is_empty());
+            let first = lines
+                .next()
+                .unwrap_or("cargo metadata failed")
+                .trim_start_matches("error: ")
+                .to_string();
+            let cause = lines
+                .skip_while(|l| !l.starts_with("Caused by"))
+                .nth(1)
+                .map(|c| format!(": {c}"))
+                .unwrap_or_default();
+            ToolError::usage(format!("cannot read the workspace: {first}{cause}"))
+        }
+        cargo_metadata::Error::Io(e) => ToolError::Failure(format!(
+            "cannot run `{}` to read the workspace: {e}",
+            cargo::program().display()
+        )),
+        other => ToolError::Failure(format!("cannot read the workspace: {other}")),
+    }
+}
