@@ -44,7 +44,13 @@ pub struct GlobalArgs {
     #[arg(long, value_enum, default_value_t = Format::Human, global = true)]
     pub format: Format,
     /// Coloring: auto, always, never
-    #[arg(long, value_name = "WHEN", env = "CARGO_TERM_COLOR", global = true)]
+    #[arg(
+        long,
+        value_name = "WHEN",
+        env = "CARGO_TERM_COLOR",
+        hide_env_values = true,
+        global = true
+    )]
     pub color: Option<ColorChoice>,
     /// Print only data and errors
     #[arg(short, long, global = true)]
@@ -84,14 +90,15 @@ pub struct WriteArgs {
 pub enum Verb {
     /// Apply migrations up to a revision (default: head)
     Upgrade {
-        #[arg(default_value = "head", allow_hyphen_values = true)]
+        /// The revision to reach: `head`, `heads`, an id or prefix, `+N`
+        #[arg(default_value = "head", allow_negative_numbers = true)]
         revision: String,
         #[command(flatten)]
         write: WriteArgs,
     },
     /// Revert migrations down to a revision (`-1`: the last one, `base`: all)
     Downgrade {
-        #[arg(allow_hyphen_values = true)]
+        #[arg(allow_negative_numbers = true)]
         revision: String,
         #[command(flatten)]
         write: WriteArgs,
@@ -103,7 +110,7 @@ pub enum Verb {
     },
     /// Record revisions as applied without running them (`base`: record nothing)
     Stamp {
-        #[arg(required = true, allow_hyphen_values = true)]
+        #[arg(required = true, allow_negative_numbers = true)]
         revisions: Vec<String>,
         /// Also delete recorded revisions this crate does not know
         #[arg(long)]
@@ -129,7 +136,7 @@ pub enum Verb {
     Check,
     /// Show one revision in full
     Show {
-        #[arg(allow_hyphen_values = true)]
+        #[arg(allow_negative_numbers = true)]
         revision: String,
     },
     /// Show the revisions where history branches
@@ -395,6 +402,8 @@ mod tests {
             "downgrade base --yes",
             "redo --lock-timeout 2s --wait 1m",
             "stamp --purge head m2026",
+            "stamp base -y",
+            "downgrade -2 --yes",
             "stamp -- -1",
             "history -r -3:current -v -i",
             "history --rev-range=:head",
@@ -423,6 +432,15 @@ mod tests {
             !args.contains("hunter2") && !args.contains("postgres"),
             "{args}"
         );
+    }
+
+    #[test]
+    fn flags_after_a_relative_spec_are_still_flags() {
+        let cli = Cli::try_parse_from(["m", "stamp", "base", "-y"]).unwrap();
+        assert!(cli.global.yes);
+        assert!(matches!(cli.verb, Verb::Stamp { ref revisions, .. } if revisions == &["base"]));
+        let cli = Cli::try_parse_from(["m", "downgrade", "-1", "-y"]).unwrap();
+        assert!(cli.global.yes);
     }
 
     #[test]

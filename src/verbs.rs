@@ -116,7 +116,6 @@ async fn migrate(
         out,
         ask: ask.then(|| db.url()),
     };
-    let started = std::time::Instant::now();
     let steps = match verb {
         Verb::Upgrade { .. } => rt.upgrade(db, revision, &opts, &mut progress).await?,
         Verb::Downgrade { .. } => rt.downgrade(db, revision, &opts, &mut progress).await?,
@@ -147,7 +146,8 @@ async fn migrate(
             format!(
                 "{verb}: {n} migration{} in {}; the database is at {}",
                 if n == 1 { "" } else { "s" },
-                output::duration(started.elapsed().as_secs_f64() * 1000.0),
+                // the steps' own time, not the time spent at a confirmation
+                output::duration(steps.iter().map(|s| s.duration_ms).sum()),
                 describe_current(&current)
             ),
         );

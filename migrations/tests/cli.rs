@@ -252,3 +252,202 @@ on_every_backend!(the_whole_story_through_the_binary, |tdb| {
         expect(url, &["upgrade", "m1999"], 2);
     }
 });
+
+/// On a real terminal `downgrade` shows its plan and asks: `n` changes nothing (exit 1,
+/// "cancelled"), `y` goes ahead. The terminal is a pseudo-terminal from util-linux
+/// `script`, else tmux.
+#[test]
+fn downgrade_asks_on_a_terminal_and_does_what_the_answer_says() {
+    use std::io::{Read, Write};
+    use std::process::Stdio;
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    const HEAD: &str = "m20260105_000001_index_post_title";
+    const BELOW: &str = "m20260104_000001_merge_published_and_tags";
+    const LIMIT: Duration = Duration::from_secs(60);
+
+    fn on_path(tool: &str) -> bool {
+        std::env::var_os("PATH")
+            .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+    }
+    /// One POSIX shell word.
+    fn quote(s: &str) -> String {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+    /// Polls `done` every 50 ms until it holds or `LIMIT` passes.
+    fn wait_until(mut done: impl FnMut() -> bool) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < LIMIT {
+            if done() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        done()
+    }
+    /// What the child sees: no CI (it refuses to ask there), no colours, a known terminal.
+    fn child_env(cmd: &mut Command) -> &mut Command {
+        cmd.env_remove("CI")
+            .env_remove("DATABASE_URL")
+            .env_remove("TMUX")
+            .env("NO_COLOR", "1")
+            .env("TERM", "xterm")
+    }
+
+    /// Runs `command` on a pseudo-terminal with `script`, types `key` and Enter once it
+    /// asks, and returns the exit code and everything the terminal showed.
+    fn with_script(command: &str, key: &str) -> (Option<i32>, String) {
+        let mut child = child_env(Command::new("script").args(["-qec", command, "/dev/null"]))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start script");
+        let shown = Arc::new(Mutex::new(Vec::new()));
+        let reader = {
+            let shown = Arc::clone(&shown);
+            let mut out = child.stdout.take().expect("script's stdout");
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = out.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    shown.lock().unwrap().extend_from_slice(&buf[..n]);
+                }
+            })
+        };
+        let text = |shown: &Arc<Mutex<Vec<u8>>>| {
+            String::from_utf8_lossy(&shown.lock().unwrap()).into_owned()
+        };
+        let mut stdin = child.stdin.take().expect("script's stdin");
+        let asked = wait_until(|| {
+            text(&shown).contains("Go ahead?") || matches!(child.try_wait(), Ok(Some(_)))
+        });
+        if !asked {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("no question within {LIMIT:?}:\n{}", text(&shown));
+        }
+        // The key, then Enter (a raw terminal reads Enter as \r).
+        let _ = stdin.write_all(format!("{key}\r").as_bytes());
+        let _ = stdin.flush();
+        let mut status = None;
+        if !wait_until(|| {
+            status = child.try_wait().ok().flatten();
+            status.is_some()
+        }) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "still running {LIMIT:?} after the answer:\n{}",
+                text(&shown)
+            );
+        }
+        drop(stdin);
+        let _ = reader.join();
+        (status.and_then(|s| s.code()), text(&shown))
+    }
+
+    /// The same in a detached tmux session on a server of its own.
+    fn with_tmux(command: &str, key: &str) -> (Option<i32>, String) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        // A server of its own, whose socket goes with the directory.
+        let socket = dir.path().join("tmux.sock");
+        let status_file = dir.path().join("status");
+        let tmux = |args: &[&str]| {
+            child_env(&mut Command::new("tmux"))
+                .arg("-S")
+                .arg(&socket)
+                .args(["-f", "/dev/null"])
+                .args(args)
+                .stdin(Stdio::null())
+                .output()
+                .expect("run tmux")
+        };
+        // The pane stays open after the command so its screen can be read.
+        let script = format!(
+            "{command}; echo $? > {}; sleep 600",
+            quote(&status_file.display().to_string())
+        );
+        let o = tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            "t",
+            "-x",
+            "200",
+            "-y",
+            "50",
+            &script,
+        ]);
+        assert!(o.status.success(), "tmux: {}", stderr(&o));
+        let screen = || stdout(&tmux(&["capture-pane", "-p", "-J", "-S", "-", "-t", "t"]));
+        let finished = || std::fs::read_to_string(&status_file).is_ok_and(|s| s.ends_with('\n'));
+        let asked = wait_until(|| screen().contains("Go ahead?") || finished());
+        if asked && !finished() {
+            tmux(&["send-keys", "-t", "t", key, "Enter"]);
+        }
+        let done = asked && wait_until(finished);
+        let shown = screen();
+        tmux(&["kill-server"]);
+        assert!(done, "no answer within {LIMIT:?}:\n{shown}");
+        let code = std::fs::read_to_string(&status_file)
+            .ok()
+            .and_then(|s| s.trim().parse().ok());
+        (code, shown)
+    }
+
+    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    let run_on_terminal: fn(&str, &str) -> (Option<i32>, String) = if on_path("script") {
+        with_script
+    } else if on_path("tmux") {
+        with_tmux
+    } else {
+        assert!(
+            !in_ci,
+            "CI needs util-linux `script` or tmux for the terminal test"
+        );
+        support::skipped("terminal prompt test: neither `script` nor `tmux` is installed");
+        return;
+    };
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    // A space in the path: the command line goes through a shell.
+    let db_url = format!("sqlite://{}", dir.path().join("prompt test.db").display());
+    let url = Some(db_url.as_str());
+    expect(url, &["upgrade", "head"], 0);
+    let downgrade = format!(
+        "{} --database-url {} downgrade -1",
+        quote(BIN),
+        quote(&db_url)
+    );
+
+    // The ids `current` prints, one a line (the head is marked `(head)`).
+    let current = || -> Vec<String> {
+        stdout(&expect(url, &["current"], 0))
+            .lines()
+            .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+            .collect()
+    };
+
+    let (code, shown) = run_on_terminal(&downgrade, "n");
+    if shown.contains("without cargo-migrate's `prompt` feature") {
+        // `cargo test -p migrations` builds the runtime with this crate's features only.
+        assert!(!in_ci, "the migration binary cannot ask:\n{shown}");
+        support::skipped(
+            "terminal prompt test: the migration binary was built without the `prompt` feature",
+        );
+        return;
+    }
+    assert_eq!(code, Some(1), "`n` cancels:\n{shown}");
+    assert!(shown.contains("revert") && shown.contains(HEAD), "{shown}");
+    assert!(shown.contains("cancelled"), "{shown}");
+    assert_eq!(current(), [HEAD], "`n` changed nothing");
+
+    let (code, shown) = run_on_terminal(&downgrade, "y");
+    assert_eq!(code, Some(0), "`y` goes ahead:\n{shown}");
+    assert!(shown.contains(&format!("Reverted {HEAD} (")), "{shown}");
+    assert_eq!(current(), [BELOW], "`y` reverted the head");
+}

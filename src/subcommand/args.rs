@@ -26,13 +26,17 @@ pub enum CargoCli {
                   3 (`check`) pending migrations, 4 (`check`) several heads or unknown revisions, \
                   101 the migration crate failed to build.",
     subcommand_required = true,
-    arg_required_else_help = true
+    arg_required_else_help = true,
+    mut_arg("database_url", |a| a.help(
+        "Database URL [default: $DATABASE_URL, then DATABASE_URL in the workspace's .env, \
+         then `database-url` in [workspace.metadata.migrate]]"
+    ))
 )]
 pub struct MigrateArgs {
     #[command(flatten)]
-    pub cargo: CargoArgs,
-    #[command(flatten)]
     pub global: GlobalArgs,
+    #[command(flatten)]
+    pub cargo: CargoArgs,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -55,7 +59,13 @@ pub struct CargoArgs {
     #[arg(long, global = true)]
     pub locked: bool,
     /// Run without accessing the network
-    #[arg(long, global = true, env = "CARGO_NET_OFFLINE", value_parser = clap::builder::FalseyValueParser::new())]
+    #[arg(
+        long,
+        global = true,
+        env = "CARGO_NET_OFFLINE",
+        hide_env_values = true,
+        value_parser = clap::builder::FalseyValueParser::new()
+    )]
     pub offline: bool,
     /// Equivalent to specifying both --locked and --offline
     #[arg(long, global = true)]
@@ -127,7 +137,7 @@ pub struct CreateArgs {
 #[derive(Debug, Args)]
 pub struct MergeArgs {
     /// The revisions to join (default: all heads)
-    #[arg(value_name = "REV", allow_hyphen_values = true)]
+    #[arg(value_name = "REV", allow_negative_numbers = true)]
     pub revisions: Vec<String>,
     /// What the merge is for
     #[arg(short, long, default_value = "merge heads")]

@@ -141,6 +141,24 @@ pub fn merge(target: &Target, args: &MergeArgs) -> Result<Written> {
     write(target, &graph, &template, &args.message, ids(&graph, &revs))
 }
 
+/// `&["a", "b"]`, or one id a line when `pub const REVISES: &[&str] = ...;` would be
+/// longer than rustfmt's 100 columns.
+pub fn revises_rust(parents: &[String]) -> String {
+    let quoted: Vec<String> = parents.iter().map(|p| format!("{p:?}")).collect();
+    let one_line = format!("&[{}]", quoted.join(", "));
+    if "pub const REVISES: &[&str] = ;".len() + one_line.len() <= 100 {
+        one_line
+    } else {
+        format!(
+            "&[\n{}]",
+            quoted
+                .iter()
+                .map(|q| format!("    {q},\n"))
+                .collect::<String>()
+        )
+    }
+}
+
 fn ids(graph: &Graph, revs: &[usize]) -> Vec<String> {
     revs.iter().map(|&r| graph.id(r).to_string()).collect()
 }

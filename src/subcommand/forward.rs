@@ -91,6 +91,11 @@ fn hold_until_compiling(stderr: impl std::io::Read) -> Vec<u8> {
             Ok(0) | Err(_) => break,
             Ok(_) => {}
         }
+        if !streaming && waits(&line) {
+            // Another cargo holds the build directory: say why nothing happens yet.
+            let _ = std::io::stderr().lock().write_all(&line);
+            continue;
+        }
         if !streaming && shows_work(&line) {
             streaming = true;
             let mut err = std::io::stderr().lock();
@@ -108,19 +113,23 @@ fn hold_until_compiling(stderr: impl std::io::Read) -> Vec<u8> {
 
 /// cargo's status words for work being done (as opposed to `Finished` and `Fresh`).
 fn shows_work(line: &[u8]) -> bool {
-    let text = strip_ansi(&String::from_utf8_lossy(line));
-    let word = text.split_whitespace().next().unwrap_or_default();
     matches!(
-        word,
-        "Compiling"
-            | "Downloading"
-            | "Downloaded"
-            | "Updating"
-            | "Locking"
-            | "Adding"
-            | "Blocking"
-            | "Building"
+        status_word(line).as_str(),
+        "Compiling" | "Downloading" | "Downloaded" | "Updating" | "Locking" | "Adding" | "Building"
     )
+}
+
+/// cargo waits for another cargo's lock on the build directory.
+fn waits(line: &[u8]) -> bool {
+    status_word(line) == "Blocking"
+}
+
+fn status_word(line: &[u8]) -> String {
+    let text = strip_ansi(&String::from_utf8_lossy(line));
+    text.split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn strip_ansi(text: &str) -> String {
@@ -183,7 +192,10 @@ mod tests {
         assert!(shows_work(
             b"\x1b[1m\x1b[32m   Compiling\x1b[0m sea-orm v2.0.4\n"
         ));
-        assert!(shows_work(
+        assert!(waits(
+            b"    Blocking waiting for file lock on build directory\n"
+        ));
+        assert!(!shows_work(
             b"    Blocking waiting for file lock on build directory\n"
         ));
         assert!(!shows_work(
@@ -196,6 +208,11 @@ mod tests {
     fn a_fresh_build_prints_nothing_and_a_real_one_everything() {
         let fresh = b"warning: unused import\n    Finished `dev` profile\n".as_slice();
         assert_eq!(hold_until_compiling(fresh), fresh.to_vec());
+        let waited = b"    Blocking waiting for file lock\n    Finished `dev` profile\n".as_slice();
+        assert_eq!(
+            hold_until_compiling(waited),
+            b"    Finished `dev` profile\n".to_vec()
+        );
         let real = b"   Compiling x v0.1.0\nwarning: unused\n    Finished\n".as_slice();
         assert!(hold_until_compiling(real).is_empty());
     }

@@ -18,6 +18,8 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Record {
     key: String,
+    /// The manifests cargo may start from to reach this workspace (root and members).
+    entries: Vec<PathBuf>,
     pub root: PathBuf,
     pub binary: PathBuf,
     pub config: Config,
@@ -25,32 +27,60 @@ pub struct Record {
     files: Vec<(PathBuf, Option<(u128, u64)>)>,
 }
 
-/// The record for this invocation, if every file it lists is unchanged.
+/// The record for this invocation, if every file it lists is unchanged. The workspace
+/// root is one of the directories above the starting manifest that hold a
+/// `Cargo.toml`; its record must list the starting manifest as a way in.
 pub fn lookup(args: &CargoArgs) -> Option<Record> {
     let start = start_manifest(args)?;
-    let key = key(args, &start);
-    let name = file_name(&key);
-    target_dirs(args, &start)
-        .into_iter()
-        .find_map(|dir| std::fs::read(dir.join("cargo-migrate").join(&name)).ok())
-        .and_then(|bytes| serde_json::from_slice::<Record>(&bytes).ok())
-        .filter(|r| r.key == key && r.files.iter().all(|(p, s)| stamp(p) == *s))
+    let roots = start
+        .parent()?
+        .ancestors()
+        .map(|d| d.join("Cargo.toml"))
+        .filter(|m| m.is_file());
+    for root_manifest in roots {
+        let root = root_manifest.parent()?;
+        let key = key(args, &root_manifest);
+        let Some(record) = target_dir(args, root)
+            .and_then(|dir| std::fs::read(dir.join("cargo-migrate").join(file_name(&key))).ok())
+            .and_then(|bytes| serde_json::from_slice::<Record>(&bytes).ok())
+        else {
+            continue;
+        };
+        let fresh = record.key == key
+            && record.entries.contains(&start)
+            && record.files.iter().all(|(p, s)| stamp(p) == *s);
+        return fresh.then_some(record);
+    }
+    None
 }
 
-/// Records a build. `built_at` is when the build started: a file changed since then
-/// may not be in the binary, so nothing is recorded.
-pub fn store(
-    args: &CargoArgs,
-    target_dir: &Path,
-    root: &Path,
-    binary: &Path,
-    config: &Config,
-    manifests: &[PathBuf],
-    built_at: SystemTime,
-) {
-    let Some(start) = start_manifest(args) else {
-        return;
-    };
+/// A finished build, as `store` records it.
+pub struct Build<'a> {
+    pub target_dir: &'a Path,
+    pub root: &'a Path,
+    pub binary: &'a Path,
+    pub config: &'a Config,
+    /// The manifests cargo may start from for this workspace (root and members).
+    pub entries: Vec<PathBuf>,
+    /// Other manifests the build read (a runner crate's).
+    pub manifests: Vec<PathBuf>,
+    /// When the build started: a file changed since may not be in the binary, so
+    /// nothing is recorded.
+    pub started: SystemTime,
+}
+
+/// Records a build for `lookup`.
+pub fn store(args: &CargoArgs, build: Build) {
+    let Build {
+        target_dir,
+        root,
+        binary,
+        config,
+        entries,
+        manifests,
+        started: built_at,
+    } = build;
+    let root_manifest = root.join("Cargo.toml");
     let mut paths: Vec<PathBuf> = vec![binary.to_path_buf(), root.join("Cargo.lock")];
     let sources = dep_info(binary);
     for source in &sources {
@@ -64,7 +94,8 @@ pub fn store(
         }
     }
     paths.extend(sources);
-    paths.extend(manifests.iter().cloned());
+    paths.extend(manifests);
+    paths.extend(entries.iter().cloned());
     paths.extend(cargo_config_files(root));
     paths.sort();
     paths.dedup();
@@ -75,13 +106,16 @@ pub fn store(
     let mut files = Vec::with_capacity(paths.len());
     for path in paths {
         let s = stamp(&path);
-        if path != binary && s.is_some_and(|(mtime, _)| mtime >= built_ns) {
+        // cargo itself writes the binary and the lock file during the build
+        let cargos_own = path == binary || path.file_name().is_some_and(|f| f == "Cargo.lock");
+        if !cargos_own && s.is_some_and(|(mtime, _)| mtime >= built_ns) {
             return; // edited during the build
         }
         files.push((path, s));
     }
-    let key = key(args, &start);
+    let key = key(args, &root_manifest);
     let record = Record {
+        entries,
         root: root.to_path_buf(),
         binary: binary.to_path_buf(),
         config: config.clone(),
@@ -124,10 +158,10 @@ fn start_manifest(args: &CargoArgs) -> Option<PathBuf> {
 }
 
 /// Everything besides the files that decides which binary this invocation builds.
-fn key(args: &CargoArgs, start: &Path) -> String {
+fn key(args: &CargoArgs, root_manifest: &Path) -> String {
     let mut key = format!(
-        "cargo-migrate {VERSION}\nmanifest {}\npackage {:?}\ntarget-dir {:?}\n",
-        start.display(),
+        "cargo-migrate {VERSION}\nworkspace {}\npackage {:?}\ntarget-dir {:?}\n",
+        root_manifest.display(),
         args.package,
         args.target_dir
     );
@@ -163,24 +197,19 @@ fn file_name(key: &str) -> String {
     format!("fresh-{h:016x}.json")
 }
 
-/// Where the record of this invocation may be: cargo's target directory as far as it
-/// can be known without asking cargo.
-fn target_dirs(args: &CargoArgs, start: &Path) -> Vec<PathBuf> {
+/// The target directory of the workspace at `root`, as far as it can be known without
+/// asking cargo (`None` when a cargo configuration file might move it).
+fn target_dir(args: &CargoArgs, root: &Path) -> Option<PathBuf> {
     let cwd = std::env::current_dir().unwrap_or_default();
     if let Some(dir) = &args.target_dir {
-        return vec![cwd.join(dir)];
+        return Some(cwd.join(dir));
     }
     for var in ["CARGO_TARGET_DIR", "CARGO_BUILD_TARGET_DIR"] {
         if let Some(dir) = std::env::var_os(var).filter(|d| !d.is_empty()) {
-            return vec![cwd.join(dir)];
+            return Some(cwd.join(dir));
         }
     }
-    start
-        .ancestors()
-        .skip(1)
-        .filter(|d| d.join("Cargo.toml").is_file())
-        .map(|d| d.join("target"))
-        .collect()
+    Some(root.join("target"))
 }
 
 /// The source files cargo's dep-info lists for `binary` (`<binary>.d`).
@@ -271,6 +300,7 @@ mod tests {
         std::fs::write(&file, "a").unwrap();
         let record = Record {
             key: String::new(),
+            entries: Vec::new(),
             root: dir.path().into(),
             binary: file.clone(),
             config: Config::default(),

@@ -242,7 +242,7 @@ fn forward(args: &MigrateArgs, verb: &Verb) -> Result<ExitCode> {
     } else {
         forward::Noise::WhenCompiling
     };
-    let (manifest, package, bin, mut manifests) = match krate.kind {
+    let (manifest, package, bin, manifests) = match krate.kind {
         Kind::Runtime => (
             ws.root_manifest.clone(),
             krate.name.clone(),
@@ -277,16 +277,23 @@ fn forward(args: &MigrateArgs, verb: &Verb) -> Result<ExitCode> {
     );
     let built = forward::build(cmd, &krate.name, &bin, noise)?;
     if !krate.has_build_script {
-        manifests.extend(ws.members().iter().map(|p| p.manifest_path.clone().into()));
-        manifests.push(ws.root_manifest.clone());
+        let mut entries: Vec<std::path::PathBuf> = ws
+            .members()
+            .iter()
+            .map(|p| p.manifest_path.clone().into())
+            .collect();
+        entries.push(ws.root_manifest.clone());
         fresh::store(
             &args.cargo,
-            &ws.target_dir,
-            &ws.root,
-            &built.binary,
-            &config,
-            &manifests,
-            started,
+            fresh::Build {
+                target_dir: &ws.target_dir,
+                root: &ws.root,
+                binary: &built.binary,
+                config: &config,
+                entries,
+                manifests,
+                started,
+            },
         );
     }
     forward::exec(&built.binary, &argv, &child_env(url.as_ref(), &config))

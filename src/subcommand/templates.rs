@@ -1,6 +1,7 @@
 //! Scaffold templates: minijinja with strict undefined variables. A template is a
-//! folder: `migration.rs.j2` becomes `src/<id>.rs`, every other `<file>.j2` becomes
-//! `src/<id>/<file>`. The built-ins in `templates/` are embedded; a folder of the same
+//! folder: `migration.rs.j2` becomes `src/<id>.rs`; a template with other files
+//! becomes a folder `src/<id>/` holding `mod.rs` and each `<file>.j2` as `<file>`, so
+//! the module includes them by their own names (`include_str!("up.sql")`). The built-ins in `templates/` are embedded; a folder of the same
 //! name in the user's template directory replaces a built-in whole.
 
 use std::collections::BTreeMap;
@@ -115,9 +116,11 @@ impl Template {
             .unwrap_or_default()
     }
 
-    /// The file names this template writes for `id`, relative to the crate's `src/`.
-    pub fn output_name(id: &str, file: &str) -> String {
+    /// The file name this template writes `file` to for `id`, relative to `src/`.
+    pub fn output_name(&self, id: &str, file: &str) -> String {
+        let folder = self.files.len() > 1;
         match file {
+            MODULE if folder => format!("{id}/mod.rs"),
             MODULE => format!("{id}.rs"),
             other => format!("{id}/{}", other.strip_suffix(".j2").unwrap_or(other)),
         }
@@ -132,7 +135,7 @@ impl Template {
                 Origin::User(dir) => dir.join(file).display().to_string(),
             };
             out.push((
-                Template::output_name(&ctx.id, file),
+                self.output_name(&ctx.id, file),
                 render_one(&shown, source, ctx)?,
             ));
         }

@@ -145,6 +145,18 @@ impl Workspace {
                          or sea-orm-migration); create one with `cargo migrate init`",
                     ));
                 }
+                several if interactive() => {
+                    let names: Vec<&str> = several.iter().map(|p| p.name.as_str()).collect();
+                    let picked = dialoguer::Select::new()
+                        .with_prompt("Which migration crate? (`-p <name>` skips this question)")
+                        .items(&names)
+                        .default(0)
+                        .interact_opt()
+                        .ok()
+                        .flatten()
+                        .ok_or_else(|| ToolError::usage("no migration crate chosen"))?;
+                    several[picked]
+                }
                 several => {
                     let list: Vec<String> =
                         several.iter().map(|p| format!("`{}`", p.name)).collect();
@@ -160,6 +172,14 @@ impl Workspace {
         let own = Config::from_metadata(&chosen.metadata, &krate.dir, "package.metadata.migrate")?;
         Ok((krate, self.config.clone().merged(own)))
     }
+}
+
+/// A person at a terminal who can be asked (not CI, not a pipe).
+fn interactive() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdin().is_terminal()
+        && std::io::stderr().is_terminal()
+        && std::env::var("CI").is_err()
 }
 
 fn depends_on(p: &Package, name: &str) -> bool {

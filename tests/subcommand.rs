@@ -1,0 +1,809 @@
+//! `cargo migrate` end to end: the real binary on temporary workspaces, building real
+//! migration crates. Every workspace builds into one shared target directory
+//! (`target/e2e`) from this repository's `Cargo.lock`, so sea-orm compiles once.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_cargo-migrate");
+const REPO: &str = env!("CARGO_MANIFEST_DIR");
+
+/// A temporary workspace: one application package, and whatever the test adds. Its
+/// migration crate has a name of its own: binaries in the shared target directory are
+/// named after their crate, and tests run in parallel.
+struct Project {
+    dir: tempfile::TempDir,
+    name: String,
+}
+
+static PROJECTS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+impl Project {
+    fn new() -> Project {
+        let dir = tempfile::Builder::new()
+            .prefix("cm-e2e-")
+            .tempdir()
+            .expect("temp dir");
+        let n = PROJECTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let p = Project {
+            dir,
+            name: format!("migration_{n}"),
+        };
+        p.write("Cargo.toml", "[package]\nname = \"app\" # the application\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\n");
+        p.write("src/main.rs", "fn main() {}\n");
+        std::fs::copy(
+            Path::new(REPO).join("Cargo.lock"),
+            p.path().join("Cargo.lock"),
+        )
+        .expect("copy Cargo.lock");
+        p
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn write(&self, rel: &str, text: &str) {
+        let path = self.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("migrate")
+            .args(args)
+            .current_dir(self.path())
+            .env(
+                "CARGO_TARGET_DIR",
+                Path::new(REPO).join("target").join("e2e"),
+            )
+            .env("CARGO_MIGRATE_RUNTIME_PATH", REPO)
+            .env("NO_COLOR", "1")
+            .env_remove("DATABASE_URL")
+            .env_remove("CARGO_TERM_COLOR");
+        cmd
+    }
+
+    /// Runs `cargo-migrate migrate <args>` and checks its exit code.
+    fn expect(&self, args: &[&str], code: i32) -> Output {
+        self.expect_with(self.command(args), args, code)
+    }
+
+    fn expect_on(&self, url: &str, args: &[&str], code: i32) -> Output {
+        let mut cmd = self.command(args);
+        cmd.env("DATABASE_URL", url);
+        self.expect_with(cmd, args, code)
+    }
+
+    fn expect_with(&self, mut cmd: Command, args: &[&str], code: i32) -> Output {
+        let o = cmd.output().expect("run cargo-migrate");
+        assert_eq!(
+            o.status.code(),
+            Some(code),
+            "`cargo migrate {}` exited {:?}\nstdout:\n{}\nstderr:\n{}",
+            args.join(" "),
+            o.status.code(),
+            out(&o),
+            err(&o)
+        );
+        o
+    }
+
+    fn files(&self, rel: &str) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(self.path().join(rel))
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+
+    /// `init` with every backend, so all tests share one build of sea-orm.
+    fn init(&self) {
+        self.expect(
+            &[
+                "init",
+                "--name",
+                &self.name,
+                "--database",
+                "sqlite,postgres,mysql",
+            ],
+            0,
+        );
+    }
+
+    /// The ids `create` printed (its stdout is the new files' paths).
+    fn create(&self, args: &[&str]) -> String {
+        let mut all = vec!["create"];
+        all.extend(args);
+        let o = self.expect(&all, 0);
+        let path = PathBuf::from(out(&o).lines().next().unwrap_or_default());
+        // `src/<id>.rs`, or `src/<id>/mod.rs` for a template with more files
+        let file = if path.ends_with("mod.rs") {
+            path.parent().unwrap()
+        } else {
+            &path
+        };
+        file.file_stem().unwrap().to_string_lossy().into_owned()
+    }
+}
+
+fn out(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// stderr, without cargo's lines about waiting for another test's build.
+fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr)
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("Blocking waiting for file lock"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+fn one_line(o: &Output) -> String {
+    let e = err(o);
+    assert_eq!(e.trim_end().lines().count(), 1, "one line expected:\n{e}");
+    e
+}
+
+on_every_backend!(the_whole_workflow, |db| {
+    let p = Project::new();
+    let url = db.url.as_str();
+    p.init();
+    assert!(
+        p.read("Cargo.toml")
+            .contains("name = \"app\" # the application")
+    );
+    assert!(
+        p.read("Cargo.toml")
+            .contains("[workspace]\nmembers = [\"migration\"]")
+    );
+    let first = p
+        .files("migration/src")
+        .into_iter()
+        .find(|f| f.starts_with('m'))
+        .unwrap();
+    let first = first.trim_end_matches(".rs").to_string();
+    let a = p.create(&["add users table"]);
+    let b = p.create(&["add users table"]);
+    let c = p.create(&["-t", "sql", "seed the users"]);
+    assert!(a < b && b < c, "{a} {b} {c}");
+    assert!(p.path().join(format!("migration/src/{c}/mod.rs")).is_file());
+    p.write(
+        &format!("migration/src/{c}/up.sql"),
+        "CREATE TABLE seeded (id integer PRIMARY KEY);\nINSERT INTO seeded (id) VALUES (1);\n",
+    );
+    p.write(
+        &format!("migration/src/{c}/down.sql"),
+        "DROP TABLE seeded;\n",
+    );
+
+    let o = p.expect_on(url, &["upgrade", "head"], 0);
+    let e = err(&o);
+    for id in [&first, &a, &b, &c] {
+        assert!(e.contains(&format!("Applied {id} (")), "{e}");
+    }
+    assert!(
+        e.contains(&format!("Compiling {} ", p.name)),
+        "the first build shows cargo's progress:\n{e}"
+    );
+
+    let o = p.expect_on(url, &["history"], 0);
+    let lines: Vec<String> = out(&o).lines().map(str::to_string).collect();
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert_eq!(lines[0], format!("{b} -> {c} (head), seed the users"));
+    assert_eq!(lines[3], format!("<base> -> {first}, create post table"));
+
+    let o = p.expect_on(url, &["downgrade", "-1", "--yes"], 0);
+    assert!(err(&o).contains(&format!("Reverted {c} (")), "{}", err(&o));
+    assert!(
+        !err(&o).contains("Compiling"),
+        "nothing to compile:\n{}",
+        err(&o)
+    );
+    assert_eq!(out(&p.expect_on(url, &["current"], 0)), format!("{b}\n"));
+
+    let o = p.expect_on(url, &["redo"], 0);
+    assert!(
+        err(&o).contains(&format!("Reverted {b} (")) && err(&o).contains(&format!("Applied {b} (")),
+        "{}",
+        err(&o)
+    );
+    p.expect_on(url, &["check"], 3); // `c` is pending: the exit code comes through
+
+    p.expect_on(url, &["stamp", "base", "--yes"], 0);
+    let o = p.expect_on(url, &["current"], 0);
+    assert_eq!(out(&o), "");
+    assert!(err(&o).contains("at base"), "{}", err(&o));
+    let o = p.expect_on(url, &["status", "--format", "json"], 0);
+    let v: serde_json::Value = serde_json::from_str(out(&o).trim()).unwrap();
+    assert_eq!(v["applied"], 0);
+    assert_eq!(v["pending"].as_array().map(Vec::len), Some(4));
+});
+
+#[test]
+fn two_branches_are_two_heads_until_merged() {
+    let p = Project::new();
+    p.init();
+    let db = format!("sqlite://{}/branches.db", p.path().display());
+    let base = p
+        .files("migration/src")
+        .into_iter()
+        .find(|f| f.starts_with('m'))
+        .unwrap();
+    let base = base.trim_end_matches(".rs");
+    let left = p.create(&["add left"]);
+    let right = p.create(&["add right", "--head", base]);
+    let o = p.expect(&["heads"], 0);
+    let heads = out(&o);
+    assert_eq!(heads.lines().count(), 2, "{heads}");
+    assert!(
+        heads.contains(&format!("{base} -> {left} (head), add left")),
+        "{heads}"
+    );
+    assert!(
+        heads.contains(&format!("{base} -> {right} (head), add right")),
+        "{heads}"
+    );
+
+    let o = p.expect_on(&db, &["upgrade", "head"], 2);
+    let e = one_line(&o);
+    assert!(
+        e.contains(&left) && e.contains(&right) && e.contains("merge"),
+        "{e}"
+    );
+    p.expect_on(&db, &["check"], 4);
+    let o = p.expect(&["create", "more"], 2);
+    let e = one_line(&o);
+    assert!(
+        e.contains("cargo migrate merge") && e.contains("--head"),
+        "{e}"
+    );
+
+    let o = p.expect(&["merge", "-m", "join left and right"], 0);
+    assert!(
+        err(&o).contains(&format!("revises {left}, {right}")),
+        "{}",
+        err(&o)
+    );
+    let o = p.expect(&["heads"], 0);
+    assert_eq!(out(&o).lines().count(), 1, "{}", out(&o));
+    assert!(
+        out(&o).contains("join_left_and_right (head)"),
+        "{}",
+        out(&o)
+    );
+    p.expect_on(&db, &["upgrade", "head"], 0);
+    p.expect_on(&db, &["check"], 0);
+    let o = p.expect(&["merge"], 2);
+    assert!(one_line(&o).contains("nothing to merge"), "{}", err(&o));
+}
+
+/// A migration crate exactly as `sea-orm-cli migrate init` and `migrate generate`
+/// write it (sea-orm-cli 2.0.4; the example's `todo!()`s edited out, as a user must).
+fn sea_orm_cli_crate(p: &Project) {
+    p.write(
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"migration\"]\nresolver = \"3\"\n",
+    );
+    p.write(
+        "migration/Cargo.toml",
+        r#"[package]
+edition      = "2024"
+name         = "migration"
+publish      = false
+rust-version = "1.85.0"
+version      = "0.1.0"
+
+[lib]
+name = "migration"
+path = "src/lib.rs"
+
+[dependencies]
+tokio = { version = "1", features = ["macros", "rt", "rt-multi-thread"] }
+
+[dependencies.sea-orm-migration]
+features = [
+  # Enable at least one `ASYNC_RUNTIME` and `DATABASE_DRIVER` feature if you want to run migration via CLI.
+  # View the list of supported features at https://www.sea-ql.org/SeaORM/docs/install-and-config/database-and-async-runtime.
+  # e.g.
+  "runtime-tokio-rustls",  # `ASYNC_RUNTIME` feature
+  "sqlx-postgres",         # `DATABASE_DRIVER` feature
+  "sqlx-mysql",
+  "sqlx-sqlite",
+]
+version = "2.0.0"
+"#,
+    );
+    p.write(
+        "migration/src/lib.rs",
+        r#"pub use sea_orm_migration::prelude::*;
+
+mod m20220101_000001_create_table;
+mod m20261122_132657_add_users;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20220101_000001_create_table::Migration),
+            Box::new(m20261122_132657_add_users::Migration),
+        ]
+    }
+}
+"#,
+    );
+    p.write(
+        "migration/src/main.rs",
+        "use sea_orm_migration::prelude::*;\n\n#[tokio::main]\nasync fn main() {\n    cli::run_cli(migration::Migrator).await;\n}\n",
+    );
+    p.write(
+        "migration/src/m20220101_000001_create_table.rs",
+        r#"use sea_orm_migration::{prelude::*, schema::*};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table("post")
+                    .if_not_exists()
+                    .col(pk_auto("id"))
+                    .col(string("title"))
+                    .col(string("text"))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table("post").to_owned())
+            .await
+    }
+}
+"#,
+    );
+    p.write(
+        "migration/src/m20261122_132657_add_users.rs",
+        r#"use sea_orm_migration::{prelude::*, schema::*};
+
+pub struct Migration;
+
+impl MigrationName for Migration {
+    fn name(&self) -> &str {
+        "m20261122_132657_add_users"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(Table::create().table("users").col(pk_auto("id")).to_owned())
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.drop_table(Table::drop().table("users").to_owned()).await
+    }
+}
+"#,
+    );
+}
+
+#[test]
+fn a_sea_orm_cli_crate_works_with_zero_edits() {
+    let p = Project::new();
+    sea_orm_cli_crate(&p);
+    let db = format!("sqlite://{}/legacy.db", p.path().display());
+    let o = p.expect_on(&db, &["upgrade", "head"], 0);
+    for id in [
+        "m20220101_000001_create_table",
+        "m20261122_132657_add_users",
+    ] {
+        assert!(err(&o).contains(&format!("Applied {id} (")), "{}", err(&o));
+    }
+    let o = p.expect(&["history"], 0);
+    assert_eq!(
+        out(&o),
+        "m20220101_000001_create_table -> m20261122_132657_add_users (head), add users\n\
+         <base> -> m20220101_000001_create_table, create table\n"
+    );
+    p.expect_on(&db, &["downgrade", "-1", "-y"], 0);
+    assert_eq!(
+        out(&p.expect_on(&db, &["current"], 0)),
+        "m20220101_000001_create_table\n"
+    );
+
+    // `create` appends in sea-orm-cli's own layout: a `mod` line and a vec entry.
+    let id = p.create(&["add posts index"]);
+    let lib = p.read("migration/src/lib.rs");
+    assert!(
+        lib.contains(&format!("mod m20261122_132657_add_users;\nmod {id};\n")),
+        "{lib}"
+    );
+    assert!(lib.contains(&format!("            Box::new(m20261122_132657_add_users::Migration),\n            Box::new({id}::Migration),\n        ]")), "{lib}");
+    let file = p.read(&format!("migration/src/{id}.rs"));
+    assert!(
+        file.contains("use sea_orm_migration::{prelude::*, schema::*};")
+            && !file.contains("REVISES"),
+        "{file}"
+    );
+    let o = p.expect(&["heads"], 0);
+    assert!(
+        out(&o).starts_with(&format!("m20261122_132657_add_users -> {id} (head)")),
+        "{}",
+        out(&o)
+    );
+
+    let o = p.expect_on(&db, &["upgrade", "head"], 0);
+    assert!(err(&o).contains(&format!("Applied {id} (")), "{}", err(&o));
+    // and the crate is still a sea-orm-cli crate: its own binary sees the same state
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["run", "-q", "-p", "migration", "--", "status"])
+        .current_dir(p.path())
+        .env(
+            "CARGO_TARGET_DIR",
+            Path::new(REPO).join("target").join("e2e"),
+        )
+        .env("DATABASE_URL", &db)
+        .output()
+        .unwrap();
+    let text = format!("{}{}", out(&status), err(&status));
+    assert!(status.status.success(), "{text}");
+    assert!(
+        text.contains(&format!("Migration '{id}'... Applied")),
+        "{text}"
+    );
+}
+
+#[test]
+fn bad_messages_and_templates_write_nothing() {
+    let p = Project::new();
+    p.init();
+    let lib = p.read("migration/src/lib.rs");
+    let files = p.files("migration/src");
+    for message in ["", "   ", "?!…---", "添加用户表"] {
+        let o = p.expect(&["create", message], 2);
+        assert!(
+            one_line(&o).contains("at least one ASCII letter or digit"),
+            "{}",
+            err(&o)
+        );
+    }
+    let o = p.expect(&["create", "-t", "nope", "x"], 2);
+    assert!(
+        one_line(&o).contains("`default`, `empty`, `sql`"),
+        "{}",
+        err(&o)
+    );
+    let o = p.expect(&["create", "--head", "m1999", "x"], 2);
+    one_line(&o);
+    p.write(
+        "migration/templates/default/migration.rs.j2",
+        "//! {{ message }}\n\n{% if %}\n",
+    );
+    let o = p.expect(&["create", "x"], 2);
+    let e = one_line(&o);
+    assert!(
+        e.contains("templates/default/migration.rs.j2") && e.contains("line 3"),
+        "{e}"
+    );
+    p.write(
+        "migration/templates/default/migration.rs.j2",
+        "//! {{ message }}\n{{ nope }}\n",
+    );
+    let e = one_line(&p.expect(&["create", "x"], 2));
+    assert!(e.contains("line 2") && e.contains("`nope`"), "{e}");
+    p.write(
+        "migration/templates/default/migration.rs.j2",
+        "//! {{ message }} without REVISES\n",
+    );
+    let e = one_line(&p.expect(&["create", "x"], 2));
+    assert!(e.contains("REVISES"), "{e}");
+    assert_eq!(p.read("migration/src/lib.rs"), lib);
+    assert_eq!(p.files("migration/src"), files);
+
+    // odd characters make a safe file name inside src/, never a path elsewhere
+    std::fs::remove_dir_all(p.path().join("migration/templates")).unwrap();
+    let id = p.create(&["../../etc/passwd"]);
+    assert!(id.ends_with("_etc_passwd"), "{id}");
+    assert!(p.path().join(format!("migration/src/{id}.rs")).is_file());
+    let id = p.create(&[&"very long message ".repeat(20)]);
+    assert!(id.len() <= "m20261123_101500_".len() + 40, "{id}");
+}
+
+#[test]
+fn init_twice_and_a_broken_manifest_are_clear_errors() {
+    let p = Project::new();
+    p.init();
+    let manifest = p.read("Cargo.toml");
+    let o = p.expect(&["init"], 2);
+    assert!(
+        one_line(&o).contains("already has a migration crate"),
+        "{}",
+        err(&o)
+    );
+    let o = p.expect(&["init", "other"], 2);
+    one_line(&o);
+    assert_eq!(p.read("Cargo.toml"), manifest);
+    assert!(!p.path().join("other").exists());
+
+    let q = Project::new();
+    std::fs::create_dir(q.path().join("migration")).unwrap();
+    let o = q.expect(&["init"], 2);
+    assert!(one_line(&o).contains("already exists"), "{}", err(&o));
+
+    p.write("Cargo.toml", "[package\nname = \"app\"\n");
+    let o = p.expect(&["create", "x"], 2);
+    assert!(
+        one_line(&o).contains("cannot read the workspace"),
+        "{}",
+        err(&o)
+    );
+}
+
+#[test]
+fn build_failures_exit_101_with_the_compiler_errors_once() {
+    let p = Project::new();
+    p.init();
+    let id = p.create(&["broken"]);
+    let path = format!("migration/src/{id}.rs");
+    let text = p.read(&path).replace("Ok(())", "Ok(()").replace(
+        ".await\n    }\n\n    async fn down",
+        ".await;;; let x: u32 = \"s\";\n    }\n\n    async fn down",
+    );
+    p.write(&path, &text);
+    let o = p.expect_on("sqlite::memory:", &["upgrade", "head"], 101);
+    let e = err(&o);
+    assert_eq!(
+        e.matches(&format!("could not compile `{}`", p.name))
+            .count(),
+        1,
+        "{e}"
+    );
+    assert!(e.contains("error[E0308]"), "{e}");
+    assert!(e.contains("failed to build"), "{e}");
+}
+
+#[test]
+fn the_binary_runs_without_cargo_when_nothing_changed() {
+    let p = Project::new();
+    p.init();
+    let db = format!("sqlite://{}/fresh.db", p.path().display());
+    p.expect_on(&db, &["upgrade", "head"], 0);
+    // No cargo at all: the recorded build is still fresh.
+    let mut cmd = p.command(&["current"]);
+    cmd.env("CARGO", "/nonexistent/cargo")
+        .env("DATABASE_URL", &db);
+    let o = p.expect_with(cmd, &["current"], 0);
+    assert!(out(&o).contains("(head)"), "{}", out(&o));
+    // From a subdirectory too.
+    let mut cmd = p.command(&["current"]);
+    cmd.current_dir(p.path().join("migration/src"))
+        .env("CARGO", "/nonexistent/cargo")
+        .env("DATABASE_URL", &db);
+    p.expect_with(cmd, &["current"], 0);
+
+    // An edit means a build, and a build needs cargo.
+    p.create(&["one more"]);
+    let mut cmd = p.command(&["current"]);
+    cmd.env("CARGO", "/nonexistent/cargo")
+        .env("DATABASE_URL", &db);
+    let o = p.expect_with(cmd, &["current"], 1);
+    assert!(one_line(&o).contains("/nonexistent/cargo"), "{}", err(&o));
+
+    // A build that finds everything fresh prints nothing of cargo's.
+    let o = p.expect_on(&db, &["upgrade", "head"], 0);
+    assert!(
+        err(&o).contains(&format!("Compiling {} ", p.name)),
+        "{}",
+        err(&o)
+    );
+    for f in std::fs::read_dir(Path::new(REPO).join("target/e2e/cargo-migrate"))
+        .unwrap()
+        .flatten()
+    {
+        if f.file_name().to_string_lossy().starts_with("fresh-") {
+            let _ = std::fs::remove_file(f.path());
+        }
+    }
+    let o = p.expect_on(&db, &["current"], 0);
+    assert_eq!(err(&o), "", "a fresh build is silent");
+}
+
+#[test]
+fn configuration_and_dotenv_choose_the_database_from_any_directory() {
+    let p = Project::new();
+    p.init();
+    std::fs::remove_file(p.path().join(".env")).unwrap();
+    let o = p.expect(&["current"], 2);
+    let e = one_line(&o);
+    assert!(
+        e.contains(".env") && e.contains("[workspace.metadata.migrate]"),
+        "{e}"
+    );
+
+    let manifest = p.read("Cargo.toml");
+    p.write(
+        "Cargo.toml",
+        &format!(
+            "{manifest}\n[workspace.metadata.migrate]\ndatabase-url = \"sqlite://from-config.db\"\n"
+        ),
+    );
+    let mut cmd = p.command(&["upgrade", "head"]);
+    cmd.current_dir(p.path().join("migration"));
+    p.expect_with(cmd, &["upgrade", "head"], 0);
+    assert!(
+        p.path().join("from-config.db").is_file(),
+        "relative to the workspace root"
+    );
+    assert!(!p.path().join("migration/from-config.db").exists());
+
+    p.write(".env", "DATABASE_URL=sqlite://from-dotenv.db\n");
+    p.expect(&["upgrade", "head"], 0);
+    assert!(p.path().join("from-dotenv.db").is_file());
+
+    // A tracking table that differs from the crate's is refused before anything runs.
+    p.write(
+        "Cargo.toml",
+        &format!("{manifest}\n[workspace.metadata.migrate]\ntable = \"versions\"\n"),
+    );
+    let o = p.expect(&["upgrade", "head"], 2);
+    let e = one_line(&o);
+    assert!(
+        e.contains("`versions`") && e.contains("`seaql_migrations`"),
+        "{e}"
+    );
+    p.write(
+        "Cargo.toml",
+        &format!("{manifest}\n[workspace.metadata.migrate]\ndatabse-url = \"x\"\n"),
+    );
+    let o = p.expect(&["current"], 2);
+    assert!(
+        one_line(&o).contains("unknown key `databse-url`"),
+        "{}",
+        err(&o)
+    );
+}
+
+#[test]
+fn passwords_never_show_and_bad_urls_are_one_line() {
+    let p = Project::new();
+    p.init();
+    for (url, needle) in [
+        (
+            "oracle://app:hunter2@db/x",
+            "unsupported database URL scheme",
+        ),
+        ("postgres://app:hunter2@127.0.0.1:1/x", "hunter2"),
+    ] {
+        let mut cmd = p.command(&["current", "-v"]);
+        cmd.env("DATABASE_URL", url);
+        let o = cmd.output().unwrap();
+        let all = format!("{}{}", out(&o), err(&o));
+        assert!(!all.contains("hunter2"), "{all}");
+        assert_ne!(o.status.code(), Some(0), "{all}");
+        if needle != "hunter2" {
+            assert!(all.contains(needle), "{all}");
+        }
+    }
+}
+
+#[test]
+fn several_migration_crates_need_a_choice() {
+    let p = Project::new();
+    p.init();
+    p.write(
+        "other/Cargo.toml",
+        &format!(
+            "[package]\nname = \"other\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\ncargo-migrate = {{ path = {REPO:?}, default-features = false }}\n"
+        ),
+    );
+    p.write("other/src/main.rs", "fn main() {}\n");
+    let manifest = p.read("Cargo.toml").replace(
+        "members = [\"migration\"]",
+        "members = [\"migration\", \"other\"]",
+    );
+    p.write("Cargo.toml", &manifest);
+    let o = p.expect(&["create", "x"], 2);
+    let e = one_line(&o);
+    assert!(
+        e.contains(&format!("`{}`", p.name)) && e.contains("`other`") && e.contains("-p"),
+        "{e}"
+    );
+    p.expect(&["create", "-p", &p.name, "x"], 0);
+    let o = p.expect(&["create", "-p", "nope", "x"], 2);
+    assert!(one_line(&o).contains("not a member"), "{}", err(&o));
+    p.write(
+        "Cargo.toml",
+        &format!(
+            "{manifest}\n[workspace.metadata.migrate]\npackage = \"{}\"\n",
+            p.name
+        ),
+    );
+    p.expect(&["create", "y"], 0);
+}
+
+#[test]
+fn init_matches_the_workspaces_sea_orm_and_leaves_dotenv_alone() {
+    let p = Project::new();
+    let manifest = p.read("Cargo.toml").replace(
+        "[dependencies]\n",
+        "[dependencies]\nsea-orm = { version = \"2\", features = [\"sqlx-postgres\", \"runtime-tokio-rustls\"] }\n",
+    );
+    p.write("Cargo.toml", &manifest);
+    p.write(".env", "# mine\nOTHER=1\n");
+    let o = p.expect(&["init"], 0);
+    assert!(err(&o).contains("(postgres)"), "{}", err(&o));
+    let krate = p.read("migration/Cargo.toml");
+    assert!(
+        krate.contains("features = [\"postgres\", \"prompt\"]"),
+        "{krate}"
+    );
+    assert_eq!(p.read(".env"), "# mine\nOTHER=1\n");
+    assert!(
+        p.read("Cargo.toml").starts_with(&manifest),
+        "the user's manifest is kept as it was"
+    );
+}
+
+#[test]
+fn user_templates_replace_built_ins_and_eject_never_overwrites() {
+    let p = Project::new();
+    p.init();
+    let o = p.expect(&["templates"], 0);
+    let list = out(&o);
+    for name in ["default", "empty", "sql"] {
+        assert!(
+            list.lines()
+                .any(|l| l.starts_with(name) && l.contains("built-in")),
+            "{list}"
+        );
+    }
+    let o = p.expect(&["templates", "eject", "default"], 0);
+    assert_eq!(out(&o).trim(), "migration/templates");
+    let ejected = p.read("migration/templates/default/migration.rs.j2");
+    p.write(
+        "migration/templates/default/migration.rs.j2",
+        &ejected.replace(
+            "use {{ prelude }};",
+            "use {{ prelude }};\n// reviewed-by: the team",
+        ),
+    );
+    let o = p.expect(&["templates", "eject"], 0);
+    assert!(err(&o).contains("exists; left as it is"), "{}", err(&o));
+    assert!(
+        p.read("migration/templates/default/migration.rs.j2")
+            .contains("reviewed-by")
+    );
+    let list = out(&p.expect(&["templates"], 0));
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("default") && l.contains("migration/templates/default")),
+        "{list}"
+    );
+    let id = p.create(&["team style"]);
+    assert!(
+        p.read(&format!("migration/src/{id}.rs"))
+            .contains("// reviewed-by: the team")
+    );
+}
