@@ -221,7 +221,9 @@ fn expected_table(rt: Runtime) -> Result<Runtime> {
     }
 }
 
-fn set_colors(choice: Option<ColorChoice>) {
+/// Applies `--color` (and `NO_COLOR`) to both output streams; `auto` leaves it to
+/// `console`, which also reads `CLICOLOR` and whether the stream is a terminal.
+pub fn set_colors(choice: Option<ColorChoice>) {
     let enabled = match choice {
         Some(ColorChoice::Always) => Some(true),
         Some(ColorChoice::Never) => Some(false),

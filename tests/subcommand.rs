@@ -807,3 +807,27 @@ fn user_templates_replace_built_ins_and_eject_never_overwrites() {
             .contains("// reviewed-by: the team")
     );
 }
+
+#[test]
+fn create_asks_cargo_about_the_workspace_only_when_a_manifest_changed() {
+    let p = Project::new();
+    p.init();
+    p.create(&["first"]); // asks cargo, and keeps its answer
+    let no_cargo = |args: &[&str], code: i32| {
+        let mut cmd = p.command(args);
+        cmd.env("CARGO", "/nonexistent/cargo");
+        p.expect_with(cmd, args, code)
+    };
+    no_cargo(&["create", "second"], 0);
+    let mut cmd = p.command(&["create", "third"]);
+    cmd.current_dir(p.path().join("migration"))
+        .env("CARGO", "/nonexistent/cargo");
+    p.expect_with(cmd, &["create", "third"], 0);
+    let manifest = p.read("Cargo.toml");
+    p.write(
+        "Cargo.toml",
+        &format!("{manifest}\n[workspace.metadata.migrate]\ntimezone = \"utc\"\n"),
+    );
+    let o = no_cargo(&["create", "fourth"], 1);
+    assert!(one_line(&o).contains("/nonexistent/cargo"), "{}", err(&o));
+}

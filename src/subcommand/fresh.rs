@@ -15,22 +15,69 @@ use super::config::Config;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// A value recorded with the files it was derived from.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Record {
+struct Stamped<T> {
     key: String,
     /// The manifests cargo may start from to reach this workspace (root and members).
     entries: Vec<PathBuf>,
+    /// `(path, modified ns since the epoch, length)`; `None`: the file must not exist.
+    files: Vec<(PathBuf, Option<(u128, u64)>)>,
+    value: T,
+}
+
+/// What a build left: the binary to run and the configuration it runs with.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Record {
     pub root: PathBuf,
     pub binary: PathBuf,
     pub config: Config,
-    /// `(path, modified ns since the epoch, length)`; `None`: the file must not exist.
-    files: Vec<(PathBuf, Option<(u128, u64)>)>,
 }
 
-/// The record for this invocation, if every file it lists is unchanged. The workspace
-/// root is one of the directories above the starting manifest that hold a
-/// `Cargo.toml`; its record must list the starting manifest as a way in.
+/// The record of the last build for this invocation, if every file it lists is
+/// unchanged.
 pub fn lookup(args: &CargoArgs) -> Option<Record> {
+    find(args, "fresh")
+}
+
+/// `cargo metadata --no-deps` as it answered last time, if no manifest (nor cargo
+/// configuration) changed since.
+pub fn lookup_metadata(args: &CargoArgs) -> Option<cargo_metadata::Metadata> {
+    find(args, "workspace")
+}
+
+/// Records `cargo metadata`'s answer for `lookup_metadata`. A glob in
+/// `workspace.members` is watched through the directory it lists.
+pub fn store_metadata(args: &CargoArgs, target_dir: &Path, meta: &cargo_metadata::Metadata) {
+    let root: PathBuf = meta.workspace_root.clone().into();
+    let entries: Vec<PathBuf> = meta
+        .workspace_packages()
+        .iter()
+        .map(|p| p.manifest_path.clone().into())
+        .chain(std::iter::once(root.join("Cargo.toml")))
+        .collect();
+    let mut paths = entries.clone();
+    paths.extend(member_glob_dirs(&root));
+    paths.extend(cargo_config_files(&root));
+    let files = paths.into_iter().map(|p| {
+        let s = stamp(&p);
+        (p, s)
+    });
+    save(
+        args,
+        target_dir,
+        &root,
+        "workspace",
+        entries,
+        files.collect(),
+        meta,
+    );
+}
+
+/// The record of kind `kind` for this invocation. The workspace root is one of the
+/// directories above the starting manifest that hold a `Cargo.toml`; its record must
+/// list the starting manifest as a way in.
+fn find<T: serde::de::DeserializeOwned>(args: &CargoArgs, kind: &str) -> Option<T> {
     let start = start_manifest(args)?;
     let roots = start
         .parent()?
@@ -41,17 +88,47 @@ pub fn lookup(args: &CargoArgs) -> Option<Record> {
         let root = root_manifest.parent()?;
         let key = key(args, &root_manifest);
         let Some(record) = target_dir(args, root)
-            .and_then(|dir| std::fs::read(dir.join("cargo-migrate").join(file_name(&key))).ok())
-            .and_then(|bytes| serde_json::from_slice::<Record>(&bytes).ok())
+            .and_then(|dir| {
+                std::fs::read(dir.join("cargo-migrate").join(file_name(kind, &key))).ok()
+            })
+            .and_then(|bytes| serde_json::from_slice::<Stamped<T>>(&bytes).ok())
         else {
             continue;
         };
         let fresh = record.key == key
             && record.entries.contains(&start)
             && record.files.iter().all(|(p, s)| stamp(p) == *s);
-        return fresh.then_some(record);
+        return fresh.then_some(record.value);
     }
     None
+}
+
+fn save<T: Serialize>(
+    args: &CargoArgs,
+    target_dir: &Path,
+    root: &Path,
+    kind: &str,
+    entries: Vec<PathBuf>,
+    files: Vec<(PathBuf, Option<(u128, u64)>)>,
+    value: T,
+) {
+    let key = key(args, &root.join("Cargo.toml"));
+    let name = file_name(kind, &key);
+    let record = Stamped {
+        key,
+        entries,
+        files,
+        value,
+    };
+    let dir = target_dir.join("cargo-migrate");
+    if let Ok(json) = serde_json::to_vec(&record)
+        && std::fs::create_dir_all(&dir).is_ok()
+    {
+        let tmp = dir.join(format!("{name}.{}.tmp", std::process::id()));
+        if std::fs::write(&tmp, json).is_ok() {
+            let _ = std::fs::rename(&tmp, dir.join(name));
+        }
+    }
 }
 
 /// A finished build, as `store` records it.
@@ -80,7 +157,6 @@ pub fn store(args: &CargoArgs, build: Build) {
         manifests,
         started: built_at,
     } = build;
-    let root_manifest = root.join("Cargo.toml");
     let mut paths: Vec<PathBuf> = vec![binary.to_path_buf(), root.join("Cargo.lock")];
     let sources = dep_info(binary);
     for source in &sources {
@@ -113,24 +189,41 @@ pub fn store(args: &CargoArgs, build: Build) {
         }
         files.push((path, s));
     }
-    let key = key(args, &root_manifest);
     let record = Record {
-        entries,
         root: root.to_path_buf(),
         binary: binary.to_path_buf(),
         config: config.clone(),
-        files,
-        key: key.clone(),
     };
-    let dir = target_dir.join("cargo-migrate");
-    if let Ok(json) = serde_json::to_vec(&record)
-        && std::fs::create_dir_all(&dir).is_ok()
-    {
-        let tmp = dir.join(format!("{}.{}.tmp", file_name(&key), std::process::id()));
-        if std::fs::write(&tmp, json).is_ok() {
-            let _ = std::fs::rename(&tmp, dir.join(file_name(&key)));
-        }
-    }
+    save(args, target_dir, root, "fresh", entries, files, record);
+}
+
+/// The directories `workspace.members` globs list (`crates/*` → `crates`): a new
+/// member there changes the directory, not a manifest.
+fn member_glob_dirs(root: &Path) -> Vec<PathBuf> {
+    let Ok(text) = std::fs::read_to_string(root.join("Cargo.toml")) else {
+        return Vec::new();
+    };
+    let Ok(doc) = text.parse::<toml_edit::DocumentMut>() else {
+        return Vec::new();
+    };
+    doc.get("workspace")
+        .and_then(|w| w.get("members"))
+        .and_then(|m| m.as_array())
+        .map(|members| {
+            members
+                .iter()
+                .filter_map(|m| m.as_str())
+                .filter(|m| m.contains(['*', '?', '[']))
+                .map(|m| {
+                    let fixed: Vec<&str> = m
+                        .split('/')
+                        .take_while(|seg| !seg.contains(['*', '?', '[']))
+                        .collect();
+                    root.join(fixed.join("/"))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn stamp(path: &Path) -> Option<(u128, u64)> {
@@ -187,14 +280,14 @@ fn key(args: &CargoArgs, root_manifest: &Path) -> String {
     key
 }
 
-fn file_name(key: &str) -> String {
+fn file_name(kind: &str, key: &str) -> String {
     // FNV-1a: stable across Rust versions, unlike std's hasher.
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in key.bytes() {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
-    format!("fresh-{h:016x}.json")
+    format!("{kind}-{h:016x}.json")
 }
 
 /// The target directory of the workspace at `root`, as far as it can be known without
@@ -298,21 +391,28 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("lib.rs");
         std::fs::write(&file, "a").unwrap();
-        let record = Record {
-            key: String::new(),
-            entries: Vec::new(),
-            root: dir.path().into(),
-            binary: file.clone(),
-            config: Config::default(),
-            files: vec![
-                (file.clone(), stamp(&file)),
-                (dir.path().join("absent"), None),
-            ],
-        };
-        assert!(record.files.iter().all(|(p, s)| stamp(p) == *s));
+        let files = [
+            (file.clone(), stamp(&file)),
+            (dir.path().join("absent"), None),
+        ];
+        assert!(files.iter().all(|(p, s)| stamp(p) == *s));
         std::fs::write(&file, "ab").unwrap();
-        assert!(!record.files.iter().all(|(p, s)| stamp(p) == *s));
+        assert!(!files.iter().all(|(p, s)| stamp(p) == *s));
         std::fs::write(dir.path().join("absent"), "").unwrap();
         assert!(stamp(&dir.path().join("absent")).is_some());
+    }
+
+    #[test]
+    fn globbed_members_are_watched_through_their_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("Cargo.toml"),
+            "[workspace]\nmembers = [\"app\", \"crates/*\", \"x/y?/z\"]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            member_glob_dirs(dir.path()),
+            vec![dir.path().join("crates"), dir.path().join("x")]
+        );
     }
 }

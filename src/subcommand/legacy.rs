@@ -24,7 +24,7 @@ pub fn prepare(
     krate: &MigrationCrate,
     url_backend: Option<Backend>,
 ) -> Result<Runner> {
-    let (lib, _) = krate.lib.as_ref().ok_or_else(|| {
+    krate.lib.as_ref().ok_or_else(|| {
         ToolError::usage(format!(
             "the sea-orm-migration crate `{}` has no library target with its `Migrator`",
             krate.name
@@ -58,11 +58,10 @@ pub fn prepare(
          [dependencies]\nuser_migration = {user}\ncargo-migrate = {runtime}\n\n[workspace]\n",
         name = krate.name,
     );
-    let main = format!(
-        "fn main() -> std::process::ExitCode {{\n    cargo_migrate::run::<cargo_migrate::Legacy<user_migration::Migrator>>()\n}}\n// The user's library is `{lib}`.\n"
-    );
+    let main = "fn main() -> std::process::ExitCode {\n    \
+                cargo_migrate::run::<cargo_migrate::Legacy<user_migration::Migrator>>()\n}\n";
     write_if_changed(&dir.join("Cargo.toml"), &manifest)?;
-    write_if_changed(&dir.join("src").join("main.rs"), &main)?;
+    write_if_changed(&dir.join("src").join("main.rs"), main)?;
     let lock = ws.root.join("Cargo.lock");
     let runner_lock = dir.join("Cargo.lock");
     if lock.is_file() && !runner_lock.exists() {

@@ -48,7 +48,7 @@ pub fn main(argv: Vec<OsString>) -> ExitCode {
             });
         }
     };
-    set_colors(args.global.color);
+    crate::cli::set_colors(args.global.color);
     let out = Output {
         format: args.global.format,
         quiet: args.global.quiet,
@@ -59,19 +59,6 @@ pub fn main(argv: Vec<OsString>) -> ExitCode {
             out.error(e.to_string());
             ExitCode::from(e.exit_code())
         }
-    }
-}
-
-fn set_colors(choice: Option<ColorChoice>) {
-    let on = match choice {
-        Some(ColorChoice::Always) => Some(true),
-        Some(ColorChoice::Never) => Some(false),
-        _ if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) => Some(false),
-        _ => None,
-    };
-    if let Some(on) = on {
-        console::set_colors_enabled(on);
-        console::set_colors_enabled_stderr(on);
     }
 }
 

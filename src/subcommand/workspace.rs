@@ -11,6 +11,7 @@ use super::args::CargoArgs;
 use super::cargo;
 use super::config::Config;
 use super::error::{Result, ToolError};
+use super::fresh;
 
 /// The runtime's package name, as a dependency.
 pub const RUNTIME: &str = "cargo-migrate";
@@ -55,13 +56,21 @@ pub struct MigrationCrate {
 impl Workspace {
     /// Runs `cargo metadata --no-deps` for the manifest here or at `--manifest-path`.
     pub fn load(args: &CargoArgs) -> Result<Workspace> {
-        let mut cmd = MetadataCommand::new();
-        cmd.cargo_path(cargo::program()).no_deps();
-        if let Some(path) = &args.manifest_path {
-            cmd.manifest_path(path);
-        }
-        cmd.other_options(cargo::resolution_flags(args));
-        let meta = cmd.exec().map_err(metadata_error)?;
+        let meta = match fresh::lookup_metadata(args) {
+            Some(meta) => meta,
+            None => {
+                let mut cmd = MetadataCommand::new();
+                cmd.cargo_path(cargo::program()).no_deps();
+                if let Some(path) = &args.manifest_path {
+                    cmd.manifest_path(path);
+                }
+                cmd.other_options(cargo::resolution_flags(args));
+                let meta = cmd.exec().map_err(metadata_error)?;
+                let target_dir: PathBuf = meta.target_directory.clone().into();
+                fresh::store_metadata(args, &target_dir, &meta);
+                meta
+            }
+        };
         let root: PathBuf = meta.workspace_root.clone().into();
         let root_manifest = root.join("Cargo.toml");
         let target_dir = match &args.target_dir {
