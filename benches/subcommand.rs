@@ -394,7 +394,7 @@ fn create_bench(tmp: &Path, count: usize, runs: usize, peers: &Peers) -> Res<()>
         )
         .baseline(),
         Row::new(
-            "of which `cargo metadata --no-deps` alone (its one cargo call)",
+            "`cargo metadata --no-deps` alone (what `create` adds when a manifest changed since its last call)",
             metadata,
         ),
         Row::new(

@@ -823,6 +823,18 @@ fn create_asks_cargo_about_the_workspace_only_when_a_manifest_changed() {
     cmd.current_dir(p.path().join("migration"))
         .env("CARGO", "/nonexistent/cargo");
     p.expect_with(cmd, &["create", "third"], 0);
+    // From outside the workspace, through --manifest-path.
+    let manifest_path = p.path().join("Cargo.toml");
+    let args = [
+        "--manifest-path",
+        manifest_path.to_str().unwrap(),
+        "create",
+        "outside",
+    ];
+    let mut cmd = p.command(&args);
+    cmd.current_dir(std::env::temp_dir());
+    let o = p.expect_with(cmd, &args, 0);
+    assert!(out(&o).contains("_outside.rs"), "{}", out(&o));
     let manifest = p.read("Cargo.toml");
     p.write(
         "Cargo.toml",
