@@ -11,7 +11,139 @@ use std::process::{Command, ExitCode, Stdio};
 
 use cargo_metadata::Message;
 
+use crate::cli::{ColorChoice, EXPECT_TABLE_ENV, GlobalArgs, Need, Verb};
+
+use super::args::{self, MigrateArgs};
+use super::config::Config;
 use super::error::{Result, ToolError};
+use super::workspace::{Kind, MigrationCrate, Workspace};
+use super::{cargo, dburl, fresh, legacy};
+use crate::db::DbUrl;
+
+/// A database verb: resolve the URL, build (or reuse) the binary, run it.
+pub fn run(args: &MigrateArgs, verb: &Verb) -> Result<ExitCode> {
+    let mut argv = args.global.to_args();
+    argv.extend(verb.to_args());
+    if let Some(hit) = fresh::lookup(&args.cargo) {
+        let url = resolve_url(
+            &args.global,
+            verb,
+            &hit.root,
+            hit.config.database_url.as_deref(),
+        )?;
+        return exec(&hit.binary, &argv, &child_env(url.as_ref(), &hit.config));
+    }
+    let ws = Workspace::load(&args.cargo)?;
+    let (krate, config) = ws.migration_crate(args.cargo.package.as_deref())?;
+    let url = resolve_url(&args.global, verb, &ws.root, config.database_url.as_deref())?;
+    let binary = build_migration_crate(args, &ws, &krate, &config, url.as_ref())?;
+    exec(&binary, &argv, &child_env(url.as_ref(), &config))
+}
+
+/// Builds the migration crate's binary (a legacy crate's runner), records the build
+/// for the next verb, and returns the binary.
+fn build_migration_crate(
+    args: &MigrateArgs,
+    ws: &Workspace,
+    krate: &MigrationCrate,
+    config: &Config,
+    url: Option<&DbUrl>,
+) -> Result<PathBuf> {
+    let started = std::time::SystemTime::now();
+    let noise = if args.global.verbose >= 2 {
+        Noise::All
+    } else {
+        Noise::WhenCompiling
+    };
+    let (manifest, package, bin, manifests) = match krate.kind {
+        Kind::Runtime => (
+            ws.root_manifest.clone(),
+            krate.name.clone(),
+            krate.bin.clone().unwrap_or_else(|| krate.name.clone()),
+            Vec::new(),
+        ),
+        Kind::Legacy => {
+            let backend = url.map(|u| match u.backend() {
+                sea_orm_migration::sea_orm::DbBackend::Postgres => args::Backend::Postgres,
+                sea_orm_migration::sea_orm::DbBackend::MySql => args::Backend::Mysql,
+                _ => args::Backend::Sqlite,
+            });
+            let runner = legacy::prepare(ws, krate, backend)?;
+            let m = runner.manifest.clone();
+            (runner.manifest, runner.package, runner.bin, vec![m])
+        }
+    };
+    let mut cargo_args = args.cargo.clone();
+    if krate.kind == Kind::Legacy {
+        // The runner's lock file is its own; it may have to grow.
+        cargo_args.locked = false;
+        cargo_args.frozen = false;
+    }
+    let cmd = cargo::build(
+        &manifest,
+        &package,
+        &bin,
+        &ws.target_dir,
+        &cargo_args,
+        cargo_color(args.global.color),
+        args.global.quiet,
+    );
+    let built = build(cmd, &krate.name, &bin, noise)?;
+    if !krate.has_build_script {
+        let mut entries: Vec<PathBuf> = ws
+            .members()
+            .iter()
+            .map(|p| p.manifest_path.clone().into())
+            .collect();
+        entries.push(ws.root_manifest.clone());
+        fresh::store(
+            &args.cargo,
+            fresh::Build {
+                target_dir: &ws.target_dir,
+                root: &ws.root,
+                binary: &built.binary,
+                config,
+                entries,
+                manifests,
+                started,
+            },
+        );
+    }
+    Ok(built.binary)
+}
+
+fn resolve_url(
+    global: &GlobalArgs,
+    verb: &Verb,
+    root: &Path,
+    configured: Option<&str>,
+) -> Result<Option<DbUrl>> {
+    let resolved = dburl::resolve(global.database_url.as_deref(), root, configured)?;
+    if resolved.is_none() && verb.need() != Need::Nothing {
+        return Err(dburl::missing(root));
+    }
+    Ok(resolved.map(|r| r.url))
+}
+
+fn child_env(url: Option<&DbUrl>, config: &Config) -> Vec<(&'static str, OsString)> {
+    let mut env = Vec::new();
+    if let Some(url) = url {
+        env.push(("DATABASE_URL", OsString::from(url.expose())));
+    }
+    if let Some(table) = &config.table {
+        env.push((EXPECT_TABLE_ENV, OsString::from(table)));
+    }
+    env
+}
+
+/// Whether cargo's (piped) output should be coloured: what our stderr would get.
+fn cargo_color(choice: Option<ColorChoice>) -> bool {
+    match choice {
+        Some(ColorChoice::Always) => true,
+        Some(ColorChoice::Never) => false,
+        _ => console::colors_enabled_stderr(),
+    }
+}
 
 pub struct Built {
     pub binary: PathBuf,

@@ -28,12 +28,11 @@ use std::process::ExitCode;
 use clap::Parser;
 use serde_json::json;
 
-use crate::cli::{ColorChoice, EXPECT_TABLE_ENV, GlobalArgs, Need, Verb};
 use crate::output::Output;
 
 use args::{CargoCli, Command, MigrateArgs, TemplatesAction};
 use error::{Result, ToolError};
-use workspace::{Kind, Workspace};
+use workspace::Workspace;
 
 /// The binary's `main`: parses `argv`, runs, and maps errors to exit codes.
 pub fn main(argv: Vec<OsString>) -> ExitCode {
@@ -64,7 +63,7 @@ pub fn main(argv: Vec<OsString>) -> ExitCode {
 
 fn run(args: &MigrateArgs, out: Output) -> Result<ExitCode> {
     match &args.command {
-        Command::Db(verb) => forward(args, verb),
+        Command::Db(verb) => forward::run(args, verb),
         Command::Init(init_args) => {
             let ws = Workspace::load(&args.cargo)?;
             let url = args.global.database_url.as_deref();
@@ -97,20 +96,8 @@ fn run(args: &MigrateArgs, out: Output) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Create(create_args) => {
-            let (ws_krate, config) = locate(args)?;
-            let target = create::Target::open(&ws_krate, &config)?;
-            let written = create::create(&target, create_args)?;
-            report_written(out, &written, "Created");
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Merge(merge_args) => {
-            let (krate, config) = locate(args)?;
-            let target = create::Target::open(&krate, &config)?;
-            let written = create::merge(&target, merge_args)?;
-            report_written(out, &written, "Merged");
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Create(a) => write_revision(args, out, "Created", |t| create::create(t, a)),
+        Command::Merge(a) => write_revision(args, out, "Merged", |t| create::merge(t, a)),
         Command::Templates(t) => {
             let (krate, config) = match locate(args) {
                 Ok(found) => (Some(found.0), found.1),
@@ -142,6 +129,20 @@ fn run(args: &MigrateArgs, out: Output) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `create` and `merge`: the crate's source, a new revision in it, a report.
+fn write_revision(
+    args: &MigrateArgs,
+    out: Output,
+    verb: &str,
+    write: impl FnOnce(&create::Target) -> Result<create::Written>,
+) -> Result<ExitCode> {
+    let (krate, config) = locate(args)?;
+    let target = create::Target::open(&krate, &config)?;
+    let written = write(&target)?;
+    report_written(out, &written, verb);
+    Ok(ExitCode::SUCCESS)
 }
 
 fn locate(args: &MigrateArgs) -> Result<(workspace::MigrationCrate, config::Config)> {
@@ -204,120 +205,4 @@ fn relative(path: &Path) -> String {
         .unwrap_or_else(|| path.to_path_buf())
         .display()
         .to_string()
-}
-
-/// A database verb: resolve the URL, build (or reuse) the binary, run it.
-fn forward(args: &MigrateArgs, verb: &Verb) -> Result<ExitCode> {
-    let mut argv = args.global.to_args();
-    argv.extend(verb.to_args());
-    if let Some(hit) = fresh::lookup(&args.cargo) {
-        let url = resolve_url(
-            &args.global,
-            verb,
-            &hit.root,
-            hit.config.database_url.as_deref(),
-        )?;
-        return forward::exec(&hit.binary, &argv, &child_env(url.as_ref(), &hit.config));
-    }
-    let ws = Workspace::load(&args.cargo)?;
-    let (krate, config) = ws.migration_crate(args.cargo.package.as_deref())?;
-    let url = resolve_url(&args.global, verb, &ws.root, config.database_url.as_deref())?;
-    let started = std::time::SystemTime::now();
-    let color = cargo_color(args.global.color);
-    let noise = if args.global.verbose >= 2 {
-        forward::Noise::All
-    } else {
-        forward::Noise::WhenCompiling
-    };
-    let (manifest, package, bin, manifests) = match krate.kind {
-        Kind::Runtime => (
-            ws.root_manifest.clone(),
-            krate.name.clone(),
-            krate.bin.clone().unwrap_or_else(|| krate.name.clone()),
-            Vec::new(),
-        ),
-        Kind::Legacy => {
-            let backend = url.as_ref().map(|u| match u.backend() {
-                sea_orm_migration::sea_orm::DbBackend::Postgres => args::Backend::Postgres,
-                sea_orm_migration::sea_orm::DbBackend::MySql => args::Backend::Mysql,
-                _ => args::Backend::Sqlite,
-            });
-            let runner = legacy::prepare(&ws, &krate, backend)?;
-            let m = runner.manifest.clone();
-            (runner.manifest, runner.package, runner.bin, vec![m])
-        }
-    };
-    let mut cargo_args = args.cargo.clone();
-    if krate.kind == Kind::Legacy {
-        // The runner's lock file is its own; it may have to grow.
-        cargo_args.locked = false;
-        cargo_args.frozen = false;
-    }
-    let cmd = cargo::build(
-        &manifest,
-        &package,
-        &bin,
-        &ws.target_dir,
-        &cargo_args,
-        color,
-        args.global.quiet,
-    );
-    let built = forward::build(cmd, &krate.name, &bin, noise)?;
-    if !krate.has_build_script {
-        let mut entries: Vec<std::path::PathBuf> = ws
-            .members()
-            .iter()
-            .map(|p| p.manifest_path.clone().into())
-            .collect();
-        entries.push(ws.root_manifest.clone());
-        fresh::store(
-            &args.cargo,
-            fresh::Build {
-                target_dir: &ws.target_dir,
-                root: &ws.root,
-                binary: &built.binary,
-                config: &config,
-                entries,
-                manifests,
-                started,
-            },
-        );
-    }
-    forward::exec(&built.binary, &argv, &child_env(url.as_ref(), &config))
-}
-
-fn resolve_url(
-    global: &GlobalArgs,
-    verb: &Verb,
-    root: &Path,
-    configured: Option<&str>,
-) -> Result<Option<crate::db::DbUrl>> {
-    let resolved = dburl::resolve(global.database_url.as_deref(), root, configured)?;
-    if resolved.is_none() && verb.need() != Need::Nothing {
-        return Err(dburl::missing(root));
-    }
-    Ok(resolved.map(|r| r.url))
-}
-
-fn child_env(
-    url: Option<&crate::db::DbUrl>,
-    config: &config::Config,
-) -> Vec<(&'static str, OsString)> {
-    let mut env = Vec::new();
-    if let Some(url) = url {
-        env.push(("DATABASE_URL", OsString::from(url.expose())));
-    }
-    if let Some(table) = &config.table {
-        env.push((EXPECT_TABLE_ENV, OsString::from(table)));
-    }
-    env
-}
-
-/// Whether cargo's (piped) output should be coloured: what our stderr would get.
-fn cargo_color(choice: Option<ColorChoice>) -> bool {
-    match choice {
-        Some(ColorChoice::Always) => true,
-        Some(ColorChoice::Never) => false,
-        _ => console::colors_enabled_stderr(),
-    }
 }
