@@ -20,6 +20,7 @@ pub mod db;
 pub mod error;
 pub mod exec;
 pub mod graph;
+pub mod lexer;
 pub mod lock;
 pub mod output;
 pub mod plan;

@@ -13,7 +13,6 @@ pub mod forward;
 pub mod fresh;
 pub mod init;
 pub mod legacy;
-pub mod lexer;
 pub mod naming;
 pub mod register;
 pub mod runtime_dep;

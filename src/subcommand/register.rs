@@ -2,7 +2,7 @@
 //! formatting and comments stay as they were; the result is parsed again and must list
 //! exactly the old modules plus the new one.
 
-use super::lexer;
+use crate::lexer;
 use super::source::{Layout, Source, parse_lib};
 
 /// `lib.rs` with `module` registered last.

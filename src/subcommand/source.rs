@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::graph::{Graph, Node};
 
 use super::error::{Result, ToolError};
-use super::lexer::{self, Kind, Token};
+use crate::lexer::{self, Kind, Token};
 
 /// How `lib.rs` registers its migrations.
 #[derive(Debug, Clone, PartialEq, Eq)]

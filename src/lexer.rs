@@ -1,6 +1,7 @@
 //! Just enough of Rust's lexical grammar to read and edit a migration crate's `lib.rs`
-//! and migration files without regexes: identifiers, string literals and punctuation
-//! with their byte spans; comments and whitespace skipped.
+//! and migration files without regexes (the subcommand), and to checksum a migration's
+//! source regardless of its formatting and comments (the runtime): identifiers, string
+//! literals and punctuation with their byte spans; comments and whitespace skipped.
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
