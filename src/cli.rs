@@ -116,6 +116,12 @@ pub enum Verb {
         #[arg(long)]
         purge: bool,
     },
+    /// Record the current source of applied migrations that were edited since they
+    /// were applied (default: all of them), once the change is reviewed
+    Rehash {
+        #[arg(allow_negative_numbers = true)]
+        revisions: Vec<String>,
+    },
     /// List revisions, newest first
     History {
         /// Range START:END, either end optional (e.g. `base:head`, `-2:`, `m2026:`)
@@ -252,6 +258,7 @@ impl Verb {
             Verb::Downgrade { .. } => "downgrade",
             Verb::Redo { .. } => "redo",
             Verb::Stamp { .. } => "stamp",
+            Verb::Rehash { .. } => "rehash",
             Verb::History { .. } => "history",
             Verb::Heads => "heads",
             Verb::Current => "current",
@@ -268,7 +275,8 @@ impl Verb {
             Verb::Upgrade { .. }
             | Verb::Downgrade { .. }
             | Verb::Redo { .. }
-            | Verb::Stamp { .. } => Need::Write,
+            | Verb::Stamp { .. }
+            | Verb::Rehash { .. } => Need::Write,
             Verb::Current | Verb::Status | Verb::Check => Need::Read,
             Verb::History {
                 range,
@@ -299,6 +307,10 @@ impl Verb {
                 if *purge {
                     args.push("--purge".to_string());
                 }
+                args.push("--".to_string());
+                args.extend(revisions.iter().cloned());
+            }
+            Verb::Rehash { revisions } => {
                 args.push("--".to_string());
                 args.extend(revisions.iter().cloned());
             }
@@ -405,6 +417,8 @@ mod tests {
             "redo --lock-timeout 2s --wait 1m",
             "stamp --purge head m2026",
             "stamp base -y",
+            "rehash",
+            "rehash m2026 -1",
             "downgrade -2 --yes",
             "stamp -- -1",
             "history -r -3:current -v -i",

@@ -50,12 +50,18 @@ pub fn uses_transaction(migration: &dyn MigrationTrait, backend: DbBackend) -> b
         .unwrap_or(backend != DbBackend::MySql)
 }
 
+/// Who runs a step, and what the code it runs is: recorded with the step.
+pub struct StepContext<'a> {
+    pub applied_by: &'a str,
+    pub checksum: Option<&'a str>,
+}
+
 pub async fn run_step(
     db: &Db,
     tracking: &Tracking,
     migration: &dyn MigrationTrait,
     direction: Direction,
-    applied_by: &str,
+    ctx: &StepContext<'_>,
 ) -> Result<StepOutcome> {
     let id = migration.name().to_string();
     let backend = db.backend();
@@ -71,8 +77,8 @@ pub async fn run_step(
     };
     let facts = |started: Instant| StepFacts {
         execution_ms: started.elapsed().as_millis() as i64,
-        applied_by: applied_by.to_string(),
-        checksum: None,
+        applied_by: ctx.applied_by.to_string(),
+        checksum: ctx.checksum.map(str::to_string),
     };
     if transactional {
         let txn = conn

@@ -14,6 +14,7 @@
 //! and its `lib.rs` registers its migrations with [`migrator!`]. The `cargo migrate`
 //! subcommand (feature `cli`) builds that binary and forwards its verbs to it.
 
+pub mod checksum;
 pub mod cli;
 pub mod confirm;
 pub mod db;

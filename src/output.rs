@@ -247,9 +247,11 @@ pub fn revision_json(rt: &Runtime, state: Option<&State>, r: usize) -> Value {
         "branchpoint": g.is_branch_point(r),
         "mergepoint": g.is_merge_point(r),
     });
+    v["checksum"] = json!(rt.revision(r).checksum());
     if let Some(state) = state {
         v["applied"] = json!(state.applied[r]);
         v["current"] = json!(state.current.contains(&r));
+        v["changed"] = json!(state.changed.contains(&r));
         if let Some((at, meta)) = applied_row(state, g.id(r)) {
             v["applied_at"] = json!(at);
             v["execution_ms"] = json!(meta.and_then(|m| m.execution_ms));

@@ -33,6 +33,8 @@ pub struct Revision {
     pub(crate) parents: Option<Vec<String>>,
     /// Path of the source file relative to the crate root, when known.
     pub(crate) path: Option<&'static str>,
+    /// Checksum of the module's source (compiled in by `migrator!`), when known.
+    pub(crate) checksum: Option<String>,
 }
 
 impl Revision {
@@ -42,6 +44,7 @@ impl Revision {
             migration: Box::new(migration),
             parents: Some(parents.iter().map(|p| p.to_string()).collect()),
             path: None,
+            checksum: None,
         }
     }
 
@@ -51,12 +54,23 @@ impl Revision {
             migration,
             parents: None,
             path: None,
+            checksum: None,
         }
     }
 
     pub fn with_path(mut self, path: &'static str) -> Self {
         self.path = Some(path);
         self
+    }
+
+    /// The module's source, checksummed so an edit after it was applied shows up.
+    pub fn with_source(mut self, source: &str) -> Self {
+        self.checksum = Some(crate::checksum::of_source(source));
+        self
+    }
+
+    pub fn checksum(&self) -> Option<&str> {
+        self.checksum.as_deref()
     }
 
     pub fn id(&self) -> &str {
@@ -105,8 +119,9 @@ impl<M: MigratorTrait> Migrations for Legacy<M> {
 /// }
 /// ```
 ///
-/// Each module must define `pub struct Migration` (implementing `MigrationTrait`) and
-/// `pub const REVISES: &[&str]`. An optional first line `table = "name";` sets the
+/// Each module is a file `src/<module>.rs` beside `lib.rs`, and must define
+/// `pub struct Migration` (implementing `MigrationTrait`) and `pub const REVISES:
+/// &[&str]`. Its source is compiled in for its checksum. An optional first line `table = "name";` sets the
 /// tracking table (default `seaql_migrations`).
 #[macro_export]
 macro_rules! migrator {
@@ -137,6 +152,7 @@ macro_rules! migrator {
                 ::std::vec![$(
                     $crate::Revision::new($module::Migration, $module::REVISES)
                         .with_path(concat!("src/", stringify!($module), ".rs"))
+                        .with_source(include_str!(concat!(stringify!($module), ".rs")))
                 ),+]
             }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::db::Db;
 use crate::error::{Error, Result};
-use crate::exec::{Direction, StepOutcome, run_step};
+use crate::exec::{Direction, StepContext, StepOutcome, run_step};
 use crate::graph::Graph;
 use crate::lock::Lock;
 use crate::plan;
@@ -65,6 +65,9 @@ pub struct State {
     pub current: Vec<usize>,
     /// Applied rows that name no revision of this crate.
     pub unknown: Vec<AppliedRow>,
+    /// Applied revisions whose source changed since they were applied (the recorded
+    /// checksum differs from the compiled one), in topological order.
+    pub changed: Vec<usize>,
 }
 
 impl State {
@@ -148,11 +151,31 @@ impl Runtime {
             }
         }
         let current = self.graph.frontier(&applied);
+        let changed = self
+            .graph
+            .topo_order()
+            .iter()
+            .copied()
+            .filter(|&r| {
+                applied[r]
+                    && match (
+                        self.revisions[r].checksum(),
+                        recorded
+                            .meta
+                            .get(self.graph.id(r))
+                            .and_then(|m| m.checksum.as_deref()),
+                    ) {
+                        (Some(now), Some(then)) => now != then,
+                        _ => false,
+                    }
+            })
+            .collect();
         State {
             recorded,
             applied,
             current,
             unknown,
+            changed,
         }
     }
 
@@ -254,7 +277,7 @@ impl Runtime {
                     let facts = crate::tracking::StepFacts {
                         execution_ms: 0,
                         applied_by: format!("{} (stamp)", self.applied_by),
-                        checksum: None,
+                        checksum: self.revisions[r].checksum().map(str::to_string),
                     };
                     self.tracking
                         .insert(&txn, self.graph.id(r), &facts)
@@ -280,6 +303,55 @@ impl Runtime {
                 .map(|r| self.graph.id(r).to_string())
                 .collect();
             Ok(outcome)
+        }
+        .await;
+        lock.release().await;
+        result
+    }
+
+    /// `rehash [REV...]`: records the current checksum of applied revisions whose
+    /// source changed (all of them, or those `targets` name), after a review.
+    pub async fn rehash(
+        &self,
+        db: &Db,
+        targets: &[String],
+        opts: &WriteOptions,
+        observer: &mut dyn Observer,
+    ) -> Result<Vec<String>> {
+        let lock = self.lock(db, opts, observer).await?;
+        let result = async {
+            let state = self.state(db).await?;
+            let resolver = Resolver::new(&self.graph, Some(&state.current));
+            let chosen: Vec<usize> = if targets.is_empty() {
+                state.changed.clone()
+            } else {
+                let mut v = Vec::new();
+                for t in targets {
+                    for r in resolver.resolve_str(t)? {
+                        if !state.applied[r] {
+                            return Err(Error::usage(format!(
+                                "`{}` is not applied, so it has no checksum to record",
+                                self.graph.id(r)
+                            )));
+                        }
+                        v.push(r);
+                    }
+                }
+                v
+            };
+            let txn = begin(db).await?;
+            let mut done = Vec::new();
+            for r in chosen {
+                if let Some(sum) = self.revisions[r].checksum() {
+                    self.tracking
+                        .set_checksum(&txn, self.graph.id(r), sum)
+                        .await
+                        .map_err(|e| db.error(e))?;
+                    done.push(self.graph.id(r).to_string());
+                }
+            }
+            txn.commit().await.map_err(|e| db.error(e))?;
+            Ok(done)
         }
         .await;
         lock.release().await;
@@ -392,8 +464,11 @@ impl Runtime {
             for (rev, direction) in steps {
                 let migration = self.revisions[rev].migration.as_ref();
                 observer.step_started(self.graph.id(rev), direction);
-                let outcome =
-                    run_step(db, &self.tracking, migration, direction, &self.applied_by).await?;
+                let ctx = StepContext {
+                    applied_by: &self.applied_by,
+                    checksum: self.revisions[rev].checksum(),
+                };
+                let outcome = run_step(db, &self.tracking, migration, direction, &ctx).await?;
                 observer.step_finished(&outcome);
                 outcomes.push(outcome);
             }

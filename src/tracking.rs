@@ -388,6 +388,39 @@ impl Tracking {
         Ok(())
     }
 
+    /// Records `checksum` as the source `version` was applied from (`rehash`).
+    pub async fn set_checksum<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        version: &str,
+        checksum: &str,
+    ) -> Result<(), DbErr> {
+        let values = [
+            version.into(),
+            Option::<i64>::None.into(),
+            Option::<i64>::None.into(),
+            Option::<String>::None.into(),
+            checksum.into(),
+            Option::<String>::None.into(),
+            Option::<i64>::None.into(),
+            Option::<String>::None.into(),
+            Option::<bool>::None.into(),
+            now_ms().into(),
+        ];
+        let insert = Query::insert()
+            .into_table(Alias::new(&self.meta))
+            .columns(META_COLUMNS.map(Alias::new))
+            .values_panic(values)
+            .on_conflict(
+                OnConflict::column(Alias::new("version"))
+                    .update_columns(["checksum", "updated_at_ms"].map(Alias::new))
+                    .to_owned(),
+            )
+            .to_owned();
+        db.execute(&insert).await?;
+        Ok(())
+    }
+
     /// Forgets the failure of `version` (after `stamp`, or a later success).
     pub async fn clear_failure<C: ConnectionTrait>(
         &self,

@@ -46,7 +46,11 @@ pub async fn execute(rt: &Runtime, cli: &Cli, out: Output) -> Result<u8> {
 async fn dispatch(rt: &Runtime, cli: &Cli, out: Output, db: Option<&Db>, ask: bool) -> Result<u8> {
     let state = match (&cli.verb, db) {
         (
-            Verb::Upgrade { .. } | Verb::Downgrade { .. } | Verb::Redo { .. } | Verb::Stamp { .. },
+            Verb::Upgrade { .. }
+            | Verb::Downgrade { .. }
+            | Verb::Redo { .. }
+            | Verb::Stamp { .. }
+            | Verb::Rehash { .. },
             _,
         )
         | (_, None) => None,
@@ -65,6 +69,7 @@ async fn dispatch(rt: &Runtime, cli: &Cli, out: Output, db: Option<&Db>, ask: bo
             };
             stamp(rt, expect_db(db)?, revisions, *purge, &cli.global, progress).await
         }
+        Verb::Rehash { revisions } => rehash(rt, out, expect_db(db)?, revisions, &cli.global).await,
         Verb::History { range, .. } => history(rt, out, state, range.as_deref(), verbose),
         Verb::Heads => {
             let heads = rt.graph().heads();
@@ -202,6 +207,34 @@ async fn stamp(
     Ok(exit::OK)
 }
 
+async fn rehash(
+    rt: &Runtime,
+    out: Output,
+    db: &Db,
+    revisions: &[String],
+    global: &GlobalArgs,
+) -> Result<u8> {
+    let opts = WriteOptions {
+        lock_timeout: global.lock_timeout,
+        ..Default::default()
+    };
+    let mut progress = Progress { out, ask: None };
+    let done = rt.rehash(db, revisions, &opts, &mut progress).await?;
+    if out.json() {
+        out.object(&json!({"event": "rehashed", "revisions": done}));
+    } else if done.is_empty() {
+        out.status(
+            "Finished",
+            "no applied migration changed since it was applied",
+        );
+    } else {
+        for id in &done {
+            out.status("Rehashed", id);
+        }
+    }
+    Ok(exit::OK)
+}
+
 fn history(
     rt: &Runtime,
     out: Output,
@@ -312,6 +345,12 @@ fn failures_json(state: &State) -> Vec<serde_json::Value> {
 }
 
 fn report_problems(rt: &Runtime, out: Output, state: &State) {
+    if !state.changed.is_empty() {
+        out.warn(format!(
+            "applied migrations changed since they were applied: {}; review, then `rehash`",
+            ids(rt.graph(), &state.changed).join(", ")
+        ));
+    }
     if !state.unknown.is_empty() {
         let names: Vec<&str> = state.unknown.iter().map(|r| r.version.as_str()).collect();
         out.warn(format!(
@@ -380,8 +419,13 @@ fn status(rt: &Runtime, out: Output, db: Option<&Db>, state: Option<&State>) -> 
                     .and_then(|m| m.execution_ms)
                     .map(|ms| format!("  {ms} ms"))
                     .unwrap_or_default();
+                let changed = if state.changed.contains(&r) {
+                    format!("  {}", console::style("(changed since applied)").red())
+                } else {
+                    String::new()
+                };
                 format!(
-                    "  {}  {id:<width$}  {}{ms}",
+                    "  {}  {id:<width$}  {}{ms}{changed}",
                     console::style("applied").green(),
                     output::timestamp(row.applied_at)
                 )
@@ -430,6 +474,21 @@ fn check(rt: &Runtime, out: Output, state: Option<&State>) -> Result<u8> {
                 ids(g, &heads).join(", ")
             ),
         )
+    } else if !state.changed.is_empty() {
+        (
+            exit::DRIFT,
+            "changed_since_applied",
+            format!(
+                "applied migration{} changed since {} applied: {}; review the change, then record it with `rehash`",
+                if state.changed.len() == 1 { "" } else { "s" },
+                if state.changed.len() == 1 {
+                    "it was"
+                } else {
+                    "they were"
+                },
+                ids(g, &state.changed).join(", ")
+            ),
+        )
     } else if !unknown.is_empty() {
         (
             exit::DRIFT,
@@ -467,6 +526,7 @@ fn check(rt: &Runtime, out: Output, state: Option<&State>) -> Result<u8> {
             "heads": ids(g, &heads),
             "pending": ids(g, &pending),
             "unknown": unknown,
+            "changed": ids(g, &state.changed),
             "current": ids(g, &state.current),
         }));
     } else {

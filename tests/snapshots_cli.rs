@@ -81,7 +81,7 @@ fn snapshot_files(prefix: &str, files: &[(String, String)]) {
             .unwrap_or(name)
             .trim_start_matches(['/', '.'])
             .replace(['/', '.'], "_");
-        let short = if short == "rs" || short == "mod_rs" {
+        let short = if short == "rs" {
             "module".to_string()
         } else {
             short
@@ -126,9 +126,9 @@ fn the_empty_template_renders_up_and_down_that_do_nothing() {
 
 #[test]
 fn the_sql_template_renders_the_module_and_its_two_sql_files() {
-    // A folder: the module as mod.rs, the SQL beside it.
+    // The module, and the SQL in a folder of the same name beside it.
     let expected = [
-        format!("{ID}/mod.rs"),
+        format!("{ID}.rs"),
         format!("{ID}/up.sql"),
         format!("{ID}/down.sql"),
     ];

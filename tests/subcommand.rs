@@ -33,7 +33,7 @@ on_every_backend!(the_whole_workflow, |db| {
     let b = p.create(&["add users table"]);
     let c = p.create(&["-t", "sql", "seed the users"]);
     assert!(a < b && b < c, "{a} {b} {c}");
-    assert!(p.path().join(format!("migration/src/{c}/mod.rs")).is_file());
+    assert!(p.path().join(format!("migration/src/{c}.rs")).is_file());
     p.write(
         &format!("migration/src/{c}/up.sql"),
         "CREATE TABLE seeded (id integer PRIMARY KEY);\nINSERT INTO seeded (id) VALUES (1);\n",
@@ -696,4 +696,62 @@ fn create_asks_cargo_about_the_workspace_only_when_a_manifest_changed() {
     );
     let o = no_cargo(&["create", "fourth"], 1);
     assert!(one_line(&o).contains("/nonexistent/cargo"), "{}", err(&o));
+}
+
+#[test]
+fn an_applied_migration_edited_afterwards_is_reported_until_rehashed() {
+    let p = Project::new();
+    p.init();
+    let db = format!("sqlite://{}/sums.db", p.path().display());
+    let id = p.create(&["add users"]);
+    let path = format!("migration/src/{id}.rs");
+    p.expect_on(&db, &["upgrade", "head"], 0);
+    p.expect_on(&db, &["check"], 0);
+
+    // What `cargo fmt` and comments change is not a change.
+    let original = p.read(&path);
+    let reformatted = original
+        .replace(".if_not_exists()\n", ".if_not_exists() // keep\n")
+        .replace(
+            "    async fn down",
+            "    /// Reverts it.\n    async fn down",
+        )
+        .replace(
+            "        manager\n            .create_table(",
+            "        manager.create_table(",
+        );
+    assert_ne!(reformatted, original);
+    p.write(&path, &reformatted);
+    let o = p.expect_on(&db, &["check"], 0);
+    assert!(out(&o).starts_with("up to date"), "{}", out(&o));
+
+    // A changed statement is.
+    p.write(
+        &path,
+        &original.replace("string(\"name\")", "string(\"full_name\")"),
+    );
+    let o = p.expect_on(&db, &["check"], 4);
+    assert!(
+        out(&o).contains(&format!("changed since it was applied: {id}")),
+        "{}",
+        out(&o)
+    );
+    let o = p.expect_on(&db, &["status"], 0);
+    assert!(out(&o).contains("(changed since applied)"), "{}", out(&o));
+    assert!(err(&o).contains("rehash"), "{}", err(&o));
+    let o = p.expect_on(&db, &["status", "--format", "json"], 0);
+    let v: serde_json::Value = serde_json::from_str(out(&o).trim()).unwrap();
+    let rev = v["revisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(rev["changed"], true, "{rev}");
+
+    // Reviewed: record it.
+    let o = p.expect_on(&db, &["rehash"], 0);
+    assert!(err(&o).contains(&format!("Rehashed {id}")), "{}", err(&o));
+    p.expect_on(&db, &["check"], 0);
 }

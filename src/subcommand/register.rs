@@ -2,8 +2,8 @@
 //! formatting and comments stay as they were; the result is parsed again and must list
 //! exactly the old modules plus the new one.
 
-use crate::lexer;
 use super::source::{Layout, Source, parse_lib};
+use crate::lexer;
 
 /// `lib.rs` with `module` registered last.
 pub fn register(source: &Source, module: &str) -> Result<String, String> {

@@ -1,7 +1,6 @@
 //! Scaffold templates: minijinja with strict undefined variables. A template is a
-//! folder: `migration.rs.j2` becomes `src/<id>.rs`; a template with other files
-//! becomes a folder `src/<id>/` holding `mod.rs` and each `<file>.j2` as `<file>`, so
-//! the module includes them by their own names (`include_str!("up.sql")`). The built-ins in `templates/` are embedded; a folder of the same
+//! folder: `migration.rs.j2` becomes `src/<id>.rs` (where `migrator!` compiles it in
+//! for its checksum), every other `<file>.j2` becomes `src/<id>/<file>`. The built-ins in `templates/` are embedded; a folder of the same
 //! name in the user's template directory replaces a built-in whole.
 
 use std::collections::BTreeMap;
@@ -118,9 +117,7 @@ impl Template {
 
     /// The file name this template writes `file` to for `id`, relative to `src/`.
     pub fn output_name(&self, id: &str, file: &str) -> String {
-        let folder = self.files.len() > 1;
         match file {
-            MODULE if folder => format!("{id}/mod.rs"),
             MODULE => format!("{id}.rs"),
             other => format!("{id}/{}", other.strip_suffix(".j2").unwrap_or(other)),
         }

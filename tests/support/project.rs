@@ -132,13 +132,7 @@ impl Project {
         all.extend(args);
         let o = self.expect(&all, 0);
         let path = PathBuf::from(out(&o).lines().next().unwrap_or_default());
-        // `src/<id>.rs`, or `src/<id>/mod.rs` for a template with more files
-        let file = if path.ends_with("mod.rs") {
-            path.parent().unwrap()
-        } else {
-            &path
-        };
-        file.file_stem().unwrap().to_string_lossy().into_owned()
+        path.file_stem().unwrap().to_string_lossy().into_owned()
     }
 }
 

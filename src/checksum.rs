@@ -1,0 +1,97 @@
+//! The checksum of a migration's source, recorded when it is applied, so `check` and
+//! `status` can tell when an applied migration was edited afterwards. It is taken over
+//! the source's tokens, so what `cargo fmt` and comments change does not count:
+//! whitespace and comments are not tokens, a trailing comma before a closing bracket
+//! is dropped, and `use` declarations (which rustfmt reorders) are left out.
+
+use crate::lexer::{self, Kind};
+
+/// `v1:` and 16 hex digits.
+pub fn of_source(source: &str) -> String {
+    let tokens = lexer::tokens(source);
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut feed = |bytes: &[u8]| {
+        for &b in bytes {
+            hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    let mut k = 0;
+    while k < tokens.len() {
+        let t = &tokens[k];
+        // `use ...;` at any depth: rustfmt sorts them.
+        if t.is_ident("use") {
+            while k < tokens.len() && !tokens[k].is_punct(';') {
+                k += 1;
+            }
+            k += 1;
+            continue;
+        }
+        let trailing_comma = t.is_punct(',')
+            && tokens
+                .get(k + 1)
+                .is_some_and(|n| matches!(n.kind, Kind::Punct(')' | ']' | '}')));
+        if !trailing_comma {
+            feed(&source.as_bytes()[t.start..t.end]);
+            feed(b" ");
+        }
+        k += 1;
+    }
+    format!("v1:{hash:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIGRATION: &str = r#"//! add users
+use cargo_migrate::prelude::*;
+use std::fmt;
+
+pub const REVISES: &[&str] = &["m1"];
+
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.create_table(Table::create().table("users").col(pk_auto("id")).to_owned()).await
+    }
+}
+"#;
+
+    #[test]
+    fn formatting_and_comments_are_not_changes() {
+        let formatted = r#"use std::fmt;
+use cargo_migrate::prelude::*;
+
+/// The parents.
+pub const REVISES: &[&str] = &[
+    "m1",
+];
+
+impl MigrationTrait for Migration {
+    // reviewed
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table("users")
+                    .col(pk_auto("id"))
+                    .to_owned(),
+            )
+            .await
+    }
+}
+"#;
+        assert_eq!(of_source(MIGRATION), of_source(formatted));
+    }
+
+    #[test]
+    fn a_changed_statement_is_a_change() {
+        for edit in [
+            MIGRATION.replace("\"users\"", "\"people\""),
+            MIGRATION.replace("pk_auto(\"id\")", "pk_auto(\"id\")).col(string(\"name\")"),
+            MIGRATION.replace("&[\"m1\"]", "&[\"m0\"]"),
+        ] {
+            assert_ne!(of_source(MIGRATION), of_source(&edit), "{edit}");
+        }
+        assert!(of_source(MIGRATION).starts_with("v1:"));
+    }
+}
