@@ -42,6 +42,15 @@ impl Lock {
             .map_err(fail)?
             .unwrap_or_default();
         let name = format!("cargo-migrate:{database}:{table}");
+        if backend == DbBackend::Postgres {
+            // Shown to whoever waits for this lock, and in pg_stat_activity.
+            let _ = conn
+                .execute_unprepared(&format!(
+                    "SET application_name = 'cargo-migrate {}'",
+                    std::process::id()
+                ))
+                .await;
+        }
         let try_sql = match backend {
             DbBackend::Postgres => "SELECT pg_try_advisory_lock($1) AS v",
             _ => "SELECT GET_LOCK(?, 0) AS v",
@@ -85,10 +94,14 @@ impl Lock {
             };
             if !acquired {
                 let waited = timeout.map(|t| t.as_secs_f64()).unwrap_or_default();
+                let by = holder(&conn, backend, key.clone())
+                    .await
+                    .map(|h| format!("held by {h}"))
+                    .unwrap_or_else(|| "held by another cargo-migrate process".to_string());
+                let _ = conn.close().await;
                 return Err(Error::Database(format!(
-                    "gave up after {waited}s waiting for the migration lock on database `{database}`: \
-                     another cargo-migrate process is migrating it; wait for it to finish, \
-                     or raise --lock-timeout"
+                    "gave up after {waited}s waiting for the migration lock `{name}` on database \
+                     `{database}`, {by}; wait for it to finish, or raise --lock-timeout"
                 )));
             }
         }
@@ -120,6 +133,34 @@ impl Lock {
             let _ = conn.close().await;
         }
     }
+}
+
+/// Who holds the lock `key`, as far as the server tells: its session, user, address
+/// and since when.
+async fn holder(
+    conn: &DatabaseConnection,
+    backend: DbBackend,
+    key: sea_orm_migration::sea_orm::Value,
+) -> Option<String> {
+    let sql = match backend {
+        DbBackend::Postgres => {
+            "SELECT 'PostgreSQL session ' || a.pid || ' (' || coalesce(nullif(a.application_name, ''), 'no name') \
+             || ', user ' || coalesce(a.usename::text, '?') || coalesce(' from ' || host(a.client_addr), '') \
+             || ', connected ' || to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ') || ')' AS v \
+             FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+             WHERE l.locktype = 'advisory' AND l.granted \
+             AND l.classid::bigint = (($1::bigint >> 32) & 4294967295) \
+             AND l.objid::bigint = ($1::bigint & 4294967295) LIMIT 1"
+        }
+        _ => {
+            "SELECT CONCAT('MySQL connection ', p.ID, ' (', p.USER, '@', p.HOST, ', connected for ', p.TIME, ' s)') AS v \
+             FROM information_schema.PROCESSLIST p WHERE p.ID = IS_USED_LOCK(?)"
+        }
+    };
+    scalar::<String>(conn, backend, sql, vec![key])
+        .await
+        .ok()
+        .flatten()
 }
 
 fn database_name_sql(backend: DbBackend) -> &'static str {
