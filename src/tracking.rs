@@ -353,39 +353,15 @@ impl Tracking {
         version: &str,
         failure: &Failure,
     ) -> Result<(), DbErr> {
-        let values = [
-            version.into(),
-            Option::<i64>::None.into(),
-            Option::<i64>::None.into(),
-            Option::<String>::None.into(),
-            Option::<String>::None.into(),
-            failure.direction.clone().into(),
-            failure.failed_at_ms.into(),
-            failure.error.clone().into(),
-            failure.transactional.into(),
-            now_ms().into(),
+        let values = meta_row(version, None, Some(failure));
+        let keep_the_rest = [
+            "failed_direction",
+            "failed_at_ms",
+            "failed_error",
+            "failed_transactional",
+            "updated_at_ms",
         ];
-        let insert = Query::insert()
-            .into_table(Alias::new(&self.meta))
-            .columns(META_COLUMNS.map(Alias::new))
-            .values_panic(values)
-            .on_conflict(
-                OnConflict::column(Alias::new("version"))
-                    .update_columns(
-                        [
-                            "failed_direction",
-                            "failed_at_ms",
-                            "failed_error",
-                            "failed_transactional",
-                            "updated_at_ms",
-                        ]
-                        .map(Alias::new),
-                    )
-                    .to_owned(),
-            )
-            .to_owned();
-        db.execute(&insert).await?;
-        Ok(())
+        self.upsert_meta_columns(db, values, &keep_the_rest).await
     }
 
     /// Records `checksum` as the source `version` was applied from (`rehash`).
@@ -395,30 +371,9 @@ impl Tracking {
         version: &str,
         checksum: &str,
     ) -> Result<(), DbErr> {
-        let values = [
-            version.into(),
-            Option::<i64>::None.into(),
-            Option::<i64>::None.into(),
-            Option::<String>::None.into(),
-            checksum.into(),
-            Option::<String>::None.into(),
-            Option::<i64>::None.into(),
-            Option::<String>::None.into(),
-            Option::<bool>::None.into(),
-            now_ms().into(),
-        ];
-        let insert = Query::insert()
-            .into_table(Alias::new(&self.meta))
-            .columns(META_COLUMNS.map(Alias::new))
-            .values_panic(values)
-            .on_conflict(
-                OnConflict::column(Alias::new("version"))
-                    .update_columns(["checksum", "updated_at_ms"].map(Alias::new))
-                    .to_owned(),
-            )
-            .to_owned();
-        db.execute(&insert).await?;
-        Ok(())
+        let values = meta_row(version, Some(checksum), None);
+        self.upsert_meta_columns(db, values, &["checksum", "updated_at_ms"])
+            .await
     }
 
     /// Forgets the failure of `version` (after `stamp`, or a later success).
@@ -447,10 +402,12 @@ impl Tracking {
         Ok(())
     }
 
-    async fn upsert_meta<C: ConnectionTrait>(
+    /// Inserts a side-table row, or updates only `columns` of an existing one.
+    async fn upsert_meta_columns<C: ConnectionTrait>(
         &self,
         db: &C,
         values: [sea_orm_migration::sea_orm::sea_query::SimpleExpr; 10],
+        columns: &[&str],
     ) -> Result<(), DbErr> {
         let insert = Query::insert()
             .into_table(Alias::new(&self.meta))
@@ -458,13 +415,42 @@ impl Tracking {
             .values_panic(values)
             .on_conflict(
                 OnConflict::column(Alias::new("version"))
-                    .update_columns(META_COLUMNS[1..].iter().map(|c| Alias::new(*c)))
+                    .update_columns(columns.iter().map(|c| Alias::new(*c)))
                     .to_owned(),
             )
             .to_owned();
         db.execute(&insert).await?;
         Ok(())
     }
+
+    async fn upsert_meta<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        values: [sea_orm_migration::sea_orm::sea_query::SimpleExpr; 10],
+    ) -> Result<(), DbErr> {
+        self.upsert_meta_columns(db, values, &META_COLUMNS[1..])
+            .await
+    }
+}
+
+/// A side-table row (`META_COLUMNS`) with only a checksum or a failure.
+fn meta_row(
+    version: &str,
+    checksum: Option<&str>,
+    failure: Option<&Failure>,
+) -> [sea_orm_migration::sea_orm::sea_query::SimpleExpr; 10] {
+    [
+        version.into(),
+        Option::<i64>::None.into(),
+        Option::<i64>::None.into(),
+        Option::<String>::None.into(),
+        checksum.map(str::to_string).into(),
+        failure.map(|f| f.direction.clone()).into(),
+        failure.map(|f| f.failed_at_ms).into(),
+        failure.map(|f| f.error.clone()).into(),
+        failure.map(|f| f.transactional).into(),
+        now_ms().into(),
+    ]
 }
 
 pub fn now_ms() -> i64 {

@@ -129,6 +129,7 @@ async fn migrate(
     let verb = verb.name();
     let state = rt.state(db).await?;
     let current = ids(rt.graph(), &state.current);
+    warn_changed(rt, out, &state);
     if out.json() {
         out.object(&json!({
             "event": "done",
@@ -344,13 +345,17 @@ fn failures_json(state: &State) -> Vec<serde_json::Value> {
     v
 }
 
-fn report_problems(rt: &Runtime, out: Output, state: &State) {
+fn warn_changed(rt: &Runtime, out: Output, state: &State) {
     if !state.changed.is_empty() {
         out.warn(format!(
             "applied migrations changed since they were applied: {}; review, then `rehash`",
             ids(rt.graph(), &state.changed).join(", ")
         ));
     }
+}
+
+fn report_problems(rt: &Runtime, out: Output, state: &State) {
+    warn_changed(rt, out, state);
     if !state.unknown.is_empty() {
         let names: Vec<&str> = state.unknown.iter().map(|r| r.version.as_str()).collect();
         out.warn(format!(
