@@ -336,7 +336,16 @@ impl Db {
 
     /// A database error, as a message free of secrets.
     pub fn error(&self, err: DbErr) -> Error {
-        Error::Database(self.url.scrub(&describe(&err)))
+        let text = describe(&err);
+        if self.backend() == DbBackend::Sqlite && text.contains("database is locked") {
+            return Error::Database(format!(
+                "gave up waiting for the migration lock on {} (SQLite's write lock): another \
+                 process is writing to it (another migration?); wait for it to finish, or raise \
+                 --lock-timeout",
+                self.url
+            ));
+        }
+        Error::Database(self.url.scrub(&text))
     }
 
     pub async fn close(self) {
@@ -358,6 +367,22 @@ pub(crate) fn connect_options(url: &str, lock_timeout: Option<Duration>) -> Conn
     }
     #[cfg(not(feature = "sqlite"))]
     let _ = lock_timeout;
+    #[cfg(feature = "postgres")]
+    opts.map_sqlx_postgres_pool_opts(|pool| {
+        pool.after_connect(|conn, _| {
+            Box::pin(async move {
+                // A killed migration's statement must not run on for hours, holding its
+                // locks, after its client is gone (PostgreSQL 14+; older servers say no,
+                // which is fine).
+                let _ = sea_orm_migration::sea_orm::sqlx::Executor::execute(
+                    conn,
+                    "SET client_connection_check_interval = 1000",
+                )
+                .await;
+                Ok(())
+            })
+        })
+    });
     opts
 }
 
@@ -383,12 +408,33 @@ pub fn describe(err: &DbErr) -> String {
     let text = text
         .strip_prefix("error returned from database: ")
         .unwrap_or(text);
-    text.trim().to_string()
+    without_server_source_line(text.trim()).to_string()
+}
+
+/// sqlx ends PostgreSQL's messages with the line of PostgreSQL's own source that raised
+/// them (`... does not exist at line 1392`), which reads like a line of the user's SQL.
+fn without_server_source_line(text: &str) -> &str {
+    match text.rsplit_once(" at line ") {
+        Some((head, line)) if !line.is_empty() && line.bytes().all(|b| b.is_ascii_digit()) => head,
+        _ => text,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn postgres_source_lines_are_not_shown() {
+        assert_eq!(
+            without_server_source_line("relation \"x\" does not exist at line 1392"),
+            "relation \"x\" does not exist"
+        );
+        assert_eq!(
+            without_server_source_line("syntax error at line one"),
+            "syntax error at line one"
+        );
+    }
 
     #[test]
     fn masks_passwords_and_keeps_the_rest() {

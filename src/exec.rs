@@ -119,6 +119,20 @@ pub async fn run_step(
         recorded.map_err(|e| db.error(e))?;
         txn.commit().await.map_err(|e| db.error(e))?;
     } else {
+        // Outside a transaction a killed process leaves part of the step behind with no
+        // word of it: say so now, and take it back when the step is done.
+        let interrupted = Failure {
+            direction: direction.as_str().to_string(),
+            failed_at_ms: now_ms(),
+            error: "interrupted: the process stopped while this step ran outside a transaction \
+                    (killed, crashed or disconnected)"
+                .to_string(),
+            transactional: false,
+        };
+        tracking
+            .record_failure(conn, &id, &interrupted)
+            .await
+            .map_err(|e| db.error(e))?;
         let result = {
             let manager = SchemaManager::new(conn);
             match direction {
@@ -160,11 +174,20 @@ async fn fail(
     if transactional {
         message.push_str(" (rolled back: nothing of this migration was applied)");
     } else {
-        message.push_str(&format!(
-            " (this step ran outside a transaction, so part of it may have been applied; \
-             check the database, then either finish it by hand and run `stamp {id}`, \
-             or undo it by hand and run `upgrade --retry-failed`)"
-        ));
+        message.push_str(&match direction {
+            Direction::Up => format!(
+                " (this step ran outside a transaction, so part of it may have been applied; \
+                 check the database, then either finish it by hand and run `stamp {id}`, \
+                 or undo it by hand and run `upgrade --retry-failed`)"
+            ),
+            Direction::Down => {
+                " (this step ran outside a transaction, so part of it may have been \
+                 reverted; check the database, then either finish reverting it by hand and record \
+                 the revision below it with `stamp`, or restore what was reverted and run \
+                 `downgrade --retry-failed`)"
+                    .to_string()
+            }
+        });
     }
     Error::Migration {
         id: id.to_string(),

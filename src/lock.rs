@@ -81,7 +81,8 @@ impl Lock {
                     }
                 }
                 _ => {
-                    let secs = timeout.map_or(-1, |t| t.as_secs_f64().ceil() as i64);
+                    // No timeout: a year. MariaDB answers NULL at once to a negative one.
+                    let secs = timeout.map_or(365 * 24 * 3600, |t| t.as_secs_f64().ceil() as i64);
                     granted(
                         &conn,
                         backend,

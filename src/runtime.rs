@@ -293,6 +293,7 @@ impl Runtime {
                         .clear_failure(&txn, &meta.version)
                         .await
                         .map_err(|e| db.error(e))?;
+                    outcome.cleared.push(meta.version.clone());
                 }
             }
             txn.commit().await.map_err(|e| db.error(e))?;
@@ -486,6 +487,8 @@ pub struct StampOutcome {
     pub added: Vec<String>,
     pub removed: Vec<String>,
     pub purged: Vec<String>,
+    /// Revisions whose recorded failure the stamp resolved.
+    pub cleared: Vec<String>,
     pub current: Vec<String>,
 }
 

@@ -137,7 +137,7 @@ async fn migrate(
             "steps": steps.iter().filter(|s| !s.skipped).count(),
             "current": current,
         }));
-    } else if steps.is_empty() {
+    } else if steps.iter().all(|s| s.skipped) {
         out.status(
             "Finished",
             format!(
@@ -190,6 +190,9 @@ async fn stamp(
     } else {
         for id in &outcome.purged {
             out.status("Purged", id);
+        }
+        for id in &outcome.cleared {
+            out.status("Cleared", format!("the failure recorded for {id}"));
         }
         for id in &outcome.removed {
             out.status("Unstamped", id);
@@ -479,6 +482,15 @@ fn check(rt: &Runtime, out: Output, state: Option<&State>) -> Result<u8> {
                 ids(g, &heads).join(", ")
             ),
         )
+    } else if let Some(id) = state.half_applied().first() {
+        (
+            exit::DRIFT,
+            "half_applied",
+            format!(
+                "`{id}` failed part-way outside a transaction, so the database may hold part of it; \
+                 see `status`, fix the database, then `stamp` the truth (or retry with `--retry-failed`)"
+            ),
+        )
     } else if !state.changed.is_empty() {
         (
             exit::DRIFT,
@@ -532,6 +544,7 @@ fn check(rt: &Runtime, out: Output, state: Option<&State>) -> Result<u8> {
             "pending": ids(g, &pending),
             "unknown": unknown,
             "changed": ids(g, &state.changed),
+            "half_applied": state.half_applied(),
             "current": ids(g, &state.current),
         }));
     } else {

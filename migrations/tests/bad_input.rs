@@ -1,0 +1,1057 @@
+//! Bad input and a hostile world, through the example crate's migration binary: a
+//! database that starts late (`--wait`), unknown and ambiguous revisions, malformed and
+//! unsupported URLs, a refused password, a missing database, an unreachable server,
+//! revisions the code does not know, and passwords that must never be printed. Every
+//! error is one line with the README's exit code, and a refused command changes nothing.
+
+#[path = "../../tests/support/mod.rs"]
+mod support;
+
+use std::fs::File;
+use std::io::{Read, Seek};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use cargo_migrate::sea_orm_migration::sea_orm::{
+    ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement,
+};
+use support::{Backend, TestDb};
+
+const BIN: &str = env!("CARGO_BIN_EXE_migrations");
+
+const ALL: [&str; 6] = [
+    "m20260101_000001_create_author",
+    "m20260102_000001_create_post",
+    "m20260103_000001_add_post_published",
+    "m20260103_000002_create_tag",
+    "m20260104_000001_merge_published_and_tags",
+    "m20260105_000001_index_post_title",
+];
+const HEAD: &str = "m20260105_000001_index_post_title";
+const GHOST: &str = "m20991231_000000_ghost";
+
+/// A password that appears nowhere else, as typed, percent-encoded (`%53` is `S`) and
+/// as the encoded form decodes.
+const SECRET: &str = "Sup3rS3cretPw";
+const SECRET_ENCODED: &str = "Sup3r%53ecretPw";
+const SECRET_DECODED: &str = "Sup3rSecretPw";
+
+// ---------------------------------------------------------------------------------------
+// Running the binary
+
+/// How the binary gets its database URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    Flag,
+    Env,
+}
+
+/// The binary with `args`, the URL passed as `via` says, no colours, and no
+/// DATABASE_URL from the test's own environment.
+fn command(url: Option<&str>, via: Via, args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_remove("DATABASE_URL")
+        .env("NO_COLOR", "1")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::null());
+    match (url, via) {
+        (Some(url), Via::Flag) => {
+            cmd.args(["--database-url", url]);
+        }
+        (Some(url), Via::Env) => {
+            cmd.env("DATABASE_URL", url);
+        }
+        (None, _) => {}
+    }
+    cmd.args(args);
+    cmd
+}
+
+fn run(url: Option<&str>, args: &[&str]) -> Output {
+    command(url, Via::Flag, args)
+        .output()
+        .expect("run the migration binary")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Runs and asserts the exit code, showing both streams when it differs.
+fn expect(url: Option<&str>, args: &[&str], code: i32) -> Output {
+    let o = run(url, args);
+    assert_code(&o, &args.join(" "), code);
+    o
+}
+
+fn assert_code(o: &Output, what: &str, code: i32) {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "`{what}` exited {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        stdout(o),
+        stderr(o)
+    );
+}
+
+/// Asserts the whole output is one `error: ` line on stderr containing `needle`.
+fn assert_one_line_error(o: &Output, what: &str, needle: &str) -> String {
+    let err = stderr(o);
+    assert!(
+        err.starts_with("error: ") && err.ends_with('\n') && err.lines().count() == 1,
+        "`{what}`: not a one-line error:\n{err}"
+    );
+    assert!(err.contains(needle), "`{what}`: no `{needle}` in:\n{err}");
+    assert_eq!(stdout(o), "", "`{what}`: an error prints no data");
+    err
+}
+
+/// Runs, asserts the exit code and a one-line error containing `needle`.
+fn expect_error(url: Option<&str>, args: &[&str], code: i32, needle: &str) -> String {
+    let o = expect(url, args, code);
+    assert_one_line_error(&o, &args.join(" "), needle)
+}
+
+/// A child whose output goes to files (no reader threads, so many can run at once).
+struct Running {
+    what: String,
+    child: Child,
+    out: File,
+    err: File,
+    started: Instant,
+}
+
+fn spawn(what: impl Into<String>, mut cmd: Command) -> Running {
+    let out = tempfile::tempfile().expect("temp file");
+    let err = tempfile::tempfile().expect("temp file");
+    let child = cmd
+        .stdout(Stdio::from(out.try_clone().expect("clone")))
+        .stderr(Stdio::from(err.try_clone().expect("clone")))
+        .spawn()
+        .expect("start the migration binary");
+    Running {
+        what: what.into(),
+        child,
+        out,
+        err,
+        started: Instant::now(),
+    }
+}
+
+impl Running {
+    /// Waits at most `limit` from the start (then kills it and fails the test); returns
+    /// the output and how long it ran.
+    fn finish(mut self, limit: Duration) -> (Output, Duration) {
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait for the child") {
+                break status;
+            }
+            if self.started.elapsed() > limit {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!("`{}` still running after {limit:?}", self.what);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let took = self.started.elapsed();
+        let read = |mut f: File| {
+            let mut buf = Vec::new();
+            f.rewind().expect("rewind");
+            f.read_to_end(&mut buf).expect("read output");
+            buf
+        };
+        let output = Output {
+            status,
+            stdout: read(self.out),
+            stderr: read(self.err),
+        };
+        (output, took)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// URLs and the database's contents
+
+/// The parts of `scheme://userinfo@host:port/rest`.
+fn split_url(url: &str) -> (&str, Option<&str>, &str, &str) {
+    let scheme_end = url.find("://").map(|i| i + 3).expect("a URL with `://`");
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let (userinfo, hostport) = match authority.rsplit_once('@') {
+        Some((u, h)) => (Some(u), h),
+        None => (None, authority),
+    };
+    (
+        &url[..scheme_end],
+        userinfo,
+        hostport,
+        &rest[authority_end..],
+    )
+}
+
+/// `url` with the password `password` (its user kept, `postgres`/`root` if none).
+fn with_password(url: &str, password: &str) -> String {
+    let (scheme, userinfo, hostport, rest) = split_url(url);
+    let user = match userinfo {
+        Some(u) => u.split(':').next().unwrap_or_default().to_string(),
+        None if scheme.starts_with("mysql") => "root".to_string(),
+        None => "postgres".to_string(),
+    };
+    format!("{scheme}{user}:{password}@{hostport}{rest}")
+}
+
+/// `url` naming the database `name` instead.
+fn with_database(url: &str, name: &str) -> String {
+    let (scheme, userinfo, hostport, rest) = split_url(url);
+    let query = rest.find('?').map_or("", |i| &rest[i..]);
+    let userinfo = userinfo.map(|u| format!("{u}@")).unwrap_or_default();
+    format!("{scheme}{userinfo}{hostport}/{name}{query}")
+}
+
+/// `url` pointed at `127.0.0.1:port`, and the address of the server it named.
+fn via_port(url: &str, port: u16, default_port: u16) -> (String, SocketAddr) {
+    let (scheme, userinfo, hostport, rest) = split_url(url);
+    let (host, server_port) = match hostport.rsplit_once(':') {
+        Some((h, p)) if p.parse::<u16>().is_ok() => (h, p.parse().unwrap_or(default_port)),
+        _ => (hostport, default_port),
+    };
+    let server = (host.trim_matches(['[', ']']), server_port)
+        .to_socket_addrs()
+        .expect("resolve the database server")
+        .next()
+        .expect("an address for the database server");
+    let userinfo = userinfo.map(|u| format!("{u}@")).unwrap_or_default();
+    (format!("{scheme}{userinfo}127.0.0.1:{port}{rest}"), server)
+}
+
+/// A port nothing listens on (it was free a moment ago).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+fn sql_backend(backend: Backend) -> DbBackend {
+    match backend {
+        Backend::Sqlite => DbBackend::Sqlite,
+        Backend::Postgres => DbBackend::Postgres,
+        Backend::MySql => DbBackend::MySql,
+    }
+}
+
+async fn connect(tdb: &TestDb) -> DatabaseConnection {
+    Database::connect(&tdb.url)
+        .await
+        .expect("connect to the test database")
+}
+
+/// One column of strings.
+async fn strings(conn: &DatabaseConnection, backend: Backend, sql: &str) -> Vec<String> {
+    let rows = conn
+        .query_all_raw(Statement::from_string(sql_backend(backend), sql))
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let mut v: Vec<String> = rows
+        .iter()
+        .map(|r| r.try_get::<String>("", "name").expect("a string column"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// What a refused command must leave alone: the tables and the tracking rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Contents {
+    tables: Vec<String>,
+    versions: Vec<String>,
+}
+
+/// The database's contents; `None` for a SQLite file that does not exist.
+async fn contents(tdb: &TestDb) -> Option<Contents> {
+    if tdb.backend == Backend::Sqlite {
+        let file = tdb.url.strip_prefix("sqlite://").expect("a sqlite:// URL");
+        if !std::path::Path::new(file).exists() {
+            return None;
+        }
+    }
+    let conn = connect(tdb).await;
+    let tables_sql = match tdb.backend {
+        Backend::Sqlite => {
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        }
+        Backend::Postgres => {
+            "SELECT table_name::text AS name FROM information_schema.tables \
+             WHERE table_schema = 'public'"
+        }
+        Backend::MySql => {
+            "SELECT CAST(table_name AS CHAR) AS name FROM information_schema.tables \
+             WHERE table_schema = DATABASE()"
+        }
+    };
+    let tables = strings(&conn, tdb.backend, tables_sql).await;
+    let versions = if tables.iter().any(|t| t == "seaql_migrations") {
+        strings(
+            &conn,
+            tdb.backend,
+            "SELECT version AS name FROM seaql_migrations",
+        )
+        .await
+    } else {
+        Vec::new()
+    };
+    let _ = conn.close().await;
+    Some(Contents { tables, versions })
+}
+
+async fn execute(tdb: &TestDb, sql: &str) {
+    let conn = connect(tdb).await;
+    conn.execute_unprepared(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let _ = conn.close().await;
+}
+
+/// Defines `name::postgres` and `name::mysql` (the servers; SQLite has none).
+macro_rules! on_every_server {
+    ($name:ident, |$db:ident| $body:block) => {
+        mod $name {
+            use super::*;
+
+            async fn body($db: TestDb) $body
+
+            #[tokio::test]
+            async fn postgres() {
+                if let Some(db) = TestDb::new(Backend::Postgres).await {
+                    body(db).await;
+                }
+            }
+
+            #[tokio::test]
+            async fn mysql() {
+                if let Some(db) = TestDb::new(Backend::MySql).await {
+                    body(db).await;
+                }
+            }
+        }
+    };
+}
+
+fn default_port(backend: Backend) -> u16 {
+    match backend {
+        Backend::MySql => 3306,
+        _ => 5432,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// A database that starts late
+
+/// A server that starts late, as a client sees it: after `delay`, a TCP proxy on
+/// `127.0.0.1:port` that forwards each connection to `server`. Dropping it stops
+/// accepting, closes every forwarded connection and joins every thread.
+struct LateServer {
+    stop: Arc<AtomicBool>,
+    accepted: Arc<AtomicUsize>,
+    streams: Arc<Mutex<Vec<TcpStream>>>,
+    pipes: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    acceptor: Option<JoinHandle<()>>,
+}
+
+impl LateServer {
+    fn start(port: u16, server: SocketAddr, delay: Duration) -> LateServer {
+        let stop = Arc::new(AtomicBool::new(false));
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let streams = Arc::new(Mutex::new(Vec::new()));
+        let pipes = Arc::new(Mutex::new(Vec::new()));
+        let acceptor = {
+            let (stop, accepted, streams, pipes) = (
+                Arc::clone(&stop),
+                Arc::clone(&accepted),
+                Arc::clone(&streams),
+                Arc::clone(&pipes),
+            );
+            std::thread::spawn(move || {
+                let opens = Instant::now() + delay;
+                while Instant::now() < opens {
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                let listener = TcpListener::bind(("127.0.0.1", port))
+                    .unwrap_or_else(|e| panic!("listen on port {port}: {e}"));
+                listener.set_nonblocking(true).expect("non-blocking accept");
+                while !stop.load(Ordering::Relaxed) {
+                    let client = match listener.accept() {
+                        Ok((client, _)) => client,
+                        Err(_) => {
+                            std::thread::sleep(Duration::from_millis(10));
+                            continue;
+                        }
+                    };
+                    let _ = client.set_nonblocking(false);
+                    let Ok(upstream) = TcpStream::connect_timeout(&server, Duration::from_secs(5))
+                    else {
+                        continue;
+                    };
+                    accepted.fetch_add(1, Ordering::Relaxed);
+                    let (Ok(c2), Ok(u2), Ok(c3), Ok(u3)) = (
+                        client.try_clone(),
+                        upstream.try_clone(),
+                        client.try_clone(),
+                        upstream.try_clone(),
+                    ) else {
+                        continue;
+                    };
+                    streams.lock().expect("streams").extend([client, upstream]);
+                    let mut pipes = pipes.lock().expect("pipes");
+                    pipes.push(std::thread::spawn(move || pipe(c2, u2)));
+                    pipes.push(std::thread::spawn(move || pipe(u3, c3)));
+                }
+            })
+        };
+        LateServer {
+            stop,
+            accepted,
+            streams,
+            pipes,
+            acceptor: Some(acceptor),
+        }
+    }
+
+    fn connections(&self) -> usize {
+        self.accepted.load(Ordering::Relaxed)
+    }
+}
+
+/// Copies one direction of a connection until it ends, then ends the other side's.
+fn pipe(mut from: TcpStream, mut to: TcpStream) {
+    let _ = std::io::copy(&mut from, &mut to);
+    let _ = to.shutdown(Shutdown::Write);
+}
+
+impl Drop for LateServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(acceptor) = self.acceptor.take() {
+            let _ = acceptor.join();
+        }
+        if let Ok(streams) = self.streams.lock() {
+            for s in streams.iter() {
+                let _ = s.shutdown(Shutdown::Both);
+            }
+        }
+        let pipes = std::mem::take(&mut *self.pipes.lock().unwrap_or_else(|e| e.into_inner()));
+        for p in pipes {
+            let _ = p.join();
+        }
+    }
+}
+
+// The proxy opens after 6 s: longer than the driver's own 5-second connection attempt,
+// so only `--wait` can explain a success.
+on_every_server!(wait_connects_to_a_server_that_starts_late, |tdb| {
+    const LATE: Duration = Duration::from_secs(6);
+    let port = free_port();
+    let (url, server) = via_port(&tdb.url, port, default_port(tdb.backend));
+    let late = LateServer::start(port, server, LATE);
+    let (o, took) = spawn(
+        "--wait 30s upgrade head",
+        command(Some(&url), Via::Flag, &["--wait", "30s", "upgrade", "head"]),
+    )
+    .finish(Duration::from_secs(90));
+    assert_code(&o, "--wait 30s upgrade head", 0);
+    assert!(took >= LATE, "done in {took:?}, before the server started");
+    assert!(
+        late.connections() > 0,
+        "nothing came through the late server"
+    );
+    for id in ALL {
+        assert!(
+            stderr(&o).contains(&format!("Applied {id} (")),
+            "{}",
+            stderr(&o)
+        );
+    }
+    drop(late);
+    // Straight to the server: everything is recorded.
+    let o = expect(Some(&tdb.url), &["current"], 0);
+    assert_eq!(stdout(&o), format!("{HEAD} (head)\n"));
+    assert_eq!(
+        contents(&tdb).await.map(|c| c.versions),
+        Some(ALL.map(String::from).to_vec())
+    );
+});
+
+/// No server ever comes: `--wait 2s` gives up at its deadline, in one line.
+#[test]
+fn wait_gives_up_at_its_deadline() {
+    let runs: Vec<Running> = ["postgres://postgres", "mysql://root"]
+        .iter()
+        .map(|base| {
+            let url = format!("{base}@127.0.0.1:{}/nothing", free_port());
+            spawn(
+                url.clone(),
+                command(Some(&url), Via::Flag, &["--wait", "2s", "upgrade", "head"]),
+            )
+        })
+        .collect();
+    for run in runs {
+        let what = run.what.clone();
+        let (o, took) = run.finish(Duration::from_secs(60));
+        assert_code(&o, &what, 1);
+        let err = assert_one_line_error(&o, &what, "cannot connect to");
+        assert!(err.contains("2s"), "says how long it waited: {err}");
+        assert!(
+            took >= Duration::from_secs(2),
+            "{what}: gave up after {took:?}"
+        );
+        assert!(
+            took < Duration::from_secs(4),
+            "{what}: `--wait 2s` took {took:?}, far past its deadline"
+        );
+    }
+}
+
+/// Without `--wait`, nothing listening is a fast failure that says why.
+#[test]
+fn an_unreachable_server_fails_fast_and_says_why() {
+    let runs: Vec<Running> = [
+        "postgres://postgres@127.0.0.1:1/x",
+        "mysql://root@127.0.0.1:1/x",
+    ]
+    .iter()
+    .map(|url| spawn(*url, command(Some(url), Via::Flag, &["current"])))
+    .collect();
+    for run in runs {
+        let what = run.what.clone();
+        let (o, took) = run.finish(Duration::from_secs(60));
+        assert_code(&o, &what, 1);
+        let err = assert_one_line_error(&o, &what, &format!("cannot connect to {what}"));
+        assert!(
+            err.to_ascii_lowercase().contains("refused") && took < Duration::from_secs(3),
+            "{what}: took {took:?} to say: {err}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Bad revisions
+
+/// Spec errors that are the same whatever the database holds (it is at
+/// m20260102_000001_create_post when they run).
+const BAD_SPECS: &[(&[&str], &str)] = &[
+    (&["upgrade", "nope_nope"], "no revision matches `nope_nope`"),
+    (
+        &["upgrade", "m20260103"],
+        "`m20260103` matches 2 revisions: m20260103_000001_add_post_published, m20260103_000002_create_tag",
+    ),
+    (&["upgrade", "20260103"], "matches 2 revisions"),
+    (
+        &["upgrade", "m20260103", "--format", "json"],
+        "matches 2 revisions",
+    ),
+    (&["upgrade", "m20"], "at least 4 characters"),
+    (&["upgrade", "+1x"], "`+1x` is not a revision"),
+    (&["upgrade", "head+1"], "goes past the head"),
+    (&["upgrade", "-1"], "use `downgrade -1`"),
+    (&["downgrade", "--yes", "m20260103"], "matches 2 revisions"),
+    (
+        &["downgrade", "--yes", "m2099"],
+        "no revision matches `m2099`",
+    ),
+    (&["downgrade", "--yes", "+1"], "use `upgrade +1`"),
+    (&["stamp", "--yes", "m20260103"], "matches 2 revisions"),
+    (
+        &["stamp", "--yes", "nope_nope"],
+        "no revision matches `nope_nope`",
+    ),
+    (&["show", "m20260103"], "matches 2 revisions"),
+    (
+        &["history", "-i", "-r", "m20260103:"],
+        "matches 2 revisions",
+    ),
+    (&["history", "-r", "head"], "is not a history range"),
+];
+
+on_every_backend!(
+    bad_revisions_are_one_line_usage_errors_that_change_nothing,
+    |tdb| {
+        let url = Some(tdb.url.as_str());
+        expect(url, &["upgrade", "m20260102"], 0);
+        let before = contents(&tdb).await;
+        for (args, needle) in BAD_SPECS {
+            expect_error(url, args, 2, needle);
+            assert_eq!(
+                contents(&tdb).await,
+                before,
+                "`{}` changed the database",
+                args.join(" ")
+            );
+        }
+        assert_eq!(
+            stdout(&expect(url, &["current"], 0)),
+            "m20260102_000001_create_post\n"
+        );
+    }
+);
+
+// A writing verb given a bad revision must not install the tracking tables (or create
+// the SQLite file) before it finds the revision is bad.
+on_every_backend!(bad_revisions_on_a_fresh_database_create_nothing, |tdb| {
+    let url = Some(tdb.url.as_str());
+    let before = contents(&tdb).await;
+    for args in [
+        &["upgrade", "nope_nope"][..],
+        &["upgrade", "m20260103"],
+        &["downgrade", "--yes", "m2099"],
+        &["stamp", "--yes", "m20260103"],
+    ] {
+        expect_error(url, args, 2, "revision");
+        assert_eq!(
+            contents(&tdb).await,
+            before,
+            "`{}` changed a fresh database",
+            args.join(" ")
+        );
+    }
+});
+
+// ---------------------------------------------------------------------------------------
+// Bad URLs, refused connections
+
+/// Each bad URL, given to a reading and a writing verb, in a directory of its own: exit
+/// 2, one line, and no file appears (not even a SQLite file named after the text).
+#[test]
+fn malformed_and_unsupported_urls_are_one_line_usage_errors() {
+    for (url, needle) in [
+        ("postgres//x", "`postgres//x` is not a database URL"),
+        ("sqlite:", "`sqlite:` names no file"),
+        ("not a url", "`not a url` is not a database URL"),
+        (
+            "oracle://app:pw@db/x",
+            "unsupported database URL scheme `oracle:`",
+        ),
+        ("postgres://", "names no host"),
+        ("mysql:///x", "names no host"),
+    ] {
+        for args in [
+            &["current"][..],
+            &["upgrade", "head"],
+            &["status", "--format", "json"],
+            &["stamp", "--yes", "head"],
+        ] {
+            let dir = tempfile::tempdir().expect("temp dir");
+            for via in [Via::Flag, Via::Env] {
+                let what = format!("{url:?} via {via:?}: {}", args.join(" "));
+                let o = command(Some(url), via, args)
+                    .current_dir(dir.path())
+                    .output()
+                    .expect("run the migration binary");
+                assert_code(&o, &what, 2);
+                assert_one_line_error(&o, &what, needle);
+            }
+            let left: Vec<_> = std::fs::read_dir(dir.path())
+                .expect("read the temp dir")
+                .collect();
+            assert!(left.is_empty(), "{url:?}: {} left {left:?}", args.join(" "));
+        }
+    }
+}
+
+/// URLs with a scheme the binary knows but that no driver can use are bad input (exit
+/// 2, README), not a database failure.
+#[test]
+fn urls_the_driver_cannot_parse_are_usage_errors() {
+    let mut wrong = Vec::new();
+    for url in [
+        "postgres://postgres@127.0.0.1:99999/x",
+        "postgres://u:pw@/db",
+        "mysql://root@127.0.0.1:port/x",
+    ] {
+        let o = run(Some(url), &["current"]);
+        if o.status.code() != Some(2) {
+            wrong.push(format!("{url}: exit {:?}: {}", o.status.code(), stderr(&o)));
+        } else {
+            assert_one_line_error(&o, url, "");
+        }
+    }
+    assert!(wrong.is_empty(), "not exit 2:\n{}", wrong.join("\n"));
+}
+
+// PostgreSQL here uses trust authentication, which ignores any password, so a wrong
+// password can only be tested on MariaDB (root has an empty password: any other is
+// refused).
+#[tokio::test]
+async fn a_wrong_password_is_refused_in_one_line() {
+    let Some(tdb) = TestDb::new(Backend::MySql).await else {
+        return;
+    };
+    let url = with_password(&tdb.url, "wrong");
+    for args in [&["current"][..], &["upgrade", "head"]] {
+        let err = expect_error(Some(&url), args, 1, "Access denied");
+        assert!(
+            err.contains("cannot connect to mysql://root:***@"),
+            "names the masked URL: {err}"
+        );
+        assert!(!err.contains(":wrong@"), "{err}");
+    }
+    assert_eq!(
+        contents(&tdb).await,
+        Some(Contents {
+            tables: Vec::new(),
+            versions: Vec::new()
+        })
+    );
+}
+
+on_every_server!(a_missing_database_is_named_and_not_created, |tdb| {
+    const MISSING: &str = "does_not_exist_xyz";
+    let url = with_database(&tdb.url, MISSING);
+    for args in [&["current"][..], &["upgrade", "head"], &["status"]] {
+        expect_error(Some(&url), args, 1, MISSING);
+    }
+    let conn = connect(&tdb).await;
+    let sql = match tdb.backend {
+        Backend::Postgres => {
+            format!("SELECT datname::text AS name FROM pg_database WHERE datname = '{MISSING}'")
+        }
+        _ => format!(
+            "SELECT CAST(schema_name AS CHAR) AS name FROM information_schema.schemata \
+             WHERE schema_name = '{MISSING}'"
+        ),
+    };
+    assert!(
+        strings(&conn, tdb.backend, &sql).await.is_empty(),
+        "`upgrade` created the database"
+    );
+    let _ = conn.close().await;
+});
+
+// ---------------------------------------------------------------------------------------
+// Revisions the code does not know
+
+on_every_backend!(revisions_the_code_does_not_know, |tdb| {
+    let url = Some(tdb.url.as_str());
+    expect(url, &["upgrade", "m20260102"], 0);
+    execute(
+        &tdb,
+        &format!("INSERT INTO seaql_migrations (version, applied_at) VALUES ('{GHOST}', 0)"),
+    )
+    .await;
+    let before = contents(&tdb).await;
+
+    // Writing verbs refuse, name it and the way out, and change nothing.
+    for (args, way_out) in [
+        (&["upgrade", "head"][..], "--allow-unknown"),
+        (&["upgrade", "head", "--format", "json"], "--allow-unknown"),
+        (&["downgrade", "-1", "--yes"], "--allow-unknown"),
+        (&["redo"], "--allow-unknown"),
+        (&["stamp", "--yes", "head"], "--purge"),
+    ] {
+        let err = expect_error(url, args, 2, GHOST);
+        assert!(err.contains(way_out), "{err}");
+        assert_eq!(
+            contents(&tdb).await,
+            before,
+            "`{}` changed the database",
+            args.join(" ")
+        );
+    }
+
+    // Reading verbs name it; `check` exits 4.
+    let o = expect(url, &["check"], 4);
+    assert!(
+        format!("{}{}", stdout(&o), stderr(&o)).contains(GHOST),
+        "{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    let o = expect(url, &["check", "--format", "json"], 4);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    assert_eq!(v["unknown"], serde_json::json!([GHOST]), "{v}");
+    assert_eq!(v["exit_code"], 4, "{v}");
+
+    let o = expect(url, &["current"], 0);
+    assert_eq!(
+        stdout(&o),
+        format!("m20260102_000001_create_post\n{GHOST} (unknown: not in this migration crate)\n")
+    );
+    assert!(stderr(&o).contains(GHOST), "warns: {}", stderr(&o));
+    let o = expect(url, &["current", "--format", "json"], 0);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    assert_eq!(v["unknown"][0]["version"], GHOST, "{v}");
+    assert_eq!(
+        v["current"],
+        serde_json::json!(["m20260102_000001_create_post"])
+    );
+
+    let o = expect(url, &["status"], 0);
+    assert!(
+        stdout(&o)
+            .lines()
+            .any(|l| l.contains("unknown") && l.contains(GHOST)),
+        "{}",
+        stdout(&o)
+    );
+    let o = expect(url, &["status", "--format", "json"], 0);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    assert_eq!(v["unknown"][0]["version"], GHOST, "{v}");
+
+    // `--allow-unknown` carries on, and keeps the row.
+    expect(url, &["upgrade", "head", "--allow-unknown"], 0);
+    let mut want: Vec<String> = ALL.iter().chain([&GHOST]).map(|s| s.to_string()).collect();
+    want.sort();
+    assert_eq!(contents(&tdb).await.map(|c| c.versions), Some(want));
+    expect(url, &["check"], 4);
+});
+
+// ---------------------------------------------------------------------------------------
+// Passwords
+
+fn assert_no_secret(o: &Output, what: &str) {
+    for (stream, text) in [("stdout", stdout(o)), ("stderr", stderr(o))] {
+        for secret in [SECRET, SECRET_ENCODED, SECRET_DECODED] {
+            assert!(
+                !text.contains(secret),
+                "`{what}` printed the password `{secret}` on {stream}:\n{text}"
+            );
+        }
+    }
+}
+
+/// Every verb, and whether it connects to the database.
+const VERBS: &[(&[&str], bool)] = &[
+    (&["upgrade", "head"], true),
+    (&["downgrade", "-1", "--yes"], true),
+    (&["redo"], true),
+    // Back at the head, so that `stamp` records the truth and the next round's
+    // `downgrade -1` has an index to drop.
+    (&["upgrade", "head"], true),
+    (&["stamp", "head", "--yes"], true),
+    (&["history", "-i", "-v"], true),
+    (&["heads", "-v"], false),
+    (&["current", "-v"], true),
+    (&["status"], true),
+    (&["check"], true),
+    (&["show", "head"], false),
+    (&["branches", "-v"], false),
+];
+
+const FORMATS: [&[&str]; 2] = [&[], &["--format", "json"]];
+const NOISES: [&[&str]; 4] = [&[], &["-q"], &["-v"], &["-vv"]];
+
+/// Every verb with `url` given `via`, in both formats, at each of `noises`: the
+/// commands, what each is, and the exit code each must have (`connected` for verbs that
+/// connect, 0 for the others).
+fn every_verb(url: &str, via: Via, noises: &[&[&str]], connected: i32) -> Vec<Run> {
+    let mut runs = Vec::new();
+    for format in FORMATS {
+        for noise in noises {
+            for (verb, connects) in VERBS {
+                let args: Vec<&str> = verb.iter().chain(format).chain(*noise).copied().collect();
+                let what = format!("{} (URL via {via:?})", args.join(" "));
+                let code = if *connects { connected } else { 0 };
+                runs.push((what, command(Some(url), via, &args), code));
+            }
+        }
+    }
+    runs
+}
+
+/// A command, what it is, the exit code it must have.
+type Run = (String, Command, i32);
+
+/// Runs each command in turn, asserting its exit code and that it shows no password.
+fn run_in_turn(runs: Vec<Run>) {
+    for (what, mut cmd, code) in runs {
+        let o = cmd.output().expect("run the migration binary");
+        assert_no_secret(&o, &what);
+        assert_code(&o, &what, code);
+    }
+}
+
+/// A PostgreSQL with trust authentication takes any password, so every verb really
+/// runs with one, successes and failures alike.
+#[tokio::test]
+async fn no_verb_ever_shows_the_password() {
+    // Independent rounds on databases of their own, side by side (each command waits
+    // on the server more than it computes).
+    let mut dbs = Vec::new();
+    for _ in 0..5 {
+        match TestDb::new(Backend::Postgres).await {
+            Some(db) => dbs.push(db),
+            None => return,
+        }
+    }
+    let plain = with_password(&dbs[0].url, SECRET);
+    let encoded = with_password(&dbs[0].url, SECRET_ENCODED);
+    let probe = run(Some(&plain), &["current"]);
+    assert_no_secret(&probe, "current");
+    if probe.status.code() != Some(0) {
+        assert!(
+            !std::env::var("CI").is_ok_and(|v| v == "true" || v == "1"),
+            "the PostgreSQL server must use trust authentication: {}",
+            stderr(&probe)
+        );
+        support::skipped("password test: PostgreSQL does not use trust authentication");
+        return;
+    }
+    let rounds: Vec<Vec<Run>> = vec![
+        every_verb(
+            &with_password(&dbs[1].url, SECRET),
+            Via::Flag,
+            &NOISES[..2],
+            0,
+        ),
+        every_verb(
+            &with_password(&dbs[2].url, SECRET),
+            Via::Flag,
+            &NOISES[2..],
+            0,
+        ),
+        every_verb(
+            &with_password(&dbs[3].url, SECRET),
+            Via::Env,
+            &NOISES[..2],
+            0,
+        ),
+        every_verb(
+            &with_password(&dbs[4].url, SECRET),
+            Via::Env,
+            &NOISES[2..],
+            0,
+        ),
+        [Via::Flag, Via::Env]
+            .into_iter()
+            .flat_map(|via| every_verb(&encoded, via, &NOISES[3..], 0))
+            .collect(),
+    ];
+    std::thread::scope(|s| {
+        for round in rounds {
+            s.spawn(move || run_in_turn(round));
+        }
+    });
+
+    // Errors with the database reachable.
+    for url in [&plain, &encoded] {
+        for (args, code) in [
+            (&["upgrade", "nope_nope"][..], 2),
+            (&["upgrade", "m20260103", "--format", "json"], 2),
+            (&["downgrade", "-1"], 2),
+            (&["stamp", "base", "-v"], 2),
+            (&["upgrade", "-1"], 2),
+            (&["show", "current+1"], 2),
+            (&["history", "-r", "current:nope_nope", "-vv"], 2),
+        ] {
+            for via in [Via::Flag, Via::Env] {
+                let what = format!("{} (URL via {via:?})", args.join(" "));
+                let o = command(Some(url), via, args)
+                    .output()
+                    .expect("run the migration binary");
+                assert_no_secret(&o, &what);
+                assert_code(&o, &what, code);
+            }
+        }
+    }
+    // Help shows that DATABASE_URL is set, never its value.
+    for args in [&["--help"][..], &["upgrade", "--help"], &["current", "-h"]] {
+        let o = command(Some(&plain), Via::Env, args)
+            .output()
+            .expect("run the migration binary");
+        assert_no_secret(&o, &args.join(" "));
+        assert_code(&o, &args.join(" "), 0);
+    }
+}
+
+/// A refused password and an unreachable server: every verb fails (exit 1) without
+/// showing it. The unreachable runs go all at once, each waiting on its own.
+#[test]
+fn refused_and_unreachable_connections_never_show_the_password() {
+    for url in [
+        format!("mysql://root:{SECRET}@127.0.0.1:3306/test"),
+        format!("mysql://root:{SECRET_ENCODED}@127.0.0.1:3306/test"),
+    ] {
+        // Only when the server is there (else it is one more unreachable URL).
+        if TcpStream::connect_timeout(
+            &"127.0.0.1:3306".parse().expect("addr"),
+            Duration::from_secs(1),
+        )
+        .is_err()
+        {
+            support::skipped("refused-password test: no MariaDB on 127.0.0.1:3306");
+            break;
+        }
+        for via in [Via::Flag, Via::Env] {
+            run_in_turn(every_verb(&url, via, &NOISES, 1));
+        }
+    }
+    let port = free_port();
+    let mut runs = Vec::new();
+    for url in [
+        format!("mysql://u:{SECRET}@127.0.0.1:{port}/x"),
+        format!("postgres://u:{SECRET_ENCODED}@127.0.0.1:{port}/x"),
+    ] {
+        for via in [Via::Flag, Via::Env] {
+            for (what, cmd, code) in every_verb(&url, via, &NOISES[3..], 1) {
+                runs.push((code, spawn(what, cmd)));
+            }
+        }
+    }
+    for (code, run) in runs {
+        let what = run.what.clone();
+        let (o, _) = run.finish(Duration::from_secs(120));
+        assert_no_secret(&o, &what);
+        assert_code(&o, &what, code);
+    }
+}
+
+/// URLs that are not quite URLs still hold a password: no message shows it.
+#[test]
+fn malformed_urls_never_show_the_password() {
+    let runs = [
+        format!("postgres//u:{SECRET}@127.0.0.1/x"),
+        format!("postgres:/u:{SECRET}@127.0.0.1/x"),
+        format!("postgres:u:{SECRET}@127.0.0.1/x"),
+        format!("oracle://u:{SECRET}@127.0.0.1/x"),
+        format!("postgres://u:{SECRET}@/x"),
+        format!("postgres://u:{SECRET}@127.0.0.1:99999/x"),
+        "postgres://u:Sup3r/S3cretPw@127.0.0.1:1/x".to_string(),
+        "postgres://u:Sup3r#S3cretPw@127.0.0.1:1/x".to_string(),
+        "postgres://u:Sup3r?S3cretPw@127.0.0.1:1/x".to_string(),
+        format!("postgres://u@127.0.0.1:1/x?password={SECRET}"),
+        format!("mysql://u@127.0.0.1:1/x?password={SECRET}"),
+        format!("mysql:///x?password={SECRET}"),
+    ]
+    .iter()
+    .map(|url| {
+        let what = format!("current -vv, URL {}", url.replace(SECRET, "<secret>"));
+        spawn(what, command(Some(url), Via::Flag, &["current", "-vv"]))
+    })
+    .collect::<Vec<_>>();
+    let mut leaks = Vec::new();
+    for run in runs {
+        let what = run.what.clone();
+        let (o, _) = run.finish(Duration::from_secs(60));
+        let shown = format!("{}{}", stdout(&o), stderr(&o));
+        if shown.contains("S3cretPw") {
+            leaks.push(format!("{what}:\n{shown}"));
+        }
+    }
+    assert!(
+        leaks.is_empty(),
+        "the password shows:\n{}",
+        leaks.join("\n")
+    );
+}
