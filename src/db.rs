@@ -36,7 +36,8 @@ fn dotenv_url() -> Option<String> {
 pub struct DbUrl {
     raw: String,
     backend: DbBackend,
-    password: Option<String>,
+    /// Every password the URL holds (userinfo, `?password=`), as written.
+    passwords: Vec<String>,
 }
 
 impl DbUrl {
@@ -60,20 +61,7 @@ impl DbUrl {
             }
         };
         if backend != DbBackend::Sqlite {
-            let rest = &raw[raw.find("://").map(|i| i + 3).ok_or_else(|| {
-                Error::Config(format!(
-                    "`{}` is not a database URL: expected `{}://[user[:password]@]host[:port]/database`",
-                    mask(&raw),
-                    scheme.as_deref().unwrap_or_default()
-                ))
-            })?..];
-            if rest.is_empty() || rest.starts_with('/') && !rest.contains("host=") {
-                return Err(Error::Config(format!(
-                    "`{}` names no host: expected `{}://[user[:password]@]host[:port]/database`",
-                    mask(&raw),
-                    scheme.as_deref().unwrap_or_default()
-                )));
-            }
+            check_server_url(&raw, scheme.as_deref().unwrap_or_default())?;
         }
         if !backend_compiled(backend) {
             return Err(Error::Config(format!(
@@ -82,11 +70,11 @@ impl DbUrl {
                 feature_name(backend)
             )));
         }
-        let password = password_of(&raw);
+        let passwords = passwords_of(&raw);
         let mut url = DbUrl {
             raw,
             backend,
-            password,
+            passwords,
         };
         if backend == DbBackend::Sqlite && url.raw.starts_with("sqlite:") && url.raw.len() == 7 {
             return Err(Error::Config(
@@ -142,6 +130,36 @@ impl DbUrl {
         }
     }
 
+    /// The host and port of a server URL reached over TCP (not a Unix socket).
+    fn tcp_address(&self) -> Option<(String, u16)> {
+        let default_port = match self.backend {
+            DbBackend::Postgres => 5432,
+            DbBackend::MySql => 3306,
+            _ => return None,
+        };
+        if self.has_query_param("host") || self.has_query_param("socket") {
+            return None;
+        }
+        let rest = &self.raw[self.raw.find("://")? + 3..];
+        let (_, hostport) = split_userinfo(rest);
+        let hostport = &hostport[..hostport.find(['/', '?', '#']).unwrap_or(hostport.len())];
+        let (host, port) = match hostport.strip_prefix('[') {
+            Some(v6) => {
+                let (h, p) = v6.split_once(']')?;
+                (h, p.strip_prefix(':'))
+            }
+            None => match hostport.rsplit_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (hostport, None),
+            },
+        };
+        let port = match port {
+            Some(p) => p.parse().ok()?,
+            None => default_port,
+        };
+        (!host.is_empty()).then(|| (percent_decode(host), port))
+    }
+
     fn has_query_param(&self, name: &str) -> bool {
         self.raw
             .split_once('?')
@@ -157,8 +175,8 @@ impl DbUrl {
     /// error message.
     pub fn scrub(&self, text: &str) -> String {
         let mut text = text.replace(&self.raw, &mask(&self.raw));
-        if let Some(pw) = self.password.as_deref().filter(|p| !p.is_empty()) {
-            text = text.replace(pw, "***");
+        for pw in self.passwords.iter().filter(|p| !p.is_empty()) {
+            text = text.replace(pw.as_str(), "***");
             let decoded = percent_decode(pw);
             if !decoded.is_empty() {
                 text = text.replace(&decoded, "***");
@@ -204,36 +222,124 @@ fn backend_compiled(backend: DbBackend) -> bool {
     }
 }
 
-/// The authority's password, if the URL has one.
-fn password_of(url: &str) -> Option<String> {
-    let rest = &url[url.find("://")? + 3..];
-    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
-    let userinfo = &authority[..authority.rfind('@')?];
-    userinfo.split_once(':').map(|(_, pw)| pw.to_string())
-}
-
-/// The URL with its password replaced by `***`.
-pub fn mask(url: &str) -> String {
-    let scheme_end = match url.find("://") {
-        Some(i) => i + 3,
-        None => match url.find(':') {
-            Some(i) => i + 1,
-            None => return url.to_string(),
+/// A server URL must name a host (or a socket) and, if any, a port that is a number.
+fn check_server_url(raw: &str, scheme: &str) -> Result<()> {
+    let form = format!("expected `{scheme}://[user[:password]@]host[:port]/database`");
+    let Some(rest) = raw.find("://").map(|i| &raw[i + 3..]) else {
+        return Err(Error::Config(format!(
+            "`{}` is not a database URL: {form}",
+            mask(raw)
+        )));
+    };
+    let (_, hostport) = split_userinfo(rest);
+    let hostport = &hostport[..hostport.find(['/', '?', '#']).unwrap_or(hostport.len())];
+    let socket = raw.contains("host=") || raw.contains("socket=");
+    let (host, port) = match hostport.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((h, p)) => (h, p.strip_prefix(':')),
+            None => (v6, None),
+        },
+        None => match hostport.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (hostport, None),
         },
     };
-    let rest = &url[scheme_end..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    let Some(at) = authority.rfind('@') else {
-        return url.to_string();
+    if host.is_empty() && !socket {
+        return Err(Error::Config(format!(
+            "`{}` names no host: {form}",
+            mask(raw)
+        )));
+    }
+    if let Some(port) = port
+        && !port.parse::<u16>().is_ok_and(|p| p > 0)
+    {
+        return Err(Error::Config(format!(
+            "`{}` has port `{port}`: expected a number from 1 to 65535",
+            mask(raw)
+        )));
+    }
+    Ok(())
+}
+
+/// `user:password` and the rest of what follows the scheme: the userinfo ends at the
+/// last `@`, so a password with an unencoded `/`, `?`, `#` or `@` stays whole.
+fn split_userinfo(rest: &str) -> (Option<&str>, &str) {
+    match rest.rfind('@') {
+        Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
+        None => (None, rest),
+    }
+}
+
+/// Where what follows a URL's scheme starts: after `scheme:/` and any more slashes,
+/// or at the first character that is not a slash when there is no scheme.
+fn after_scheme(url: &str) -> usize {
+    let scheme_len = url
+        .char_indices()
+        .take_while(|&(i, c)| {
+            c.is_ascii_alphabetic() || (i > 0 && (c.is_ascii_alphanumeric() || "+.-".contains(c)))
+        })
+        .count();
+    // `scheme:/`: a scheme; `user:password@` without a slash is not one.
+    let start = if scheme_len > 0 && url[scheme_len..].starts_with(":/") {
+        scheme_len + 1
+    } else {
+        0
     };
-    match authority[..at].split_once(':') {
-        Some((user, _)) => format!(
-            "{}{user}:***{}",
-            &url[..scheme_end],
-            &url[scheme_end + at..]
-        ),
-        None => url.to_string(),
+    start + url[start..].bytes().take_while(|&b| b == b'/').count()
+}
+
+/// Query parameters that carry a password.
+fn is_password_param(key: &str) -> bool {
+    matches!(
+        key.to_ascii_lowercase().as_str(),
+        "password" | "pass" | "pwd" | "sslpassword"
+    )
+}
+
+/// Every password in `url`: the userinfo's and any `?password=`.
+fn passwords_of(url: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let start = after_scheme(url);
+    if let (Some(userinfo), _) = split_userinfo(&url[start..])
+        && let Some((_, pw)) = userinfo.split_once(':')
+    {
+        out.push(pw.to_string());
+    }
+    if let Some((_, query)) = url.split_once('?') {
+        for pair in query.split('&') {
+            if let Some((k, v)) = pair.split_once('=')
+                && is_password_param(k)
+            {
+                out.push(v.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// The URL with every password replaced by `***`. Malformed URLs too: whatever stands
+/// between the scheme and the last `@` after a `:` is taken for a password.
+pub fn mask(url: &str) -> String {
+    let start = after_scheme(url);
+    let masked = match split_userinfo(&url[start..]) {
+        (Some(userinfo), rest) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{}{user}:***@{rest}", &url[..start]),
+            None => url.to_string(),
+        },
+        (None, _) => url.to_string(),
+    };
+    match masked.split_once('?') {
+        Some((head, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((k, _)) if is_password_param(k) => format!("{k}=***"),
+                    _ => pair.to_string(),
+                })
+                .collect();
+            format!("{head}?{}", query.join("&"))
+        }
+        None => masked,
     }
 }
 
@@ -291,16 +397,44 @@ impl Db {
             }
         }
         let deadline = opts.wait.map(|w| Instant::now() + w);
+        let waited = match opts.wait {
+            Some(w) => format!(" (retried for {}s)", w.as_secs_f64()),
+            None => String::new(),
+        };
+        // A server that is not listening is told at once (the driver would retry for
+        // seconds and then only say that its pool timed out).
+        if let Some((host, port)) = url.tcp_address() {
+            loop {
+                let attempt = tokio::time::timeout(
+                    Duration::from_secs(5),
+                    tokio::net::TcpStream::connect((host.as_str(), port)),
+                )
+                .await;
+                let reason = match attempt {
+                    Ok(Ok(_)) => break,
+                    Ok(Err(e)) => e.to_string(),
+                    Err(_) => "no answer within 5 s".to_string(),
+                };
+                if deadline.is_some_and(|d| Instant::now() < d) {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                    continue;
+                }
+                let hint = if opts.wait.is_none() {
+                    "; is the server running? `--wait 60s` waits for it to start"
+                } else {
+                    ""
+                };
+                return Err(Error::Database(format!(
+                    "cannot connect to {url}{waited}: {reason}{hint}"
+                )));
+            }
+        }
         let conn = loop {
             match Database::connect(connect_options(&target, opts.lock_timeout)).await {
                 Ok(conn) => break conn,
                 Err(err) => {
                     let retry = deadline.is_some_and(|d| Instant::now() < d) && retryable(&err);
                     if !retry {
-                        let waited = match opts.wait {
-                            Some(w) => format!(" (retried for {}s)", w.as_secs()),
-                            None => String::new(),
-                        };
                         return Err(Error::Database(format!(
                             "cannot connect to {url}{waited}: {}",
                             url.scrub(&describe(&err))
@@ -423,6 +557,40 @@ fn without_server_source_line(text: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn malformed_urls_never_show_their_password() {
+        for url in [
+            "postgres//u:Pw1@127.0.0.1/x",
+            "postgres:/u:Pw1@127.0.0.1/x",
+            "mysql:///x?password=Pw1",
+            "postgres://u@127.0.0.1:1/x?sslmode=disable&PASSWORD=Pw1",
+            "postgres://u:Pw1/has/slashes?and#more@127.0.0.1:1/x",
+            "u:Pw1@host/db",
+        ] {
+            assert!(!mask(url).contains("Pw1"), "{url} -> {}", mask(url));
+        }
+        let url = DbUrl::parse("postgres://u:Pw1/x@127.0.0.1:1/x?password=Pw2").unwrap();
+        assert_eq!(url.scrub("a Pw1/x b Pw2 c"), "a *** b *** c");
+    }
+
+    #[test]
+    fn a_server_url_needs_a_host_and_a_numeric_port() {
+        for (url, needle) in [
+            ("postgres://postgres@127.0.0.1:99999/x", "port `99999`"),
+            ("mysql://root@127.0.0.1:port/x", "port `port`"),
+            ("postgres://u:pw@/db", "names no host"),
+            ("postgres://", "names no host"),
+        ] {
+            let err = DbUrl::parse(url).unwrap_err().to_string();
+            assert!(
+                err.contains(needle) && !err.contains(":pw@"),
+                "{url}: {err}"
+            );
+        }
+        assert!(DbUrl::parse("postgres://u@[::1]:5432/db").is_ok());
+        assert!(DbUrl::parse("postgres:///db?host=/var/run/postgresql").is_ok());
+    }
 
     #[test]
     fn postgres_source_lines_are_not_shown() {

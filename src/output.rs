@@ -55,9 +55,28 @@ impl Output {
         }
     }
 
+    /// One line on stderr, whatever the message holds: a line break or another control
+    /// character (typed into a revision, say) is shown escaped.
     pub fn error(&self, message: impl AsRef<str>) {
-        eprintln!("{} {}", style("error:").red().bold(), message.as_ref());
+        eprintln!(
+            "{} {}",
+            style("error:").red().bold(),
+            one_line(message.as_ref())
+        );
     }
+}
+
+/// `text` with control characters escaped (`\n`, `\u{1b}`), so it prints as one line.
+pub fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// Prints each step as it finishes; asks before changing anything when `ask` names
@@ -310,6 +329,15 @@ mod tests {
         assert_eq!(timestamp(0), "1970-01-01 00:00:00 UTC");
         assert_eq!(timestamp(1_795_353_815), "2026-11-22 13:23:35 UTC");
         assert_eq!(timestamp(951_782_400), "2000-02-29 00:00:00 UTC");
+    }
+
+    #[test]
+    fn errors_are_one_line() {
+        assert_eq!(
+            one_line("`head\nx` is not a revision"),
+            "`head\\nx` is not a revision"
+        );
+        assert_eq!(one_line("plain: ünïcode"), "plain: ünïcode");
     }
 
     #[test]

@@ -369,9 +369,7 @@ impl Runtime {
                     None => Err(Error::usage("`upgrade +N`: the crate has no migrations")),
                 }
             }
-            Spec::Relative(n) => Err(Error::usage(format!(
-                "`upgrade {n}` goes backwards; use `downgrade {n}`"
-            ))),
+            Spec::Relative(n) => Err(backwards(n)),
             spec => {
                 let targets = resolver.resolve(&spec)?;
                 Ok(plan::upgrade_to(&self.graph, &state.applied, &targets))
@@ -385,14 +383,28 @@ impl Runtime {
             Spec::Relative(n) if n < 0 => {
                 plan::downgrade_steps(&self.graph, &state.applied, n.unsigned_abs())
             }
-            Spec::Relative(n) => Err(Error::usage(format!(
-                "`downgrade +{n}` goes forwards; use `upgrade +{n}`"
-            ))),
+            Spec::Relative(n) => Err(forwards(n)),
             spec => {
                 let targets = resolver.resolve(&spec)?;
                 plan::downgrade_to(&self.graph, &state.applied, &targets)
             }
         }
+    }
+
+    /// Checks a target before anything connects: its syntax, its direction, and (when
+    /// it does not depend on the database's state) that it names revisions that exist.
+    /// A bad target then creates nothing, not even the tracking table.
+    pub fn check_target(&self, verb: &str, input: &str) -> Result<()> {
+        let spec = self.parse(input)?;
+        match (verb, &spec) {
+            ("upgrade", Spec::Relative(n)) if *n <= 0 => return Err(backwards(*n)),
+            ("downgrade", Spec::Relative(n)) if *n > 0 => return Err(forwards(*n)),
+            _ => {}
+        }
+        if !needs_state(&spec) {
+            Resolver::new(&self.graph, None).resolve(&spec)?;
+        }
+        Ok(())
     }
 
     /// A spec, where an exact revision id always wins over the grammar.
@@ -490,6 +502,25 @@ pub struct StampOutcome {
     /// Revisions whose recorded failure the stamp resolved.
     pub cleared: Vec<String>,
     pub current: Vec<String>,
+}
+
+fn backwards(n: i64) -> Error {
+    Error::usage(format!("`upgrade {n}` goes backwards; use `downgrade {n}`"))
+}
+
+fn forwards(n: i64) -> Error {
+    Error::usage(format!(
+        "`downgrade +{n}` goes forwards; use `upgrade +{n}`"
+    ))
+}
+
+/// Whether a spec can only be resolved against the database's state.
+fn needs_state(spec: &Spec) -> bool {
+    match spec {
+        Spec::Current | Spec::Relative(_) => true,
+        Spec::Offset(anchor, _) => needs_state(anchor),
+        _ => false,
+    }
 }
 
 /// What `stamp` will change, in the order it changes it.

@@ -93,9 +93,14 @@ pub enum SpecError {
 
 fn syntax(input: &str, why: &str) -> SpecError {
     SpecError::Syntax {
-        input: input.to_string(),
+        input: shown(input),
         why: why.to_string(),
     }
+}
+
+/// Input as an error shows it: on one line, control characters escaped.
+fn shown(input: &str) -> String {
+    crate::output::one_line(input)
 }
 
 /// Parses one spec (no ranges).
@@ -105,7 +110,7 @@ pub fn parse(input: &str) -> Result<Spec, SpecError> {
         return Err(syntax(input, "it is empty"));
     }
     if t.contains(':') {
-        return Err(SpecError::RangeNotAllowed(t.to_string()));
+        return Err(SpecError::RangeNotAllowed(shown(t)));
     }
     if t.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(syntax(t, "it contains white space"));
@@ -157,10 +162,10 @@ fn symbol(t: &str) -> Spec {
 pub fn parse_range(input: &str) -> Result<RangeSpec, SpecError> {
     let t = input.trim();
     let Some((a, b)) = t.split_once(':') else {
-        return Err(SpecError::BadRange(t.to_string()));
+        return Err(SpecError::BadRange(shown(t)));
     };
     if b.contains(':') {
-        return Err(SpecError::BadRange(t.to_string()));
+        return Err(SpecError::BadRange(shown(t)));
     }
     let side = |s: &str| -> Result<Option<Spec>, SpecError> {
         if s.trim().is_empty() {

@@ -34,6 +34,7 @@ async fn connect(verb: &Verb, global: &GlobalArgs) -> Result<(Option<Db>, Policy
 
 /// Connects as the verb needs, runs it, closes the connection.
 pub async fn execute(rt: &Runtime, cli: &Cli, out: Output) -> Result<u8> {
+    check_targets(rt, &cli.verb)?;
     let (db, policy) = connect(&cli.verb, &cli.global).await?;
     let ask = policy == Policy::Ask;
     let result = dispatch(rt, cli, out, db.as_ref(), ask).await;
@@ -41,6 +42,20 @@ pub async fn execute(rt: &Runtime, cli: &Cli, out: Output) -> Result<u8> {
         db.close().await;
     }
     result
+}
+
+/// A writing verb's revisions are checked before it connects, so bad input creates
+/// nothing (no SQLite file, no tracking table).
+fn check_targets(rt: &Runtime, verb: &Verb) -> Result<()> {
+    match verb {
+        Verb::Upgrade { revision, .. } | Verb::Downgrade { revision, .. } => {
+            rt.check_target(verb.name(), revision)
+        }
+        Verb::Stamp { revisions, .. } | Verb::Rehash { revisions } => revisions
+            .iter()
+            .try_for_each(|r| rt.check_target(verb.name(), r)),
+        _ => Ok(()),
+    }
 }
 
 async fn dispatch(rt: &Runtime, cli: &Cli, out: Output, db: Option<&Db>, ask: bool) -> Result<u8> {

@@ -75,21 +75,27 @@ pub fn new_id<'a>(
         TimeZone::Utc => Utc::now().naive_utc(),
         TimeZone::Local => Local::now().naive_local(),
     };
-    Ok(id_at(&slug, now, existing))
+    id_at(&slug, now, existing)
 }
 
 fn id_at<'a>(
     slug: &str,
     now: NaiveDateTime,
     existing: impl IntoIterator<Item = &'a str>,
-) -> String {
+) -> Result<String> {
     let now = now.with_nanosecond_zero();
     let latest = existing.into_iter().filter_map(timestamp_of).max();
     let at = match latest {
         Some(latest) if latest >= now => latest + chrono::Duration::seconds(1),
         _ => now,
     };
-    format!("m{}_{slug}", at.format(FORMAT))
+    if chrono::Datelike::year(&at) > 9999 {
+        return Err(ToolError::usage(
+            "no revision id is left: the newest revision is timestamped at the end of year 9999; \
+             give it an earlier timestamp",
+        ));
+    }
+    Ok(format!("m{}_{slug}", at.format(FORMAT)))
 }
 
 trait NoNanos {
@@ -139,20 +145,23 @@ mod tests {
     #[test]
     fn ids_are_distinct_and_ordered_within_one_second() {
         let now = at("20261123_101500");
-        let first = id_at("a", now, []);
+        let id = |slug, now, existing: &[&str]| id_at(slug, now, existing.iter().copied()).unwrap();
+        let first = id("a", now, &[]);
         assert_eq!(first, "m20261123_101500_a");
-        let second = id_at("b", now, [first.as_str()]);
+        let second = id("b", now, &[&first]);
         assert_eq!(second, "m20261123_101501_b");
-        let third = id_at("c", now, [first.as_str(), second.as_str()]);
+        let third = id("c", now, &[&first, &second]);
         assert_eq!(third, "m20261123_101502_c");
         assert!(first < second && second < third);
         // A clock behind the newest revision still moves forward.
         assert_eq!(
-            id_at("d", at("20200101_000000"), [third.as_str()]),
+            id("d", at("20200101_000000"), &[&third]),
             "m20261123_101503_d"
         );
         // Ids without a timestamp do not count.
-        assert_eq!(id_at("e", now, ["seed_data"]), "m20261123_101500_e");
+        assert_eq!(id("e", now, &["seed_data"]), "m20261123_101500_e");
+        // After the last second a four-digit year can name, there is none.
+        assert!(id_at("f", now, ["m99991231_235959_end"]).is_err());
     }
 
     #[test]
