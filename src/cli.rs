@@ -170,7 +170,11 @@ pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
             ));
         }
     };
-    Ok(Duration::from_secs_f64(secs))
+    // A week is more than any migration lock or start-up should take.
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| *d <= Duration::from_secs(7 * 24 * 3600))
+        .ok_or_else(|| format!("`{text}` is out of range; give at most a week, e.g. 30s, 10m, 2h"))
 }
 
 /// The entry point of a migration crate's binary:
@@ -190,12 +194,41 @@ pub fn run_with(make: impl FnOnce() -> Result<Runtime>, cli: Cli) -> ExitCode {
         .enable_all()
         .build()
     {
-        Ok(tokio) => tokio.block_on(async {
-            match make().and_then(expected_table) {
-                Ok(rt) => crate::verbs::execute(&rt, &cli, out).await,
-                Err(e) => Err(e),
-            }
-        }),
+        Ok(tokio) => {
+            // A migration that panics (`todo!()`, an `unwrap`) is a failed migration,
+            // exit 1, not a crash with a backtrace.
+            let run = std::panic::AssertUnwindSafe(async {
+                match make().and_then(expected_table) {
+                    Ok(rt) => crate::verbs::execute(&rt, &cli, out).await,
+                    Err(e) => Err(e),
+                }
+            });
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(|_| {}));
+            let result = std::panic::catch_unwind(|| tokio.block_on(run));
+            std::panic::set_hook(previous);
+            result.unwrap_or_else(|panic| {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "no message".to_string());
+                match crate::exec::running_step() {
+                    Some((id, direction)) => Err(Error::Migration {
+                        id,
+                        direction: match direction {
+                            crate::exec::Direction::Up => "upgrade",
+                            crate::exec::Direction::Down => "downgrade",
+                        },
+                        message: format!(
+                            "its code panicked: {what} (where the database allows, the step was \
+                             rolled back; nothing after it ran)"
+                        ),
+                    }),
+                    None => Err(Error::Database(format!("cargo-migrate panicked: {what}"))),
+                }
+            })
+        }
         Err(e) => Err(Error::Database(format!(
             "cannot start the async runtime: {e}"
         ))),
@@ -404,6 +437,8 @@ mod tests {
         assert_eq!(parse_duration("30").unwrap(), Duration::from_secs(30));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("3 weeks").is_err());
+        assert!(parse_duration("99999999999999999999").is_err());
+        assert!(parse_duration("8d").is_err());
     }
 
     /// Forwarding rebuilds the command line from the parsed one: it must mean the same.

@@ -34,7 +34,7 @@ pub fn policy(verb: &Verb, global: &GlobalArgs, url: &DbUrl) -> Result<Policy> {
         Some("with `--format json`")
     } else if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
         Some("without a terminal to ask on")
-    } else if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0") {
+    } else if in_ci() {
         Some("in CI")
     } else if !cfg!(feature = "prompt") {
         Some("in a binary built without cargo-migrate's `prompt` feature")
@@ -48,6 +48,11 @@ pub fn policy(verb: &Verb, global: &GlobalArgs, url: &DbUrl) -> Result<Policy> {
             verb.name()
         ))),
     }
+}
+
+/// `CI` is set to something other than `false` or `0`: nobody is there to answer.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
 
 /// Prints the plan on stderr and asks whether to go ahead (default: no).

@@ -124,9 +124,15 @@ impl DbUrl {
             hostport.split(':').next().unwrap_or_default()
         };
         match host.to_ascii_lowercase().as_str() {
-            "localhost" | "::1" => true,
-            "" => self.has_query_param("host") || self.has_query_param("socket"),
-            h => h.starts_with("127."),
+            "localhost" => true,
+            // `postgres:///db?host=/run/postgresql` is a socket; `?host=db.example` is not
+            "" => {
+                self.query_param("socket").is_some()
+                    || self.query_param("host").is_some_and(|h| h.starts_with('/'))
+            }
+            h => h
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback()),
         }
     }
 
@@ -158,6 +164,15 @@ impl DbUrl {
             None => default_port,
         };
         (!host.is_empty()).then(|| (percent_decode(host), port))
+    }
+
+    fn query_param(&self, name: &str) -> Option<&str> {
+        let (_, query) = self.raw.split_once('?')?;
+        query.split('&').find_map(|kv| {
+            kv.split_once('=')
+                .filter(|(k, _)| *k == name)
+                .map(|(_, v)| v)
+        })
     }
 
     fn has_query_param(&self, name: &str) -> bool {
@@ -264,7 +279,9 @@ fn check_server_url(raw: &str, scheme: &str) -> Result<()> {
 /// `user:password` and the rest of what follows the scheme: the userinfo ends at the
 /// last `@`, so a password with an unencoded `/`, `?`, `#` or `@` stays whole.
 fn split_userinfo(rest: &str) -> (Option<&str>, &str) {
-    match rest.rfind('@') {
+    // The last `@` before the query, unless the query start is inside the password.
+    let before_query = rest.find('?').and_then(|q| rest[..q].rfind('@'));
+    match before_query.or_else(|| rest.rfind('@')) {
         Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
         None => (None, rest),
     }
@@ -589,7 +606,26 @@ mod tests {
             );
         }
         assert!(DbUrl::parse("postgres://u@[::1]:5432/db").is_ok());
+        let url = DbUrl::parse("postgres://u:pw@h:5432/db?application_name=svc@prod").unwrap();
+        assert_eq!(url.tcp_address(), Some(("h".to_string(), 5432)));
+        assert!(!url.to_string().contains("pw"));
         assert!(DbUrl::parse("postgres:///db?host=/var/run/postgresql").is_ok());
+    }
+
+    #[test]
+    fn local_means_this_machine() {
+        for (url, local) in [
+            ("sqlite://a.db", true),
+            ("postgres://u@localhost/db", true),
+            ("postgres://u@127.0.0.1/db", true),
+            ("postgres://u@[::1]/db", true),
+            ("postgres:///db?host=/run/postgresql", true),
+            ("postgres:///db?host=db.prod.internal", false),
+            ("postgres://u@127.example.com/db", false),
+            ("mysql://u@db.example:3306/db", false),
+        ] {
+            assert_eq!(DbUrl::parse(url).unwrap().is_local(), local, "{url}");
+        }
     }
 
     #[test]

@@ -56,6 +56,16 @@ pub struct StepContext<'a> {
     pub checksum: Option<&'a str>,
 }
 
+thread_local! {
+    /// The step running on this thread, for the message if its code panics.
+    static RUNNING: std::cell::RefCell<Option<(String, Direction)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The step that was running when a migration's code panicked.
+pub fn running_step() -> Option<(String, Direction)> {
+    RUNNING.with(|r| r.borrow().clone())
+}
+
 pub async fn run_step(
     db: &Db,
     tracking: &Tracking,
@@ -64,6 +74,7 @@ pub async fn run_step(
     ctx: &StepContext<'_>,
 ) -> Result<StepOutcome> {
     let id = migration.name().to_string();
+    RUNNING.with(|r| *r.borrow_mut() = Some((id.clone(), direction)));
     let backend = db.backend();
     let conn = db.connection();
     let transactional = uses_transaction(migration, backend);
@@ -150,6 +161,7 @@ pub async fn run_step(
         recorded.map_err(|e| db.error(e))?;
     }
     outcome.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    RUNNING.with(|r| *r.borrow_mut() = None);
     Ok(outcome)
 }
 

@@ -243,11 +243,8 @@ fn applied_row<'s>(
     id: &str,
 ) -> Option<(i64, Option<&'s crate::tracking::MetaRow>)> {
     state
-        .recorded
-        .applied
-        .iter()
-        .find(|row| row.version == id)
-        .map(|row| (row.applied_at, state.recorded.meta.get(id)))
+        .applied_at(id)
+        .map(|at| (at, state.recorded.meta.get(id)))
 }
 
 /// A revision as JSON, with its database facts when the state is known.

@@ -68,9 +68,16 @@ pub struct State {
     /// Applied revisions whose source changed since they were applied (the recorded
     /// checksum differs from the compiled one), in topological order.
     pub changed: Vec<usize>,
+    /// When each applied revision was applied (Unix seconds), by id.
+    applied_at: std::collections::HashMap<String, i64>,
 }
 
 impl State {
+    /// When `id` was applied (Unix seconds), if it is.
+    pub fn applied_at(&self, id: &str) -> Option<i64> {
+        self.applied_at.get(id).copied()
+    }
+
     pub fn applied_count(&self) -> usize {
         self.applied.iter().filter(|&&a| a).count()
     }
@@ -170,12 +177,18 @@ impl Runtime {
                     }
             })
             .collect();
+        let applied_at = recorded
+            .applied
+            .iter()
+            .map(|row| (row.version.clone(), row.applied_at))
+            .collect();
         State {
             recorded,
             applied,
             current,
             unknown,
             changed,
+            applied_at,
         }
     }
 

@@ -399,7 +399,6 @@ fn report_problems(rt: &Runtime, out: Output, state: &State) {
             f.error
         ));
     }
-    let _ = rt;
 }
 
 fn status(rt: &Runtime, out: Output, db: Option<&Db>, state: Option<&State>) -> Result<u8> {
@@ -433,8 +432,8 @@ fn status(rt: &Runtime, out: Output, db: Option<&Db>, state: Option<&State>) -> 
     let width = order.iter().map(|&r| g.id(r).len()).max().unwrap_or(0);
     for &r in order {
         let id = g.id(r);
-        let line = match state.recorded.applied.iter().find(|row| row.version == id) {
-            Some(row) => {
+        let line = match state.applied_at(id) {
+            Some(applied_at) => {
                 let ms = state
                     .recorded
                     .meta
@@ -450,7 +449,7 @@ fn status(rt: &Runtime, out: Output, db: Option<&Db>, state: Option<&State>) -> 
                 format!(
                     "  {}  {id:<width$}  {}{ms}{changed}",
                     console::style("applied").green(),
-                    output::timestamp(row.applied_at)
+                    output::timestamp(applied_at)
                 )
             }
             None => format!("  {}  {id}", console::style("pending").yellow()),

@@ -287,6 +287,12 @@ fn a_sea_orm_cli_crate_works_with_zero_edits() {
         "m20220101_000001_create_table\n"
     );
 
+    // One chain: no branching from an earlier migration.
+    let o = p.expect(
+        &["create", "x", "--head", "m20220101_000001_create_table"],
+        2,
+    );
+    assert!(one_line(&o).contains("`--head`"), "{}", err(&o));
     // `create` appends in sea-orm-cli's own layout: a `mod` line and a vec entry.
     let id = p.create(&["add posts index"]);
     let lib = p.read("migration/src/lib.rs");
@@ -754,4 +760,42 @@ fn an_applied_migration_edited_afterwards_is_reported_until_rehashed() {
     let o = p.expect_on(&db, &["rehash"], 0);
     assert!(err(&o).contains(&format!("Rehashed {id}")), "{}", err(&o));
     p.expect_on(&db, &["check"], 0);
+}
+
+#[test]
+fn a_panicking_migration_is_a_failed_migration() {
+    let p = Project::new();
+    p.init();
+    let db = format!("sqlite://{}/panic.db", p.path().display());
+    let id = p.create(&["not written yet"]);
+    let path = format!("migration/src/{id}.rs");
+    let text = p.read(&path);
+    let up = text.find("        // An example").unwrap();
+    let end = text[up..].find("\n    }\n").unwrap() + up;
+    p.write(
+        &path,
+        &format!(
+            "{}        todo!(\"write this migration\")\n{}",
+            &text[..up],
+            &text[end..]
+        ),
+    );
+    p.expect(&["heads"], 0); // builds it
+    let o = p.expect_on(&db, &["upgrade", "head"], 1);
+    let e = err(&o);
+    let last = e.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with(&format!(
+            "error: upgrade of `{id}` failed: its code panicked"
+        )) && last.contains("write this migration"),
+        "{e}"
+    );
+    assert!(
+        !e.contains("panicked at") && !e.contains("RUST_BACKTRACE"),
+        "no panic report:\n{e}"
+    );
+    // the first migration was applied, the panicking one was not
+    let o = p.expect_on(&db, &["status", "--format", "json"], 0);
+    let v: serde_json::Value = serde_json::from_str(out(&o).trim()).unwrap();
+    assert_eq!(v["applied"], 1, "{v}");
 }

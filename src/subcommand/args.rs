@@ -111,6 +111,27 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// The backend a database URL names.
+    pub fn of(url: &crate::db::DbUrl) -> Backend {
+        use sea_orm_migration::sea_orm::DbBackend;
+        match url.backend() {
+            DbBackend::Postgres => Backend::Postgres,
+            DbBackend::MySql => Backend::Mysql,
+            _ => Backend::Sqlite,
+        }
+    }
+
+    /// The backends a sea-orm or sea-orm-migration feature enables.
+    pub fn of_sea_orm_feature(feature: &str) -> &'static [Backend] {
+        match feature {
+            "sqlx-postgres" => &[Backend::Postgres],
+            "sqlx-mysql" => &[Backend::Mysql],
+            "sqlx-sqlite" => &[Backend::Sqlite],
+            "sqlx-all" => &[Backend::Postgres, Backend::Mysql, Backend::Sqlite],
+            _ => &[],
+        }
+    }
+
     /// cargo-migrate's feature for this backend.
     pub fn feature(self) -> &'static str {
         match self {

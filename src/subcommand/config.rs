@@ -22,8 +22,8 @@ pub struct Config {
     pub templates: Option<PathBuf>,
     /// The tracking table the migration crate must record in.
     pub table: Option<String>,
-    /// The clock of new revision ids.
-    pub timezone: TimeZone,
+    /// The clock of new revision ids (`None`: not set here; UTC).
+    pub timezone: Option<TimeZone>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,6 +34,11 @@ pub enum TimeZone {
 }
 
 impl Config {
+    /// The clock of new revision ids.
+    pub fn timezone(&self) -> TimeZone {
+        self.timezone.unwrap_or_default()
+    }
+
     /// Reads one `metadata` table (the `migrate` key of it, if any); `base` is the
     /// directory of the manifest it comes from; `what` names the table in messages.
     pub fn from_metadata(metadata: &Value, base: &Path, what: &str) -> Result<Config> {
@@ -66,7 +71,7 @@ impl Config {
                     config.table = Some(t);
                 }
                 "timezone" => {
-                    config.timezone = match text()?.to_ascii_lowercase().as_str() {
+                    config.timezone = Some(match text()?.to_ascii_lowercase().as_str() {
                         "utc" => TimeZone::Utc,
                         "local" => TimeZone::Local,
                         other => {
@@ -74,7 +79,7 @@ impl Config {
                                 "`timezone = \"{other}\"` in `[{what}]`: expected \"utc\" or \"local\""
                             )));
                         }
-                    }
+                    })
                 }
                 other => {
                     return Err(ToolError::usage(format!(
@@ -97,11 +102,7 @@ impl Config {
             database_url: over.database_url.or(self.database_url),
             templates: over.templates.or(self.templates),
             table: over.table.or(self.table),
-            timezone: if over.timezone != TimeZone::default() {
-                over.timezone
-            } else {
-                self.timezone
-            },
+            timezone: over.timezone.or(self.timezone),
         }
     }
 }
@@ -123,7 +124,7 @@ mod tests {
         assert_eq!(c.package.as_deref(), Some("db"));
         assert_eq!(c.templates, Some(PathBuf::from("/ws/tpl")));
         assert_eq!(c.table.as_deref(), Some("versions"));
-        assert_eq!(c.timezone, TimeZone::Local);
+        assert_eq!(c.timezone, Some(TimeZone::Local));
     }
 
     #[test]
@@ -139,6 +140,15 @@ mod tests {
         };
         let c = ws.merged(pkg);
         assert_eq!(c.package.as_deref(), Some("a"));
+        let local = Config {
+            timezone: Some(TimeZone::Local),
+            ..Config::default()
+        };
+        let utc = Config {
+            timezone: Some(TimeZone::Utc),
+            ..Config::default()
+        };
+        assert_eq!(local.merged(utc).timezone(), TimeZone::Utc);
         assert_eq!(c.database_url.as_deref(), Some("sqlite://b.db"));
     }
 

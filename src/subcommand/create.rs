@@ -64,6 +64,12 @@ pub struct Written {
 pub fn create(target: &Target, args: &CreateArgs) -> Result<Written> {
     let graph = target.source.graph()?;
     let parents = match &args.head {
+        Some(_) if target.source.is_legacy() => {
+            return Err(ToolError::usage(
+                "`--head` needs a crate whose migrations declare what they revise; a sea-orm-cli \
+                 crate is one chain in `migrations()` order, so a new migration always follows the last",
+            ));
+        }
         Some(spec) => {
             let revs = Resolver::new(&graph, None)
                 .resolve_str(spec)
@@ -172,21 +178,14 @@ fn write(
 ) -> Result<Written> {
     let source = &target.source;
     let existing = (0..graph.len()).map(|r| graph.id(r));
-    let id = naming::new_id(message, target.config.timezone, existing)?;
+    let id = naming::new_id(message, target.config.timezone(), existing)?;
     let legacy = source.is_legacy();
     let slug = naming::slug(message).unwrap_or_default();
     let ctx = Context {
         message: naming::one_line(message),
-        revises_rust: format!(
-            "&[{}]",
-            parents
-                .iter()
-                .map(|p| format!("{p:?}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        revises_rust: revises_rust(&parents),
         revises: parents.clone(),
-        created: created(target.config.timezone),
+        created: created(target.config.timezone()),
         table: slug.clone(),
         slug,
         legacy,
@@ -217,6 +216,15 @@ fn write(
             }
             create_new(&path, text)?;
             written.push(path);
+        }
+        // Another `create` (or an editor) may have changed lib.rs since it was read.
+        let now =
+            std::fs::read_to_string(&source.lib).map_err(ToolError::io("read", &source.lib))?;
+        if now != source.text {
+            return Err(ToolError::Failure(format!(
+                "{} changed while `{id}` was being written; nothing was written, run the command again",
+                source.lib.display()
+            )));
         }
         replace(&source.lib, &lib)
     })();

@@ -31,7 +31,12 @@ pub fn run(args: &MigrateArgs, verb: &Verb) -> Result<ExitCode> {
             &hit.root,
             hit.config.database_url.as_deref(),
         )?;
-        return exec(&hit.binary, &argv, &child_env(url.as_ref(), &hit.config));
+        let backend = url
+            .as_ref()
+            .map(|u| args::Backend::of(u).feature().to_string());
+        if hit.runner_backend.is_none() || hit.runner_backend == backend {
+            return exec(&hit.binary, &argv, &child_env(url.as_ref(), &hit.config));
+        }
     }
     let ws = Workspace::load(&args.cargo)?;
     let (krate, config) = ws.migration_crate(args.cargo.package.as_deref())?;
@@ -63,11 +68,7 @@ fn build_migration_crate(
             Vec::new(),
         ),
         Kind::Legacy => {
-            let backend = url.map(|u| match u.backend() {
-                sea_orm_migration::sea_orm::DbBackend::Postgres => args::Backend::Postgres,
-                sea_orm_migration::sea_orm::DbBackend::MySql => args::Backend::Mysql,
-                _ => args::Backend::Sqlite,
-            });
+            let backend = url.map(args::Backend::of);
             let runner = legacy::prepare(ws, krate, backend)?;
             let m = runner.manifest.clone();
             (runner.manifest, runner.package, runner.bin, vec![m])
@@ -106,6 +107,10 @@ fn build_migration_crate(
                 entries,
                 manifests,
                 started,
+                runner_backend: match krate.kind {
+                    Kind::Legacy => url.map(|u| args::Backend::of(u).feature().to_string()),
+                    Kind::Runtime => None,
+                },
             },
         );
     }

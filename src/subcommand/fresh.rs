@@ -32,6 +32,9 @@ pub struct Record {
     pub root: PathBuf,
     pub binary: PathBuf,
     pub config: Config,
+    /// A sea-orm-cli crate's runner is built for the database URL's backend: the
+    /// backend it was built for (`None` for a crate's own binary).
+    pub runner_backend: Option<String>,
 }
 
 /// The record of the last build for this invocation, if every file it lists is
@@ -144,6 +147,8 @@ pub struct Build<'a> {
     /// When the build started: a file changed since may not be in the binary, so
     /// nothing is recorded.
     pub started: SystemTime,
+    /// See `Record::runner_backend`.
+    pub runner_backend: Option<String>,
 }
 
 /// Records a build for `lookup`.
@@ -156,9 +161,15 @@ pub fn store(args: &CargoArgs, build: Build) {
         entries,
         manifests,
         started: built_at,
+        runner_backend,
     } = build;
     let mut paths: Vec<PathBuf> = vec![binary.to_path_buf(), root.join("Cargo.lock")];
     let sources = dep_info(binary);
+    // No dep-info, or a build script's output among the sources (what it generates can
+    // change with no source changing): no record, every verb builds.
+    if sources.is_empty() || sources.iter().any(|s| s.starts_with(target_dir)) {
+        return;
+    }
     for source in &sources {
         if let Some(manifest) = source
             .ancestors()
@@ -193,6 +204,7 @@ pub fn store(args: &CargoArgs, build: Build) {
         root: root.to_path_buf(),
         binary: binary.to_path_buf(),
         config: config.clone(),
+        runner_backend,
     };
     save(args, target_dir, root, "fresh", entries, files, record);
 }
@@ -350,17 +362,21 @@ fn split_target(line: &str) -> Option<(&str, &str)> {
 /// cargo's configuration files that apply to `root` (present or not: one appearing
 /// later must also force a build).
 fn cargo_config_files(root: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for dir in root.ancestors() {
-        files.push(dir.join(".cargo").join("config.toml"));
-        files.push(dir.join(".cargo").join("config"));
-    }
-    if let Some(home) = std::env::var_os("CARGO_HOME") {
-        let home = PathBuf::from(home);
-        files.push(home.join("config.toml"));
-        files.push(home.join("config"));
-    }
-    files
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    let mut dirs: Vec<PathBuf> = root
+        .ancestors()
+        .chain(cwd.ancestors())
+        .map(|d| d.join(".cargo"))
+        .collect();
+    dirs.extend(home);
+    dirs.sort();
+    dirs.dedup();
+    dirs.iter()
+        .flat_map(|d| [d.join("config.toml"), d.join("config")])
+        .collect()
 }
 
 #[cfg(test)]

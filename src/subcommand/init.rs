@@ -87,7 +87,7 @@ pub fn init(ws: &Workspace, args: &InitArgs, url: Option<&str>) -> Result<Initia
     let lib_name = name.replace('-', "_");
 
     // Render everything first.
-    let id = naming::new_id("create post table", ws.config.timezone, [])?;
+    let id = naming::new_id("create post table", ws.config.timezone(), [])?;
     let first_ctx = Context {
         id: id.clone(),
         message: "create post table".into(),
@@ -150,7 +150,7 @@ pub fn init(ws: &Workspace, args: &InitArgs, url: Option<&str>) -> Result<Initia
         return Err(e);
     }
     let env_path = ws.root.join(".env");
-    let env_written = if env_path.exists() || url.is_some() {
+    let env_written = if env_path.exists() || url.is_some() || ws.config.database_url.is_some() {
         false
     } else {
         let default = default_url(backends[0], &ws.root);
@@ -181,32 +181,15 @@ fn choose_backends(ws: &Workspace, given: &[Backend], url: Option<&str>) -> Vec<
                 .filter(|d| d.name == "sea-orm" || d.name == "sea-orm-migration")
             {
                 for f in &d.features {
-                    match f.as_str() {
-                        "sqlx-postgres" => out.push(Backend::Postgres),
-                        "sqlx-mysql" => out.push(Backend::Mysql),
-                        "sqlx-sqlite" => out.push(Backend::Sqlite),
-                        "sqlx-all" => {
-                            out.extend([Backend::Postgres, Backend::Mysql, Backend::Sqlite])
-                        }
-                        _ => {}
-                    }
+                    out.extend(Backend::of_sea_orm_feature(f));
                 }
             }
         }
     }
     if out.is_empty()
-        && let Some(url) = url
+        && let Some(url) = url.and_then(|u| crate::db::DbUrl::parse(u).ok())
     {
-        let scheme = url
-            .split(':')
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        out.push(match scheme.as_str() {
-            "postgres" | "postgresql" => Backend::Postgres,
-            "mysql" | "mariadb" => Backend::Mysql,
-            _ => Backend::Sqlite,
-        });
+        out.push(Backend::of(&url));
     }
     if out.is_empty() {
         out.push(Backend::Sqlite);

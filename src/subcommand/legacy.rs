@@ -64,7 +64,12 @@ pub fn prepare(
     write_if_changed(&dir.join("src").join("main.rs"), main)?;
     let lock = ws.root.join("Cargo.lock");
     let runner_lock = dir.join("Cargo.lock");
-    if lock.is_file() && !runner_lock.exists() {
+    // Start from the user's versions, again whenever they change (`cargo update`).
+    let newer = |a: &Path, b: &Path| {
+        let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        modified(a) > modified(b)
+    };
+    if lock.is_file() && (!runner_lock.exists() || newer(&lock, &runner_lock)) {
         std::fs::copy(&lock, &runner_lock).map_err(ToolError::io("copy", &lock))?;
     }
     Ok(Runner {
@@ -76,16 +81,10 @@ pub fn prepare(
 
 /// The runtime's backends for a crate's sea-orm features, plus the URL's.
 fn backends(features: &[String], url_backend: Option<Backend>) -> Vec<Backend> {
-    let mut out = Vec::new();
-    for f in features {
-        match f.as_str() {
-            "sqlx-postgres" => out.push(Backend::Postgres),
-            "sqlx-mysql" => out.push(Backend::Mysql),
-            "sqlx-sqlite" => out.push(Backend::Sqlite),
-            "sqlx-all" => out.extend([Backend::Postgres, Backend::Mysql, Backend::Sqlite]),
-            _ => {}
-        }
-    }
+    let mut out: Vec<Backend> = features
+        .iter()
+        .flat_map(|f| Backend::of_sea_orm_feature(f).iter().copied())
+        .collect();
     out.extend(url_backend);
     out.sort();
     out.dedup();

@@ -2,7 +2,7 @@
 //! formatting and comments stay as they were; the result is parsed again and must list
 //! exactly the old modules plus the new one.
 
-use super::source::{Layout, Source, parse_lib};
+use super::source::{Layout, Source, first_item_start, mod_names, parse_lib};
 use crate::lexer;
 
 /// `lib.rs` with `module` registered last.
@@ -11,29 +11,34 @@ pub fn register(source: &Source, module: &str) -> Result<String, String> {
     let new = match &source.layout {
         Layout::Migrator { body } => append_item(text, *body, module, "    "),
         Layout::Legacy { last_mod, vec } => {
-            let entry = format!("Box::new({module}::Migration)");
-            let indent = line_indent(text, vec.0) + "    ";
-            let with_vec =
-                if text[vec.0..vec.1].contains('\n') || text[vec.0..vec.1].trim().is_empty() {
-                    append_item(text, *vec, &entry, &indent)
-                } else {
-                    // `vec![a, b]` on one line: one entry per line from now on.
-                    let items: Vec<&str> = split_top_level(&text[vec.0..vec.1]);
-                    let closing = line_indent(text, vec.0);
-                    let mut body = String::from("\n");
-                    for item in items.iter().copied().chain(std::iter::once(entry.as_str())) {
-                        body.push_str(&format!("{indent}{item},\n"));
-                    }
-                    body.push_str(&closing);
-                    format!("{}{body}{}", &text[..vec.0], &text[vec.1..])
-                };
-            // The `mod` line goes after the last one (before the vec, so offsets hold).
-            match last_mod {
-                Some(end) => format!("{}\nmod {module};{}", &with_vec[..*end], &with_vec[*end..]),
-                None => format!("mod {module};\n{with_vec}"),
+            // Both edits on the original text, the later one first, so the earlier
+            // one's offsets still hold.
+            let add_mod = |text: &str| match last_mod {
+                Some(end) => format!("{}\nmod {module};{}", &text[..*end], &text[*end..]),
+                None => {
+                    let at = first_item_start(text);
+                    format!("{}mod {module};\n\n{}", &text[..at], &text[at..])
+                }
+            };
+            let mod_after_vec = last_mod.is_some_and(|end| end >= vec.1);
+            if mod_after_vec {
+                add_to_vec(&add_mod(text), *vec, module)
+            } else {
+                add_mod(&add_to_vec(text, *vec, module))
             }
         }
     };
+    if matches!(source.layout, Layout::Legacy { .. }) {
+        let mut expected = mod_names(text);
+        expected.push(module.to_string());
+        let after = mod_names(&new);
+        if after != expected {
+            return Err(format!(
+                "adding `mod {module};` would not leave the `mod` lines as expected (got {})",
+                after.join(", ")
+            ));
+        }
+    }
     let (_, before) = parse_lib(text)?;
     let (_, after) = parse_lib(&new)?;
     let mut expected = before;
@@ -45,6 +50,24 @@ pub fn register(source: &Source, module: &str) -> Result<String, String> {
         ));
     }
     Ok(new)
+}
+
+/// `Box::new(<module>::Migration)` appended to the `vec![...]` whose contents are `vec`.
+fn add_to_vec(text: &str, vec: (usize, usize), module: &str) -> String {
+    let entry = format!("Box::new({module}::Migration)");
+    let indent = line_indent(text, vec.0) + "    ";
+    if text[vec.0..vec.1].contains('\n') || text[vec.0..vec.1].trim().is_empty() {
+        return append_item(text, vec, &entry, &indent);
+    }
+    // `vec![a, b]` on one line: one entry per line from now on.
+    let items: Vec<&str> = split_top_level(&text[vec.0..vec.1]);
+    let closing = line_indent(text, vec.0);
+    let mut body = String::from("\n");
+    for item in items.iter().copied().chain(std::iter::once(entry.as_str())) {
+        body.push_str(&format!("{indent}{item},\n"));
+    }
+    body.push_str(&closing);
+    format!("{}{body}{}", &text[..vec.0], &text[vec.1..])
 }
 
 /// Appends `item,` on its own line at the end of a comma-separated list whose
@@ -161,6 +184,29 @@ mod tests {
         assert_eq!(
             out,
             "pub use sea_orm_migration::prelude::*;\n\nmod m20220101_000001_create_table;\nmod m20261123_000000_add_users;\n\npub struct Migrator;\n\n#[async_trait::async_trait]\nimpl MigratorTrait for Migrator {\n    fn migrations() -> Vec<Box<dyn MigrationTrait>> {\n        vec![\n            Box::new(m20220101_000001_create_table::Migration),\n            Box::new(m20261123_000000_add_users::Migration),\n        ]\n    }\n}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn t() { assert_eq!(vec![1], vec![1]); }\n}\n"
+        );
+        // A `mod` after the vec (tests at the bottom) and one inside `mod tests { }`.
+        let tail = "pub use sea_orm_migration::prelude::*;\n\nmod m1_a;\n\npub struct Migrator;\n\nimpl MigratorTrait for Migrator {\n    fn migrations() -> Vec<Box<dyn MigrationTrait>> {\n        vec![Box::new(m1_a::Migration)]\n    }\n}\n\n// Tests of the migrations — run with cargo test.\n#[cfg(test)]\nmod tests { mod inner; }\n#[cfg(test)]\nmod more_tests;\n";
+        let after_tail = register(&source(tail), "m2_b").unwrap();
+        let out_tail = &after_tail;
+        assert!(
+            out_tail.contains("mod more_tests;\nmod m2_b;"),
+            "{out_tail}"
+        );
+        assert!(
+            out_tail.contains("// Tests of the migrations — run with cargo test.\n#[cfg(test)]"),
+            "{out_tail}"
+        );
+        assert!(
+            out_tail.contains("Box::new(m1_a::Migration),\n            Box::new(m2_b::Migration),"),
+            "{out_tail}"
+        );
+        // No `mod` line yet: the first one goes after the crate's docs and attributes.
+        let bare = "//! docs\n#![allow(dead_code)]\npub use sea_orm_migration::prelude::*;\npub struct Migrator;\nimpl MigratorTrait for Migrator {\n    fn migrations() -> Vec<Box<dyn MigrationTrait>> {\n        vec![]\n    }\n}\n";
+        let first = register(&source(bare), "m1_a").unwrap();
+        assert!(
+            first.starts_with("//! docs\n#![allow(dead_code)]\nmod m1_a;\n\npub use"),
+            "{first}"
         );
         // Once multi-line, it stays as the user formats it.
         let again = register(&source(&out), "m20261124_000000_more").unwrap();

@@ -201,16 +201,53 @@ pub fn parse_lib(text: &str) -> std::result::Result<(Layout, Vec<String>), Strin
     ))
 }
 
-/// `mod <name>;` declarations: (name token index, end of the `;`).
+/// Top-level `mod <name>;` declarations (not those inside `mod tests { ... }`): the
+/// name's token index and the end of the `;`.
 fn mod_lines(t: &[Token]) -> Vec<(usize, usize)> {
-    (0..t.len())
-        .filter(|&k| {
-            t[k].is_ident("mod")
+    let mut depth = 0i32;
+    let mut found = Vec::new();
+    for k in 0..t.len() {
+        match t[k].kind {
+            Kind::Punct('{') => depth += 1,
+            Kind::Punct('}') => depth -= 1,
+            _ if depth == 0
+                && t[k].is_ident("mod")
                 && t.get(k + 1).is_some_and(|x| x.ident().is_some())
-                && t.get(k + 2).is_some_and(|x| x.is_punct(';'))
-        })
-        .map(|k| (k + 1, t[k + 2].end))
+                && t.get(k + 2).is_some_and(|x| x.is_punct(';')) =>
+            {
+                found.push((k + 1, t[k + 2].end));
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+/// The names of the top-level `mod <name>;` declarations of a `lib.rs`.
+pub fn mod_names(text: &str) -> Vec<String> {
+    let t = lexer::tokens(text);
+    mod_lines(&t)
+        .into_iter()
+        .filter_map(|(k, _)| t[k].ident().map(str::to_string))
         .collect()
+}
+
+/// Where a first `mod` line goes: after the inner attributes (`#![...]`) at the top,
+/// at the start of the first item's line (so `//!` docs stay first).
+pub fn first_item_start(text: &str) -> usize {
+    let t = lexer::tokens(text);
+    let mut k = 0;
+    while t.get(k).is_some_and(|x| x.is_punct('#')) && t.get(k + 1).is_some_and(|x| x.is_punct('!'))
+    {
+        match t.get(k + 2).and_then(|_| lexer::matching(&t, k + 2)) {
+            Some(close) => k = close + 1,
+            None => break,
+        }
+    }
+    match t.get(k) {
+        Some(tok) => text[..tok.start].rfind('\n').map_or(0, |i| i + 1),
+        None => text.len(),
+    }
 }
 
 /// What a migration file says of itself.

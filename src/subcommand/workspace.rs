@@ -186,9 +186,7 @@ impl Workspace {
 /// A person at a terminal who can be asked (not CI, not a pipe).
 fn interactive() -> bool {
     use std::io::IsTerminal;
-    std::io::stdin().is_terminal()
-        && std::io::stderr().is_terminal()
-        && std::env::var("CI").is_err()
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal() && !crate::confirm::in_ci()
 }
 
 fn depends_on(p: &Package, name: &str) -> bool {
@@ -197,8 +195,14 @@ fn depends_on(p: &Package, name: &str) -> bool {
         .any(|d| d.name == name && d.kind == DependencyKind::Normal)
 }
 
+/// A member that can be the migration crate: one that depends on the runtime and has
+/// a binary, or a sea-orm-cli crate (sea-orm-migration and a library with `Migrator`).
 fn is_migration_crate(p: &Package) -> bool {
-    p.name.as_str() != RUNTIME && (depends_on(p, RUNTIME) || depends_on(p, SEA_ORM_MIGRATION))
+    let has = |kind: TargetKind| p.targets.iter().any(|t| t.kind.contains(&kind));
+    p.name.as_str() != RUNTIME
+        && ((depends_on(p, RUNTIME) && has(TargetKind::Bin))
+            || (depends_on(p, SEA_ORM_MIGRATION)
+                && (has(TargetKind::Lib) || has(TargetKind::RLib))))
 }
 
 fn describe(p: &Package) -> Result<MigrationCrate> {
