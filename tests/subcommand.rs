@@ -30,7 +30,7 @@ on_every_backend!(the_whole_workflow, |db| {
         .unwrap();
     let first = first.trim_end_matches(".rs").to_string();
     let a = p.create(&["add users table"]);
-    let b = p.create(&["add users table"]);
+    let b = p.create(&["add posts table"]);
     let c = p.create(&["-t", "sql", "seed the users"]);
     assert!(a < b && b < c, "{a} {b} {c}");
     assert!(p.path().join(format!("migration/src/{c}.rs")).is_file());
@@ -57,6 +57,7 @@ on_every_backend!(the_whole_workflow, |db| {
     let lines: Vec<String> = out(&o).lines().map(str::to_string).collect();
     assert_eq!(lines.len(), 4, "{lines:?}");
     assert_eq!(lines[0], format!("{b} -> {c} (head), seed the users"));
+    assert_eq!(lines[1], format!("{a} -> {b}, add posts table"));
     assert_eq!(lines[3], format!("<base> -> {first}, create post table"));
 
     let o = p.expect_on(url, &["downgrade", "-1", "--yes"], 0);
