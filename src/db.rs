@@ -115,14 +115,7 @@ impl DbUrl {
         if self.backend == DbBackend::Sqlite {
             return true;
         }
-        let rest = self.raw.split_once("://").map_or("", |(_, r)| r);
-        let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
-        let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-        let host = if let Some(v6) = hostport.strip_prefix('[') {
-            v6.split(']').next().unwrap_or_default()
-        } else {
-            hostport.split(':').next().unwrap_or_default()
-        };
+        let host = host_and_port(&self.raw).map_or("", |(host, _)| host);
         match host.to_ascii_lowercase().as_str() {
             "localhost" => true,
             // `postgres:///db?host=/run/postgresql` is a socket; `?host=db.example` is not
@@ -146,19 +139,7 @@ impl DbUrl {
         if self.has_query_param("host") || self.has_query_param("socket") {
             return None;
         }
-        let rest = &self.raw[self.raw.find("://")? + 3..];
-        let (_, hostport) = split_userinfo(rest);
-        let hostport = &hostport[..hostport.find(['/', '?', '#']).unwrap_or(hostport.len())];
-        let (host, port) = match hostport.strip_prefix('[') {
-            Some(v6) => {
-                let (h, p) = v6.split_once(']')?;
-                (h, p.strip_prefix(':'))
-            }
-            None => match hostport.rsplit_once(':') {
-                Some((h, p)) => (h, Some(p)),
-                None => (hostport, None),
-            },
-        };
+        let (host, port) = host_and_port(&self.raw)?;
         let port = match port {
             Some(p) => p.parse().ok()?,
             None => default_port,
@@ -240,25 +221,13 @@ fn backend_compiled(backend: DbBackend) -> bool {
 /// A server URL must name a host (or a socket) and, if any, a port that is a number.
 fn check_server_url(raw: &str, scheme: &str) -> Result<()> {
     let form = format!("expected `{scheme}://[user[:password]@]host[:port]/database`");
-    let Some(rest) = raw.find("://").map(|i| &raw[i + 3..]) else {
+    let Some((host, port)) = host_and_port(raw) else {
         return Err(Error::Config(format!(
             "`{}` is not a database URL: {form}",
             mask(raw)
         )));
     };
-    let (_, hostport) = split_userinfo(rest);
-    let hostport = &hostport[..hostport.find(['/', '?', '#']).unwrap_or(hostport.len())];
     let socket = raw.contains("host=") || raw.contains("socket=");
-    let (host, port) = match hostport.strip_prefix('[') {
-        Some(v6) => match v6.split_once(']') {
-            Some((h, p)) => (h, p.strip_prefix(':')),
-            None => (v6, None),
-        },
-        None => match hostport.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (hostport, None),
-        },
-    };
     if host.is_empty() && !socket {
         return Err(Error::Config(format!(
             "`{}` names no host: {form}",
@@ -274,6 +243,24 @@ fn check_server_url(raw: &str, scheme: &str) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// The host (brackets of an IPv6 address removed) and the port, as written, of a
+/// `scheme://[userinfo@]host[:port]/...` URL; `None` without `://`.
+fn host_and_port(raw: &str) -> Option<(&str, Option<&str>)> {
+    let rest = &raw[raw.find("://")? + 3..];
+    let (_, hostport) = split_userinfo(rest);
+    let hostport = &hostport[..hostport.find(['/', '?', '#']).unwrap_or(hostport.len())];
+    Some(match hostport.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((h, p)) => (h, p.strip_prefix(':')),
+            None => (v6, None),
+        },
+        None => match hostport.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (hostport, None),
+        },
+    })
 }
 
 /// `user:password` and the rest of what follows the scheme: the userinfo ends at the
