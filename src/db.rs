@@ -100,9 +100,8 @@ impl DbUrl {
         if self.backend != DbBackend::Sqlite {
             return None;
         }
-        let rest = self.raw.strip_prefix("sqlite:")?;
-        let rest = rest.strip_prefix("//").unwrap_or(rest);
-        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let (path, query) = split_sqlite(&self.raw)?;
+        let query = query.unwrap_or_default();
         if path.is_empty() || path == ":memory:" || query.contains("mode=memory") {
             return None;
         }
@@ -243,6 +242,17 @@ fn check_server_url(raw: &str, scheme: &str) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// The path and the query of a `sqlite:` URL (`sqlite://app.db?mode=rwc` →
+/// `app.db`, `mode=rwc`); `None` for other URLs.
+pub fn split_sqlite(raw: &str) -> Option<(&str, Option<&str>)> {
+    let rest = raw.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    Some(match rest.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (rest, None),
+    })
 }
 
 /// The host (brackets of an IPv6 address removed) and the port, as written, of a

@@ -92,13 +92,8 @@ fn dotenv(root: &Path) -> Result<Option<String>> {
 /// `sqlite://app.db` → `sqlite:///<root>/app.db`; absolute paths and in-memory
 /// databases are left alone.
 pub fn anchor_sqlite(url: &str, root: &Path) -> String {
-    let Some(rest) = url.strip_prefix("sqlite:") else {
+    let Some((path, query)) = crate::db::split_sqlite(url) else {
         return url.to_string();
-    };
-    let rest = rest.strip_prefix("//").unwrap_or(rest);
-    let (path, query) = match rest.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
-        None => (rest, None),
     };
     if path.is_empty()
         || path.starts_with('/')
