@@ -59,17 +59,10 @@ fn check_targets(rt: &Runtime, verb: &Verb) -> Result<()> {
 }
 
 async fn dispatch(rt: &Runtime, cli: &Cli, out: Output, db: Option<&Db>, ask: bool) -> Result<u8> {
-    let state = match (&cli.verb, db) {
-        (
-            Verb::Upgrade { .. }
-            | Verb::Downgrade { .. }
-            | Verb::Redo { .. }
-            | Verb::Stamp { .. }
-            | Verb::Rehash { .. },
-            _,
-        )
-        | (_, None) => None,
-        (_, Some(db)) => Some(rt.state(db).await?),
+    // A writing verb reads the state itself, under the lock.
+    let state = match db {
+        Some(db) if cli.verb.need() == Need::Read => Some(rt.state(db).await?),
+        _ => None,
     };
     let state = state.as_ref();
     let verbose = cli.global.verbose > 0;

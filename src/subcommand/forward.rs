@@ -89,7 +89,7 @@ fn build_migration_crate(
         cargo_color(args.global.color),
         args.global.quiet,
     );
-    let built = build(cmd, &krate.name, &bin, noise)?;
+    let binary = build(cmd, &krate.name, &bin, noise)?;
     if !krate.has_build_script {
         let mut entries: Vec<PathBuf> = ws
             .members()
@@ -102,7 +102,7 @@ fn build_migration_crate(
             fresh::Build {
                 target_dir: &ws.target_dir,
                 root: &ws.root,
-                binary: &built.binary,
+                binary: &binary,
                 config,
                 entries,
                 manifests,
@@ -114,7 +114,7 @@ fn build_migration_crate(
             },
         );
     }
-    Ok(built.binary)
+    Ok(binary)
 }
 
 fn resolve_url(
@@ -150,12 +150,6 @@ fn cargo_color(choice: Option<ColorChoice>) -> bool {
     }
 }
 
-pub struct Built {
-    pub binary: PathBuf,
-    /// Whether cargo compiled anything (as opposed to finding everything fresh).
-    pub compiled: bool,
-}
-
 /// How much of cargo's stderr to show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Noise {
@@ -167,7 +161,7 @@ pub enum Noise {
 
 /// Runs `cmd` (a `cargo build --message-format=json-render-diagnostics`) and returns
 /// the executable of binary target `bin`.
-pub fn build(mut cmd: Command, krate: &str, bin: &str, noise: Noise) -> Result<Built> {
+pub fn build(mut cmd: Command, krate: &str, bin: &str, noise: Noise) -> Result<PathBuf> {
     cmd.stdin(Stdio::null()).stdout(Stdio::piped());
     cmd.stderr(match noise {
         Noise::All => Stdio::inherit(),
@@ -184,16 +178,13 @@ pub fn build(mut cmd: Command, krate: &str, bin: &str, noise: Noise) -> Result<B
         .take()
         .map(|stderr| std::thread::spawn(move || hold_until_compiling(stderr)));
     let mut binary = None;
-    let mut compiled = false;
     if let Some(stdout) = child.stdout.take() {
         for message in Message::parse_stream(BufReader::new(stdout)).flatten() {
-            if let Message::CompilerArtifact(artifact) = message {
-                compiled |= !artifact.fresh;
-                if artifact.target.name.as_str() == bin
-                    && let Some(exe) = artifact.executable
-                {
-                    binary = Some(PathBuf::from(exe));
-                }
+            if let Message::CompilerArtifact(artifact) = message
+                && artifact.target.name.as_str() == bin
+                && let Some(exe) = artifact.executable
+            {
+                binary = Some(PathBuf::from(exe));
             }
         }
     }
@@ -206,12 +197,11 @@ pub fn build(mut cmd: Command, krate: &str, bin: &str, noise: Noise) -> Result<B
         let _ = err.write_all(&held);
         return Err(ToolError::Build(krate.to_string()));
     }
-    let binary = binary.ok_or_else(|| {
+    binary.ok_or_else(|| {
         ToolError::Failure(format!(
             "cargo built `{krate}` but reported no executable for its binary `{bin}`"
         ))
-    })?;
-    Ok(Built { binary, compiled })
+    })
 }
 
 /// Copies cargo's stderr through once it shows that something is being fetched or

@@ -90,10 +90,11 @@ fn find<T: serde::de::DeserializeOwned>(args: &CargoArgs, kind: &str) -> Option<
     for root_manifest in roots {
         let root = root_manifest.parent()?;
         let key = key(args, &root_manifest);
-        let Some(record) = target_dir(args, root)
-            .and_then(|dir| {
-                std::fs::read(dir.join("cargo-migrate").join(file_name(kind, &key))).ok()
-            })
+        let path = target_dir(args, root)
+            .join("cargo-migrate")
+            .join(file_name(kind, &key));
+        let Some(record) = std::fs::read(path)
+            .ok()
             .and_then(|bytes| serde_json::from_slice::<Stamped<T>>(&bytes).ok())
         else {
             continue;
@@ -303,18 +304,18 @@ fn file_name(kind: &str, key: &str) -> String {
 }
 
 /// The target directory of the workspace at `root`, as far as it can be known without
-/// asking cargo (`None` when a cargo configuration file might move it).
-fn target_dir(args: &CargoArgs, root: &Path) -> Option<PathBuf> {
+/// asking cargo (a cargo configuration file that moves it means no record is found).
+fn target_dir(args: &CargoArgs, root: &Path) -> PathBuf {
     let cwd = std::env::current_dir().unwrap_or_default();
     if let Some(dir) = &args.target_dir {
-        return Some(cwd.join(dir));
+        return cwd.join(dir);
     }
     for var in ["CARGO_TARGET_DIR", "CARGO_BUILD_TARGET_DIR"] {
         if let Some(dir) = std::env::var_os(var).filter(|d| !d.is_empty()) {
-            return Some(cwd.join(dir));
+            return cwd.join(dir);
         }
     }
-    Some(root.join("target"))
+    root.join("target")
 }
 
 /// The source files cargo's dep-info lists for `binary` (`<binary>.d`).
