@@ -33,8 +33,11 @@ pub struct Revision {
     pub(crate) parents: Option<Vec<String>>,
     /// Path of the source file relative to the crate root, when known.
     pub(crate) path: Option<&'static str>,
-    /// Checksum of the module's source (compiled in by `migrator!`), when known.
-    pub(crate) checksum: Option<String>,
+    /// The module's source (compiled in by `migrator!`), when known.
+    pub(crate) source: Option<&'static str>,
+    /// Its checksum, computed when first asked for: verbs that never compare
+    /// checksums (`history`, `heads`, ...) do not lex every migration at start-up.
+    pub(crate) checksum: std::sync::OnceLock<Option<String>>,
 }
 
 impl Revision {
@@ -44,7 +47,8 @@ impl Revision {
             migration: Box::new(migration),
             parents: Some(parents.iter().map(|p| p.to_string()).collect()),
             path: None,
-            checksum: None,
+            source: None,
+            checksum: std::sync::OnceLock::new(),
         }
     }
 
@@ -54,7 +58,8 @@ impl Revision {
             migration,
             parents: None,
             path: None,
-            checksum: None,
+            source: None,
+            checksum: std::sync::OnceLock::new(),
         }
     }
 
@@ -64,13 +69,15 @@ impl Revision {
     }
 
     /// The module's source, checksummed so an edit after it was applied shows up.
-    pub fn with_source(mut self, source: &str) -> Self {
-        self.checksum = Some(crate::checksum::of_source(source));
+    pub fn with_source(mut self, source: &'static str) -> Self {
+        self.source = Some(source);
         self
     }
 
     pub fn checksum(&self) -> Option<&str> {
-        self.checksum.as_deref()
+        self.checksum
+            .get_or_init(|| self.source.map(crate::checksum::of_source))
+            .as_deref()
     }
 
     pub fn id(&self) -> &str {
@@ -121,8 +128,8 @@ impl<M: MigratorTrait> Migrations for Legacy<M> {
 ///
 /// Each module is a file `src/<module>.rs` beside `lib.rs`, and must define
 /// `pub struct Migration` (implementing `MigrationTrait`) and `pub const REVISES:
-/// &[&str]`. Its source is compiled in for its checksum. An optional first line `table = "name";` sets the
-/// tracking table (default `seaql_migrations`).
+/// &[&str]`. Its source is compiled in for its checksum. An optional first line
+/// `table = "name";` sets the tracking table (default `seaql_migrations`).
 #[macro_export]
 macro_rules! migrator {
     (table = $table:literal; $($module:ident),+ $(,)?) => {

@@ -164,15 +164,15 @@ impl Runtime {
             .iter()
             .copied()
             .filter(|&r| {
+                // Only a revision applied with a recorded checksum is compared (and
+                // only its source is checksummed).
+                let then = recorded
+                    .meta
+                    .get(self.graph.id(r))
+                    .and_then(|m| m.checksum.as_deref());
                 applied[r]
-                    && match (
-                        self.revisions[r].checksum(),
-                        recorded
-                            .meta
-                            .get(self.graph.id(r))
-                            .and_then(|m| m.checksum.as_deref()),
-                    ) {
-                        (Some(now), Some(then)) => now != then,
+                    && match (then, then.and(self.revisions[r].checksum())) {
+                        (Some(then), Some(now)) => now != then,
                         _ => false,
                     }
             })
