@@ -66,6 +66,8 @@ pub fn running_step() -> Option<(String, Direction)> {
     RUNNING.with(|r| r.borrow().clone())
 }
 
+/// Runs one step and records it. While it runs, `running_step` names it; it is
+/// cleared when the step returns, failed or not, and kept only if its code panics.
 pub async fn run_step(
     db: &Db,
     tracking: &Tracking,
@@ -73,8 +75,20 @@ pub async fn run_step(
     direction: Direction,
     ctx: &StepContext<'_>,
 ) -> Result<StepOutcome> {
+    RUNNING.with(|r| *r.borrow_mut() = Some((migration.name().to_string(), direction)));
+    let result = step(db, tracking, migration, direction, ctx).await;
+    RUNNING.with(|r| *r.borrow_mut() = None);
+    result
+}
+
+async fn step(
+    db: &Db,
+    tracking: &Tracking,
+    migration: &dyn MigrationTrait,
+    direction: Direction,
+    ctx: &StepContext<'_>,
+) -> Result<StepOutcome> {
     let id = migration.name().to_string();
-    RUNNING.with(|r| *r.borrow_mut() = Some((id.clone(), direction)));
     let backend = db.backend();
     let conn = db.connection();
     let transactional = uses_transaction(migration, backend);
@@ -161,7 +175,6 @@ pub async fn run_step(
         recorded.map_err(|e| db.error(e))?;
     }
     outcome.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-    RUNNING.with(|r| *r.borrow_mut() = None);
     Ok(outcome)
 }
 
