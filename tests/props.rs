@@ -555,23 +555,12 @@ fn chrono_now_id() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default();
-    // Civil date from days since the epoch (Howard Hinnant's algorithm).
-    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "m{y:04}{m:02}{d:02}_{:02}{:02}{:02}_now",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    // `YYYY-MM-DD HH:MM:SS UTC` → `mYYYYMMDD_HHMMSS_now`
+    let text: String = cargo_migrate::output::timestamp(secs as i64)
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    format!("m{}_{}_now", &text[..8], &text[8..14])
 }
 
 /// The last second a four-digit year can name: no id sorts after it, so `create` says

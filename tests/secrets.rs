@@ -6,20 +6,11 @@
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+mod support;
+
+use support::{SECRET, SECRET_DECODED, SECRET_ENCODED, Via};
+
 const BIN: &str = env!("CARGO_BIN_EXE_cargo-migrate");
-
-/// A password that appears nowhere else, as typed, percent-encoded (`%53` is `S`) and
-/// as the encoded form decodes.
-const SECRET: &str = "Sup3rS3cretPw";
-const SECRET_ENCODED: &str = "Sup3r%53ecretPw";
-const SECRET_DECODED: &str = "Sup3rSecretPw";
-
-/// How the subcommand gets its database URL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Via {
-    Flag,
-    Env,
-}
 
 /// Runs `cargo-migrate` in `dir` with `args`, the URL passed as `via` says (after the
 /// arguments, as a user adds it), no colours and nothing from the test's environment

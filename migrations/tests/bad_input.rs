@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use cargo_migrate::sea_orm_migration::sea_orm::{
     ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement,
 };
-use support::{Backend, TestDb};
+use support::{Backend, SECRET, SECRET_DECODED, SECRET_ENCODED, TestDb, Via, stderr, stdout};
 
 const BIN: &str = env!("CARGO_BIN_EXE_migrations");
 
@@ -34,21 +34,8 @@ const ALL: [&str; 6] = [
 const HEAD: &str = "m20260105_000001_index_post_title";
 const GHOST: &str = "m20991231_000000_ghost";
 
-/// A password that appears nowhere else, as typed, percent-encoded (`%53` is `S`) and
-/// as the encoded form decodes.
-const SECRET: &str = "Sup3rS3cretPw";
-const SECRET_ENCODED: &str = "Sup3r%53ecretPw";
-const SECRET_DECODED: &str = "Sup3rSecretPw";
-
 // ---------------------------------------------------------------------------------------
 // Running the binary
-
-/// How the binary gets its database URL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Via {
-    Flag,
-    Env,
-}
 
 /// The binary with `args`, the URL passed as `via` says, no colours, and no
 /// DATABASE_URL from the test's own environment.
@@ -75,14 +62,6 @@ fn run(url: Option<&str>, args: &[&str]) -> Output {
     command(url, Via::Flag, args)
         .output()
         .expect("run the migration binary")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// Runs and asserts the exit code, showing both streams when it differs.

@@ -5,7 +5,7 @@ mod support;
 
 use std::process::{Command, Output};
 
-use support::Backend;
+use support::{Backend, stderr, stdout};
 
 const BIN: &str = env!("CARGO_BIN_EXE_migrations");
 
@@ -19,14 +19,6 @@ fn run(url: Option<&str>, args: &[&str]) -> Output {
         cmd.args(["--database-url", url]);
     }
     cmd.args(args).output().expect("run the migration binary")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// Runs and asserts the exit code, showing both streams when it differs.

@@ -79,6 +79,29 @@ fn with_database(admin: &str, name: &str) -> String {
     url
 }
 
+/// A process's stdout, as text.
+pub fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A process's stderr, as text.
+pub fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A password that appears nowhere else, as typed, percent-encoded (`%53` is `S`) and
+/// as the encoded form decodes: no output may contain any of them.
+pub const SECRET: &str = "Sup3rS3cretPw";
+pub const SECRET_ENCODED: &str = "Sup3r%53ecretPw";
+pub const SECRET_DECODED: &str = "Sup3rSecretPw";
+
+/// How a command gets its database URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Flag,
+    Env,
+}
+
 /// Prints past the test harness's capture, so a skip is always visible.
 pub fn skipped(what: &str) {
     let _ = writeln!(std::io::stderr(), "SKIPPED {what}");

@@ -136,9 +136,7 @@ impl Project {
     }
 }
 
-pub fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+pub use crate::support::stdout as out;
 
 /// stderr, without cargo's lines about waiting for another test's build.
 pub fn err(o: &Output) -> String {
