@@ -180,23 +180,14 @@ fn write(
     let existing = (0..graph.len()).map(|r| graph.id(r));
     let id = naming::new_id(message, target.config.timezone(), existing)?;
     let legacy = source.is_legacy();
-    let slug = naming::slug(message).unwrap_or_default();
-    let ctx = Context {
-        message: naming::one_line(message),
-        revises_rust: revises_rust(&parents),
-        revises: parents.clone(),
-        created: created(target.config.timezone()),
-        table: slug.clone(),
-        slug,
+    let ctx = context(
+        &id,
+        message,
+        &parents,
+        target.config.timezone(),
         legacy,
-        prelude: if legacy {
-            "sea_orm_migration::{prelude::*, schema::*}".to_string()
-        } else {
-            "cargo_migrate::prelude::*".to_string()
-        },
-        crate_name: target.krate.name.clone(),
-        id: id.clone(),
-    };
+        &target.krate.name,
+    );
     let rendered = template.render(&ctx)?;
     check_module(template, &rendered[0].1, &ctx)?;
     let lib = register(source, &id).map_err(|why| {
@@ -245,6 +236,34 @@ fn write(
         path: files[0].clone(),
         files,
     })
+}
+
+/// What a template renders a new revision with (`init`'s first one too).
+pub fn context(
+    id: &str,
+    message: &str,
+    parents: &[String],
+    tz: TimeZone,
+    legacy: bool,
+    crate_name: &str,
+) -> Context {
+    let slug = naming::slug(message).unwrap_or_default();
+    Context {
+        id: id.to_string(),
+        message: naming::one_line(message),
+        revises: parents.to_vec(),
+        revises_rust: revises_rust(parents),
+        created: created(tz),
+        table: slug.clone(),
+        slug,
+        legacy,
+        prelude: if legacy {
+            "sea_orm_migration::{prelude::*, schema::*}".to_string()
+        } else {
+            "cargo_migrate::prelude::*".to_string()
+        },
+        crate_name: crate_name.to_string(),
+    }
 }
 
 /// The rendered module must be the revision it is meant to be, or the crate would

@@ -9,12 +9,15 @@ use serde_json::json;
 use toml_edit::{Array, DocumentMut, Item, Table, Value};
 
 use super::args::{Backend, InitArgs};
-use super::create::{create_new, replace};
+use super::create::{self, create_new, replace};
 use super::error::{Result, ToolError};
 use super::naming;
 use super::runtime_dep;
 use super::templates::{self, Context, render_one};
 use super::workspace::{RUNTIME, Workspace};
+
+/// The message of the first migration `init` writes (its example table is `post`).
+const FIRST: &str = "create post table";
 
 pub struct Initialized {
     pub name: String,
@@ -87,20 +90,10 @@ pub fn init(ws: &Workspace, args: &InitArgs, url: Option<&str>) -> Result<Initia
     let lib_name = name.replace('-', "_");
 
     // Render everything first.
-    let id = naming::new_id("create post table", ws.config.timezone(), [])?;
+    let id = naming::new_id(FIRST, ws.config.timezone(), [])?;
     let first_ctx = Context {
-        id: id.clone(),
-        message: "create post table".into(),
-        slug: "create_post_table".into(),
-        revises: Vec::new(),
-        revises_rust: "&[]".into(),
-        created: chrono::Utc::now()
-            .format("%Y-%m-%d %H:%M:%S UTC")
-            .to_string(),
         table: "post".into(),
-        legacy: false,
-        prelude: "cargo_migrate::prelude::*".into(),
-        crate_name: name.clone(),
+        ..create::context(&id, FIRST, &[], ws.config.timezone(), false, &name)
     };
     let first = templates::find("default", None)?.render(&first_ctx)?;
     let ctx = json!({
