@@ -1,27 +1,53 @@
 //! Apply N generated one-table migrations to a fresh database, side by side in one
-//! run: sea-orm-migration's own `Migrator::up` and cargo-migrate's `upgrade head`, on
-//! SQLite and PostgreSQL (and MySQL/MariaDB when reachable).
-//! Run: `cargo bench --bench apply` (`BENCH_MIGRATIONS`, `BENCH_ROUNDS` to change sizes).
+//! run, on SQLite, PostgreSQL and MySQL/MariaDB:
 //!
-//! Both sides get the same connection (`Db::connect`, one pooled connection), opened
-//! before the clock starts. Ours does more per migration: a transaction on SQLite too,
-//! the side-table row (execution time, who applied it), and the migration lock.
+//! - **floor**: the database's own command-line client (`sqlite3`, `psql`, `mariadb` or
+//!   `mysql`) running a generated script of exactly the statements sea-orm-migration
+//!   sends (its tracking table's DDL, then per migration the DDL and the tracking
+//!   `INSERT`, inside `BEGIN`/`COMMIT` on PostgreSQL), one client process timed from
+//!   start to exit. Its start-up and connection are timed on their own (the client
+//!   running `SELECT 1`) and subtracted before the ratios are taken;
+//! - sea-orm-migration's `Migrator::up`, on a connection opened as sea-orm opens one by
+//!   default (`Database::connect`: a pool that pings a connection when it is taken);
+//! - cargo-migrate's `upgrade head`, on its own connection (`Db::connect`).
+//!
+//! Both connections are opened before the clock starts; the order of the three rotates
+//! from round to round. A client or server that is missing leaves its part out, with a
+//! line saying so.
+//!
+//! Run: `cargo bench --bench apply`. `BENCH_MIGRATIONS` (default 1000), `BENCH_ROUNDS`
+//! (default 3), `BENCH_BACKENDS` (default `sqlite,postgres,mysql`) and `BENCH_CONTENDERS`
+//! (default `floor,sea-orm,ours`) change what runs; `TEST_POSTGRES_URL` and
+//! `TEST_MYSQL_URL` name the servers (each round creates and drops its own database).
 
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use cargo_migrate::db::{ConnectOptionsExt, Db};
 use cargo_migrate::runtime::Quiet;
-use cargo_migrate::sea_orm_migration::sea_orm::{ConnectionTrait, Database, DbErr};
+use cargo_migrate::sea_orm_migration::sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DbBackend, DbErr, Schema,
+};
 use cargo_migrate::sea_orm_migration::{
-    MigrationName, MigrationTrait, MigratorTrait, SchemaManager, async_trait,
+    MigrationName, MigrationTrait, MigratorTrait, SchemaManager, async_trait, seaql_migrations,
 };
 use cargo_migrate::{DbUrl, Revision, Runtime, WriteOptions};
 
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_string())
+}
+
 fn count() -> usize {
-    std::env::var("BENCH_MIGRATIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1000)
+    env_or("BENCH_MIGRATIONS", "1000").parse().unwrap_or(1000)
+}
+
+fn ddl(i: usize) -> String {
+    format!("CREATE TABLE t{i:05} (id BIGINT PRIMARY KEY, name TEXT NOT NULL)")
+}
+
+fn id(i: usize) -> String {
+    format!("m20260101_{i:06}_t{i:05}")
 }
 
 struct Trivial {
@@ -49,8 +75,8 @@ impl MigrationTrait for Trivial {
 fn generated() -> Vec<Trivial> {
     (0..count())
         .map(|i| Trivial {
-            name: format!("m20260101_{:06}_t{i:05}", i),
-            sql: format!("CREATE TABLE t{i:05} (id BIGINT PRIMARY KEY, name TEXT NOT NULL)"),
+            name: id(i),
+            sql: ddl(i),
         })
         .collect()
 }
@@ -84,18 +110,109 @@ fn ours() -> Runtime {
     Runtime::new(revisions, "seaql_migrations").expect("graph")
 }
 
-/// A fresh database URL, and how to drop it.
-async fn fresh(admin: &str, n: usize, dir: &std::path::Path) -> Option<(String, Option<String>)> {
-    if admin.starts_with("sqlite") {
-        return Some((format!("sqlite://{}/bench{n}.db", dir.display()), None));
+/// The statements sea-orm-migration sends for the whole run, as a script.
+fn floor_script(backend: DbBackend) -> String {
+    let schema = Schema::new(backend);
+    let mut install = schema.create_table_from_entity(seaql_migrations::Entity);
+    install.if_not_exists();
+    let mut sql = format!("{};\n", backend.build(&install));
+    if backend == DbBackend::Sqlite {
+        sql.push_str("PRAGMA foreign_keys = ON;\n"); // as sqlx opens SQLite
     }
-    let conn = Database::connect(admin).await.ok()?;
+    let applied_at = 1_767_225_600; // the same statement every time, as far as cost goes
+    for i in 0..count() {
+        let (begin, commit, returning) = match backend {
+            DbBackend::Postgres => ("BEGIN;\n", "COMMIT;\n", " RETURNING \"version\""),
+            DbBackend::Sqlite => ("", "", " RETURNING \"version\""),
+            _ => ("", "", ""),
+        };
+        let q = |s: &str| match backend {
+            DbBackend::MySql => format!("`{s}`"),
+            _ => format!("\"{s}\""),
+        };
+        sql.push_str(&format!(
+            "{begin}{};\nINSERT INTO {} ({}, {}) VALUES ('{}', {applied_at}){returning};\n{commit}",
+            ddl(i),
+            q("seaql_migrations"),
+            q("version"),
+            q("applied_at"),
+            id(i)
+        ));
+    }
+    sql
+}
+
+/// A command-line client for `url`, reading SQL from stdin; `None` if it is not installed.
+fn client(url: &str, sqlite_file: Option<&Path>) -> Option<Command> {
+    let found = |names: &[&'static str]| {
+        names.iter().copied().find(|n| {
+            Command::new(n)
+                .arg("--version")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+    };
+    if let Some(file) = sqlite_file {
+        let mut cmd = Command::new(found(&["sqlite3"])?);
+        cmd.arg("-batch").arg("-bail").arg(file);
+        return Some(cmd);
+    }
+    if url.starts_with("postgres") {
+        let mut cmd = Command::new(found(&["psql"])?);
+        cmd.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url]);
+        return Some(cmd);
+    }
+    // mysql://user[:password]@host[:port]/database
+    let rest = url.split_once("://")?.1;
+    let (auth, rest) = rest.rsplit_once('@').unwrap_or(("root", rest));
+    let (user, password) = auth.split_once(':').unwrap_or((auth, ""));
+    let (hostport, database) = rest.split_once('/').unwrap_or((rest, ""));
+    let database = database.split('?').next().unwrap_or_default();
+    let (host, port) = hostport.split_once(':').unwrap_or((hostport, "3306"));
+    let mut cmd = Command::new(found(&["mariadb", "mysql"])?);
+    cmd.args(["--batch", "-h", host, "-P", port, "-u", user, database]);
+    if !password.is_empty() {
+        cmd.env("MYSQL_PWD", password);
+    }
+    Some(cmd)
+}
+
+/// Runs `cmd` with `input` on stdin; the seconds from spawn to exit.
+fn run_client(mut cmd: Command, input: &Path) -> f64 {
+    let stdin = std::fs::File::open(input).expect("script");
+    let start = Instant::now();
+    let out = cmd
+        .stdin(stdin)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("client");
+    let secs = start.elapsed().as_secs_f64();
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    secs
+}
+
+/// A fresh database URL (and the name to drop), or why there is none.
+async fn fresh(admin: &str, n: usize, dir: &Path) -> Result<(String, Option<String>), String> {
+    if admin.starts_with("sqlite") {
+        return Ok((format!("sqlite://{}/bench{n}.db", dir.display()), None));
+    }
+    let conn = Database::connect(admin)
+        .await
+        .map_err(|e| format!("no server at {admin}: {e}"))?;
     let name = format!("bench_{}_{n}", std::process::id());
     conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
         .await
-        .ok()?;
-    let (base, _) = admin.rsplit_once('/')?;
-    Some((format!("{base}/{name}"), Some(name)))
+        .map_err(|e| e.to_string())?;
+    let _ = conn.close().await;
+    let (base, _) = admin.rsplit_once('/').ok_or("no database in the URL")?;
+    Ok((format!("{base}/{name}"), Some(name)))
 }
 
 async fn drop_db(admin: &str, name: Option<String>) {
@@ -103,44 +220,79 @@ async fn drop_db(admin: &str, name: Option<String>) {
         let _ = conn
             .execute_unprepared(&format!("DROP DATABASE {name}"))
             .await;
+        let _ = conn.close().await;
     }
 }
 
-async fn timed(url: &str, ours_side: bool, rt: &Runtime) -> f64 {
-    let db = Db::connect(
-        &DbUrl::parse(url).expect("url"),
-        ConnectOptionsExt {
-            write: true,
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("connect");
-    let start = Instant::now();
-    if ours_side {
-        rt.upgrade(&db, "head", &WriteOptions::default(), &mut Quiet)
-            .await
-            .expect("upgrade");
-    } else {
-        SeaOrm::up(db.connection(), None)
-            .await
-            .expect("Migrator::up");
-    }
-    let secs = start.elapsed().as_secs_f64();
-    db.close().await;
-    secs
+#[derive(Clone, Copy, PartialEq)]
+enum Contender {
+    Floor,
+    SeaOrm,
+    Ours,
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+async fn timed(contender: Contender, url: &str, rt: &Runtime, script: &Path) -> f64 {
+    match contender {
+        Contender::Floor => {
+            let file = url.strip_prefix("sqlite://").map(PathBuf::from);
+            run_client(client(url, file.as_deref()).expect("client"), script)
+        }
+        Contender::SeaOrm => {
+            let mut opts = ConnectOptions::new(format!(
+                "{url}{}",
+                if url.starts_with("sqlite") {
+                    "?mode=rwc"
+                } else {
+                    ""
+                }
+            ));
+            opts.sqlx_logging(false);
+            let conn = Database::connect(opts).await.expect("connect");
+            let start = Instant::now();
+            SeaOrm::up(&conn, None).await.expect("Migrator::up");
+            let secs = start.elapsed().as_secs_f64();
+            let _ = conn.close().await;
+            secs
+        }
+        Contender::Ours => {
+            let db = Db::connect(
+                &DbUrl::parse(url).expect("url"),
+                ConnectOptionsExt {
+                    write: true,
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("connect");
+            let start = Instant::now();
+            rt.upgrade(&db, "head", &WriteOptions::default(), &mut Quiet)
+                .await
+                .expect("upgrade");
+            let secs = start.elapsed().as_secs_f64();
+            db.close().await;
+            secs
+        }
+    }
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
     v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+    v.get(v.len() / 2).copied()
 }
 
 fn main() {
-    let rounds: usize = std::env::var("BENCH_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3);
+    let rounds: usize = env_or("BENCH_ROUNDS", "3").parse().unwrap_or(3);
+    let wanted_backends = env_or("BENCH_BACKENDS", "sqlite,postgres,mysql");
+    let wanted = env_or("BENCH_CONTENDERS", "floor,sea-orm,ours");
+    let contenders: Vec<Contender> = [
+        ("floor", Contender::Floor),
+        ("sea-orm", Contender::SeaOrm),
+        ("ours", Contender::Ours),
+    ]
+    .into_iter()
+    .filter(|(name, _)| wanted.split(',').any(|w| w.trim() == *name))
+    .map(|(_, c)| c)
+    .collect();
     let tokio = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -148,51 +300,108 @@ fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let rt = ours();
     let backends = [
-        ("SQLite", "sqlite".to_string()),
+        ("SQLite", "sqlite", DbBackend::Sqlite, "sqlite".to_string()),
         (
             "PostgreSQL",
-            std::env::var("TEST_POSTGRES_URL")
-                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into()),
+            "postgres",
+            DbBackend::Postgres,
+            env_or(
+                "TEST_POSTGRES_URL",
+                "postgres://postgres@127.0.0.1:5432/test",
+            ),
         ),
         (
             "MariaDB",
-            std::env::var("TEST_MYSQL_URL")
-                .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into()),
+            "mysql",
+            DbBackend::MySql,
+            env_or("TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test"),
         ),
     ];
-    println!(
-        "| backend | migrations | sea-orm-migration `Migrator::up` | cargo-migrate `upgrade head` | ratio |"
-    );
-    println!("|---|---|---|---|---|");
+    let mut notes = Vec::new();
+    let mut rows = Vec::new();
     tokio.block_on(async {
         let mut n = 0;
-        for (label, admin) in &backends {
-            let (mut theirs, mut mine) = (Vec::new(), Vec::new());
-            for round in 0..rounds {
-                for ours_first in [round % 2 == 0, round % 2 != 0] {
-                    n += 1;
-                    let Some((url, name)) = fresh(admin, n, dir.path()).await else {
-                        println!("| {label} | skipped: no server at {admin} | | | |");
-                        break;
-                    };
-                    let secs = timed(&url, ours_first, &rt).await;
-                    if ours_first {
-                        mine.push(secs)
-                    } else {
-                        theirs.push(secs)
+        for (label, key, backend, admin) in &backends {
+            if !wanted_backends.split(',').any(|w| w.trim() == *key) {
+                continue;
+            }
+            let script = dir.path().join(format!("{key}.sql"));
+            std::fs::write(&script, floor_script(*backend)).expect("script");
+            let probe = dir.path().join("probe.sql");
+            std::fs::write(&probe, "SELECT 1;\n").expect("probe");
+            let mut times: [Vec<f64>; 3] = Default::default();
+            let mut startup = Vec::new();
+            let mut active = contenders.clone();
+            let sqlite_probe = (*backend == DbBackend::Sqlite).then(|| dir.path().join("probe.db"));
+            if active.contains(&Contender::Floor)
+                && client(admin, sqlite_probe.as_deref()).is_none()
+            {
+                notes.push(format!(
+                    "{label}: floor left out (no command-line client: {})",
+                    match backend {
+                        DbBackend::Sqlite => "sqlite3",
+                        DbBackend::Postgres => "psql",
+                        _ => "mariadb or mysql",
                     }
+                ));
+                active.retain(|c| *c != Contender::Floor);
+            }
+            'rounds: for round in 0..rounds {
+                for k in 0..active.len() {
+                    let contender = active[(round + k) % active.len()];
+                    n += 1;
+                    let (url, name) = match fresh(admin, n, dir.path()).await {
+                        Ok(fresh) => fresh,
+                        Err(why) => {
+                            notes.push(format!("{label}: left out ({why})"));
+                            break 'rounds;
+                        }
+                    };
+                    if contender == Contender::Floor {
+                        let file = url.strip_prefix("sqlite://").map(PathBuf::from);
+                        let cmd = client(&url, file.as_deref()).expect("client");
+                        startup.push(run_client(cmd, &probe));
+                    }
+                    let secs = timed(contender, &url, &rt, &script).await;
+                    times[contender as usize].push(secs);
                     drop_db(admin, name).await;
                 }
             }
-            if theirs.is_empty() || mine.is_empty() {
+            let [floor, theirs, mine] = times.map(median);
+            if floor.is_none() && theirs.is_none() && mine.is_none() {
                 continue;
             }
-            let (t, m) = (median(theirs), median(mine));
-            println!(
-                "| {label} | {} | {t:.2} s | {m:.2} s | {:.2}× |",
-                count(),
-                m / t
-            );
+            let startup = median(startup);
+            rows.push((*label, floor, startup, theirs, mine));
         }
     });
+    println!(
+        "| backend | migrations | floor: client (its start-up) | sea-orm-migration `Migrator::up` | cargo-migrate `upgrade head` | ours / floor | ours / sea-orm-migration | sea-orm-migration / floor |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    let secs = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.2} s"));
+    let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}×", a / b),
+        _ => "–".to_string(),
+    };
+    for (label, floor, startup, theirs, mine) in rows {
+        // the floor without its client's start-up and connection
+        let net = floor.map(|f| f - startup.unwrap_or(0.0));
+        let floor_cell = match (floor, startup) {
+            (Some(f), Some(s)) => format!("{f:.2} s ({:.0} ms)", s * 1000.0),
+            _ => secs(floor),
+        };
+        println!(
+            "| {label} | {} | {floor_cell} | {} | {} | {} | {} | {} |",
+            count(),
+            secs(theirs),
+            secs(mine),
+            ratio(mine, net),
+            ratio(mine, theirs),
+            ratio(theirs, net),
+        );
+    }
+    for note in notes {
+        println!("\n{note}");
+    }
 }

@@ -7,6 +7,9 @@
 //!    record, no cargo call), `cargo migrate current` (the same behind cargo's own front
 //!    end) and the example crate's binary run directly; against `sea-orm-cli migrate
 //!    status` (which runs `cargo run`) and that crate's binary run directly.
+//! 3. The example crate's binary, no-op `current` on PostgreSQL at `TEST_POSTGRES_URL`
+//!    (default `postgres://postgres@127.0.0.1:5432/test`) with TLS and with
+//!    `sslmode=disable`; a server that is not there is left out with a line saying so.
 //!
 //! Run: `cargo bench --bench subcommand` (`BENCH_RUNS`, default 20; `BENCH_MIGRATIONS`,
 //! default 1000). `sea-orm-cli` and `alembic` are taken from PATH; a missing one is
@@ -16,20 +19,20 @@
 //! Every command runs once untimed, then `BENCH_RUNS` times, interleaved with the
 //! others (the order rotates each round); the tables give the median and the range.
 
-use std::collections::BTreeSet;
-use std::ffi::OsString;
-use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+#[path = "common/mod.rs"]
+mod common;
 
-const OURS: &str = env!("CARGO_BIN_EXE_cargo-migrate");
-const REPO: &str = env!("CARGO_MANIFEST_DIR");
-const VERSION: &str = env!("CARGO_PKG_VERSION");
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use common::{
+    Case, Env, OURS, REPO, Res, Restore, Row, VERSION, cargo, cores, env_usize, id, quietly, read,
+    sea_orm_crate, setup, table, today, with_ours_on_path, write,
+};
+
 const MESSAGE: &str = "add users table";
 /// The migrations of the sea-orm-cli crate `status` runs on: as many as the example.
 const STATUS_MIGRATIONS: usize = 6;
-
-type Res<T> = Result<T, String>;
 
 fn main() -> ExitCode {
     let runs = env_usize("BENCH_RUNS", 20).max(1);
@@ -38,7 +41,7 @@ fn main() -> ExitCode {
     println!(
         "Measured {} on {} cores; median and range of {runs} runs each.\n",
         today(),
-        std::thread::available_parallelism().map_or(1, |n| n.get())
+        cores()
     );
     let result = tempfile::tempdir()
         .map_err(|e| format!("cannot create a temporary directory: {e}"))
@@ -53,13 +56,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 // ---------------------------------------------------------------------------------
@@ -111,266 +107,6 @@ impl Tool {
             .unwrap_or_else(|| name.to_string());
         Some(Tool { path, version })
     }
-}
-
-// ---------------------------------------------------------------------------------
-// Timing
-
-/// A command to time, and what to put back after each run.
-struct Case {
-    label: String,
-    command: Box<dyn Fn() -> Command>,
-    restore: Option<Restore>,
-}
-
-impl Case {
-    fn new(label: impl Into<String>, command: impl Fn() -> Command + 'static) -> Case {
-        Case {
-            label: label.into(),
-            command: Box::new(command),
-            restore: None,
-        }
-    }
-
-    fn restoring(mut self, restore: Restore) -> Case {
-        self.restore = Some(restore);
-        self
-    }
-
-    /// One run: milliseconds, and whether cargo compiled anything (its stderr says so).
-    fn run(&self) -> Res<(f64, bool)> {
-        let mut cmd = (self.command)();
-        cmd.stdin(Stdio::null());
-        let start = Instant::now();
-        let out = cmd.output();
-        let elapsed = start.elapsed().as_secs_f64() * 1e3;
-        if let Some(restore) = &self.restore {
-            restore.apply()?;
-        }
-        let out = out.map_err(|e| format!("cannot run `{}`: {e}", self.label))?;
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        if !out.status.success() {
-            return Err(format!(
-                "`{}` failed ({}): {}",
-                self.label,
-                out.status,
-                stderr.trim()
-            ));
-        }
-        Ok((elapsed, stderr.contains("Compiling")))
-    }
-}
-
-/// The timed runs of one case.
-#[derive(Default)]
-struct Timings {
-    ms: Vec<f64>,
-    /// Runs in which cargo compiled something (not a no-op).
-    compiled: usize,
-}
-
-impl Timings {
-    fn median(&self) -> f64 {
-        let mut v = self.ms.clone();
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    }
-
-    fn range(&self) -> String {
-        let min = self.ms.iter().copied().fold(f64::INFINITY, f64::min);
-        let max = self.ms.iter().copied().fold(0.0, f64::max);
-        format!("{} – {}", ms(min), ms(max))
-    }
-}
-
-/// Times every case: one untimed run each, then `runs` rounds in a rotating order. A
-/// case that fails is dropped from later rounds and reported as the error.
-fn measure(cases: &[Case], runs: usize) -> Vec<Res<Timings>> {
-    let mut results: Vec<Res<Timings>> = cases
-        .iter()
-        .map(|case| case.run().map(|_| Timings::default()))
-        .collect();
-    for round in 0..runs {
-        for k in 0..cases.len() {
-            let i = (round + k) % cases.len();
-            let Ok(timings) = &mut results[i] else {
-                continue;
-            };
-            match cases[i].run() {
-                Ok((elapsed, compiled)) => {
-                    timings.ms.push(elapsed);
-                    timings.compiled += usize::from(compiled);
-                }
-                Err(e) => results[i] = Err(e),
-            }
-        }
-    }
-    results
-}
-
-/// A row of a table: what it measures, and whether later rows are compared with it.
-struct Row {
-    label: String,
-    case: Case,
-    baseline: bool,
-}
-
-impl Row {
-    fn new(label: impl Into<String>, case: Case) -> Row {
-        Row {
-            label: label.into(),
-            case,
-            baseline: false,
-        }
-    }
-
-    fn baseline(mut self) -> Row {
-        self.baseline = true;
-        self
-    }
-}
-
-/// Measures the rows and prints them as a markdown table; `ratio` heads the column
-/// comparing each row with the last baseline row above it.
-fn table(rows: Vec<Row>, runs: usize, ratio: &str) {
-    let (meta, cases): (Vec<(String, bool)>, Vec<Case>) = rows
-        .into_iter()
-        .map(|r| ((r.label, r.baseline), r.case))
-        .unzip();
-    let results = measure(&cases, runs);
-    println!("| command | median | range | {ratio} |");
-    println!("|---|---|---|---|");
-    let mut base = None;
-    for ((label, baseline), result) in meta.iter().zip(&results) {
-        if *baseline {
-            base = result.as_ref().map(Timings::median).ok();
-        }
-        match result {
-            Ok(t) => {
-                let vs = base.map_or(String::new(), |b| format!("{:.2}×", t.median() / b));
-                println!("| {label} | {} | {} | {vs} |", ms(t.median()), t.range());
-            }
-            Err(e) => println!("| {label} | failed: {} | | |", e.replace('\n', " ")),
-        }
-    }
-    for ((label, _), result) in meta.iter().zip(&results) {
-        if let Ok(t) = result
-            && t.compiled > 0
-        {
-            println!(
-                "\nnote: cargo compiled in {} of the runs of {label} (sources changed during the run)",
-                t.compiled
-            );
-        }
-    }
-    println!();
-}
-
-fn ms(v: f64) -> String {
-    if v >= 100.0 {
-        format!("{v:.0} ms")
-    } else {
-        format!("{v:.1} ms")
-    }
-}
-
-/// Puts a directory back as it was: removes the files that appeared in it and writes
-/// the saved files' contents back.
-struct Restore {
-    dir: PathBuf,
-    before: BTreeSet<OsString>,
-    saved: Vec<(PathBuf, Vec<u8>)>,
-}
-
-impl Restore {
-    fn snapshot(dir: &Path, keep: &[PathBuf]) -> Res<Restore> {
-        let saved = keep
-            .iter()
-            .map(|p| Ok((p.clone(), read(p)?)))
-            .collect::<Res<_>>()?;
-        Ok(Restore {
-            dir: dir.to_path_buf(),
-            before: files_in(dir)?,
-            saved,
-        })
-    }
-
-    fn apply(&self) -> Res<()> {
-        for name in files_in(&self.dir)?.difference(&self.before) {
-            let path = self.dir.join(name);
-            std::fs::remove_file(&path)
-                .map_err(|e| format!("cannot remove {}: {e}", path.display()))?;
-        }
-        for (path, bytes) in &self.saved {
-            write(path, bytes)?;
-        }
-        Ok(())
-    }
-}
-
-/// The names of the regular files in `dir` (not directories: `__pycache__` stays).
-fn files_in(dir: &Path) -> Res<BTreeSet<OsString>> {
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
-    Ok(entries
-        .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .map(|e| e.file_name())
-        .collect())
-}
-
-// ---------------------------------------------------------------------------------
-// Files
-
-fn read(path: &Path) -> Res<Vec<u8>> {
-    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
-}
-
-fn write(path: &Path, contents: impl AsRef<[u8]>) -> Res<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    }
-    std::fs::write(path, contents).map_err(|e| format!("cannot write {}: {e}", path.display()))
-}
-
-/// Writes a file only when its contents differ, so cargo sees an unchanged crate as
-/// fresh from one bench run to the next.
-fn write_if_changed(path: &Path, contents: &str) -> Res<()> {
-    match std::fs::read(path) {
-        Ok(old) if old == contents.as_bytes() => Ok(()),
-        _ => write(path, contents),
-    }
-}
-
-/// Runs a set-up command to completion; its stderr is shown (cargo's progress).
-fn setup(mut cmd: Command, what: &str) -> Res<()> {
-    let status = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .status()
-        .map_err(|e| format!("cannot {what}: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("cannot {what}: it exited with {status}"))
-    }
-}
-
-/// The migration ids: one a second from 2025-01-01 00:00:00, as sea-orm-cli names them.
-fn id(i: usize) -> String {
-    format!(
-        "m20250101_{:02}{:02}{:02}_create_table_{i:04}",
-        i / 3600,
-        i / 60 % 60,
-        i % 60
-    )
-}
-
-/// The program cargo subcommands call back: `$CARGO`, else `cargo`.
-fn cargo() -> Command {
-    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 
 // ---------------------------------------------------------------------------------
@@ -451,10 +187,12 @@ fn ours_workspace(root: &Path, count: usize) -> Res<PathBuf> {
         &src.join("main.rs"),
         "fn main() -> std::process::ExitCode {\n    cargo_migrate::run::<migration::Migrator>()\n}\n",
     )?;
-    let mut lib =
-        String::from("//! This workspace's database migrations.\n\ncargo_migrate::migrator! {\n");
+    // As `init` lays it out: the build script finds the modules, `create` lists none.
+    write(
+        &krate.join("build.rs"),
+        include_str!("../templates/init/build.rs"),
+    )?;
     for i in 0..count {
-        lib.push_str(&format!("    {},\n", id(i)));
         let revises = if i == 0 {
             "&[]".to_string()
         } else {
@@ -462,8 +200,10 @@ fn ours_workspace(root: &Path, count: usize) -> Res<PathBuf> {
         };
         write(&src.join(format!("{}.rs", id(i))), ours_module(i, &revises))?;
     }
-    lib.push_str("}\n");
-    write(&src.join("lib.rs"), lib)?;
+    write(
+        &src.join("lib.rs"),
+        "//! This workspace's database migrations.\n\ncargo_migrate::discover!();\n",
+    )?;
     Ok(root.to_path_buf())
 }
 
@@ -545,41 +285,9 @@ fn ours_create(root: &Path, through_cargo: bool) -> Res<Case> {
 
 /// A crate laid out as `sea-orm-cli migrate init` writes it, with `count` migrations
 /// as `sea-orm-cli migrate generate` writes them, in `dir`.
-fn sea_orm_crate(dir: &Path, count: usize, backend: &str) -> Res<()> {
-    write_if_changed(
-        &dir.join("Cargo.toml"),
-        &format!(
-            "[package]\nedition = \"2024\"\nname = \"migration\"\npublish = false\n\
-             rust-version = \"1.85.0\"\nversion = \"0.1.0\"\n\n\
-             [lib]\nname = \"migration\"\npath = \"src/lib.rs\"\n\n\
-             [dependencies]\n\
-             tokio = {{ version = \"1\", features = [\"macros\", \"rt\", \"rt-multi-thread\"] }}\n\n\
-             [dependencies.sea-orm-migration]\n\
-             features = [\"runtime-tokio-rustls\", \"{backend}\"]\nversion = \"2.0.4\"\n\n\
-             # Not in sea-orm-cli's template: a workspace of its own.\n[workspace]\n"
-        ),
-    )?;
-    let src = dir.join("src");
-    write_if_changed(
-        &src.join("main.rs"),
-        "use sea_orm_migration::prelude::*;\n\n#[tokio::main]\nasync fn main() {\n    \
-         cli::run_cli(migration::Migrator).await;\n}\n",
-    )?;
-    let mut mods = String::new();
-    let mut boxes = String::new();
-    for i in 0..count {
-        mods.push_str(&format!("mod {};\n", id(i)));
-        boxes.push_str(&format!("            Box::new({}::Migration),\n", id(i)));
-        write_if_changed(&src.join(format!("{}.rs", id(i))), &sea_orm_module(i))?;
-    }
-    write_if_changed(
-        &src.join("lib.rs"),
-        &format!(
-            "pub use sea_orm_migration::prelude::*;\n\n{mods}\npub struct Migrator;\n\n\
-             #[async_trait::async_trait]\nimpl MigratorTrait for Migrator {{\n    \
-             fn migrations() -> Vec<Box<dyn MigrationTrait>> {{\n        vec![\n{boxes}        ]\n    }}\n}}\n"
-        ),
-    )
+fn sea_orm_migrations(dir: &Path, count: usize, backend: &str) -> Res<()> {
+    let modules: Vec<(String, String)> = (0..count).map(|i| (id(i), sea_orm_module(i))).collect();
+    sea_orm_crate(dir, backend, true, &modules)
 }
 
 /// A migration as sea-orm-cli 2.0's `generate` writes it, with the same body as ours.
@@ -606,7 +314,7 @@ impl MigrationTrait for Migration {{
 
 fn sea_orm_create(cli: &Tool, dir: &Path, count: usize) -> Res<Case> {
     let krate = dir.join("migration");
-    sea_orm_crate(&krate, count, "sqlx-sqlite")?;
+    sea_orm_migrations(&krate, count, "sqlx-sqlite")?;
     let src = krate.join("src");
     let restore = Restore::snapshot(&src, &[src.join("lib.rs")])?;
     let (cli, dir) = (cli.path.clone(), dir.to_path_buf());
@@ -717,39 +425,49 @@ fn current_bench(tmp: &Path, runs: usize, peers: &Peers) -> Res<()> {
         "A no-op `current` on a built crate, SQLite (target: within 2× of the binary run directly):\n"
     );
     table(rows, runs, "vs its binary directly");
+    postgres_tls(&target, runs);
     Ok(())
 }
 
-/// How to run a command against one database, building into one target directory.
-#[derive(Clone)]
-struct Env {
-    cwd: PathBuf,
-    target: PathBuf,
-    url: String,
-}
-
-impl Env {
-    fn command(&self, program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Command {
-        let mut cmd = Command::new(program);
-        cmd.args(args)
-            .current_dir(&self.cwd)
-            .env("CARGO_TARGET_DIR", &self.target)
-            .env("DATABASE_URL", &self.url);
-        cmd
+/// The example crate's binary (built above) on PostgreSQL at `TEST_POSTGRES_URL`, with
+/// TLS (`sslmode=require`) and without (`sslmode=disable`), side by side: what the
+/// handshake adds to a no-op command. A server that is not there is left out with a line
+/// saying so.
+fn postgres_tls(target: &Path, runs: usize) {
+    let url = std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let binary = target.join("debug").join("migrations");
+    let on = |mode: &str| {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        Env {
+            cwd: PathBuf::from(REPO),
+            target: target.to_path_buf(),
+            url: format!("{url}{sep}sslmode={mode}"),
+        }
+    };
+    let (plain, tls) = (on("disable"), on("require"));
+    if let Err(e) = quietly(plain.command(&binary, &["current"])) {
+        println!("PostgreSQL left out: the server at TEST_POSTGRES_URL did not answer ({e})\n");
+        return;
     }
-
-    /// A case that runs `program args` with this environment.
-    fn case(&self, program: impl Into<OsString>, args: &[&str]) -> Case {
-        let (env, program) = (self.clone(), program.into());
-        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-        Case::new(
-            format!("{} {}", program.to_string_lossy(), args.join(" ")),
-            move || {
-                let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                env.command(&program, &args)
-            },
+    let mut rows = vec![
+        Row::new(
+            "`target/bench/debug/migrations current`, `sslmode=disable`",
+            plain.case(&binary, &["current"]),
         )
+        .baseline(),
+    ];
+    match quietly(tls.command(&binary, &["current"])) {
+        Ok(()) => rows.push(Row::new(
+            "the same with TLS, `sslmode=require` (what the default `prefer` negotiates when the server offers TLS)",
+            tls.case(&binary, &["current"]),
+        )),
+        Err(e) => println!("PostgreSQL with TLS left out: the server refused it ({e})\n"),
     }
+    println!(
+        "A no-op `current` on PostgreSQL, TLS against `sslmode=disable` (target: within 2×):\n"
+    );
+    table(rows, runs, "vs sslmode=disable");
 }
 
 /// The example crate `migrations/` on SQLite (a new database file in the temporary
@@ -774,7 +492,7 @@ fn ours_current(tmp: &Path, target: &Path) -> Res<Vec<Row>> {
         return Err(format!("no migration binary at {}", binary.display()));
     }
     let path = with_ours_on_path()?;
-    let through = |cargo: OsString| {
+    let through = |cargo: std::ffi::OsString| {
         let (env, path) = (env.clone(), path.clone());
         Case::new("cargo migrate current", move || {
             let mut cmd = env.command(&cargo, &["migrate", "current"]);
@@ -808,17 +526,6 @@ fn ours_current(tmp: &Path, target: &Path) -> Res<Vec<Row>> {
     Ok(rows)
 }
 
-/// PATH with the directory of the benchmarked `cargo-migrate` first, so `cargo migrate`
-/// runs it.
-fn with_ours_on_path() -> Res<OsString> {
-    let dir = Path::new(OURS)
-        .parent()
-        .ok_or_else(|| format!("{OURS} has no directory"))?;
-    let rest = std::env::var_os("PATH").unwrap_or_default();
-    std::env::join_paths(std::iter::once(dir.to_path_buf()).chain(std::env::split_paths(&rest)))
-        .map_err(|e| format!("cannot put {} on PATH: {e}", dir.display()))
-}
-
 /// A small sea-orm-cli crate on SQLite (as many migrations as the example), kept in
 /// `target/bench/crates` so it stays built between bench runs, after one `migrate up`.
 fn sea_orm_status(cli: &Tool, tmp: &Path, target: &Path) -> Res<Vec<Row>> {
@@ -826,7 +533,7 @@ fn sea_orm_status(cli: &Tool, tmp: &Path, target: &Path) -> Res<Vec<Row>> {
         .join("crates")
         .join("sea-orm-status")
         .join("migration");
-    sea_orm_crate(&krate, STATUS_MIGRATIONS, "sqlx-sqlite")?;
+    sea_orm_migrations(&krate, STATUS_MIGRATIONS, "sqlx-sqlite")?;
     let lock = krate.join("Cargo.lock");
     if !lock.is_file() {
         // Start from the repository's lock so sea-orm resolves to the same versions.
@@ -857,12 +564,4 @@ fn sea_orm_status(cli: &Tool, tmp: &Path, target: &Path) -> Res<Vec<Row>> {
             env.case(&cli.path, &["migrate", "-d", &dir, "status"]),
         ),
     ])
-}
-
-/// Today's date (UTC), `YYYY-MM-DD`.
-fn today() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs()) as i64;
-    cargo_migrate::output::timestamp(secs)[..10].to_string()
 }

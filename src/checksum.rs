@@ -2,12 +2,21 @@
 //! `status` can tell when an applied migration was edited afterwards. It is taken over
 //! the source's tokens, so what `cargo fmt` and comments change does not count:
 //! whitespace and comments are not tokens, a trailing comma before a closing bracket
-//! is dropped, and `use` declarations (which rustfmt reorders) are left out.
+//! is dropped, and `use` declarations (which rustfmt reorders) are left out. The SQL
+//! files a migration runs (the `sql` template's) are covered byte for byte (line endings
+//! aside).
 
 use crate::lexer::{self, Kind};
 
 /// `v1:` and 16 hex digits.
 pub fn of_source(source: &str) -> String {
+    of_migration(source, &[])
+}
+
+/// The checksum of a module's source and of the SQL files it runs, as `(path, text)`;
+/// with no files it is [`of_source`]'s, so checksums recorded before SQL files were
+/// covered still match.
+pub fn of_migration(source: &str, files: &[(&str, &str)]) -> String {
     let tokens = lexer::tokens(source);
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     let mut feed = |bytes: &[u8]| {
@@ -35,6 +44,12 @@ pub fn of_source(source: &str) -> String {
             feed(b" ");
         }
         k += 1;
+    }
+    for (path, text) in files {
+        feed(b"\0file ");
+        feed(path.as_bytes());
+        feed(b"\0");
+        feed(text.replace("\r\n", "\n").as_bytes());
     }
     format!("v1:{hash:016x}")
 }
@@ -93,5 +108,21 @@ impl MigrationTrait for Migration {
             assert_ne!(of_source(MIGRATION), of_source(&edit), "{edit}");
         }
         assert!(of_source(MIGRATION).starts_with("v1:"));
+    }
+
+    #[test]
+    fn sql_files_are_covered_and_line_endings_are_not_changes() {
+        let up = [("m2/up.sql", "CREATE TABLE a (id INT);\n")];
+        let with = of_migration(MIGRATION, &up);
+        assert_ne!(with, of_source(MIGRATION));
+        assert_eq!(
+            with,
+            of_migration(MIGRATION, &[("m2/up.sql", "CREATE TABLE a (id INT);\r\n")])
+        );
+        assert_ne!(
+            with,
+            of_migration(MIGRATION, &[("m2/up.sql", "CREATE TABLE b (id INT);\n")])
+        );
+        assert_eq!(of_migration(MIGRATION, &[]), of_source(MIGRATION));
     }
 }

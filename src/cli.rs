@@ -252,7 +252,7 @@ fn expected_table(rt: Runtime) -> Result<Runtime> {
             Err(Error::Config(format!(
                 "the configuration names the tracking table `{want}`, but this migration crate \
                  records migrations in `{}`; set `table` in `[workspace.metadata.migrate]` and the \
-                 crate's `migrator! {{ table = \"...\"; ... }}` to the same name",
+                 crate's `discover!(table = \"...\")` to the same name",
                 rt.tracking().table()
             )))
         }

@@ -503,8 +503,15 @@ impl Db {
 
 pub(crate) fn connect_options(url: &str, lock_timeout: Option<Duration>) -> ConnectOptions {
     let mut opts = ConnectOptions::new(url.to_string());
+    // One connection, the same session for the whole run: a run's session state (the
+    // lock's session above all) must not be closed by the pool for idleness or age
+    // (sqlx's defaults: 10 and 30 minutes), and is not pinged each time a statement takes
+    // it (sqlx still pings it once each time it is given back).
     opts.max_connections(1)
         .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .test_before_acquire(false)
         // sqlx retries a refused connection until this deadline; `--wait` extends it.
         .acquire_timeout(Duration::from_secs(5))
         .sqlx_logging(false);
@@ -571,6 +578,17 @@ fn without_server_source_line(text: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_connection_kept_for_the_whole_run() {
+        let opts = connect_options("postgres://u@h/db", None);
+        assert_eq!(opts.get_max_connections(), Some(1));
+        assert_eq!(opts.get_min_connections(), Some(1));
+        // never closed under a long migration (the lock's session would go with it)
+        assert_eq!(opts.get_idle_timeout(), Some(None));
+        assert_eq!(opts.get_max_lifetime(), Some(None));
+        assert!(!opts.get_test_before_acquire());
+    }
 
     #[test]
     fn malformed_urls_never_show_their_password() {

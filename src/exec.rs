@@ -39,6 +39,10 @@ pub struct StepOutcome {
     pub transactional: bool,
     /// Another process had already done it (SQLite re-check under the write lock).
     pub skipped: bool,
+    /// The in-progress mark of the step after it was written with its record (see
+    /// [`run_step_in_plan`]).
+    #[serde(skip)]
+    pub marked_next: bool,
 }
 
 /// Whether a migration runs in a transaction: its own choice first, otherwise every
@@ -75,10 +79,42 @@ pub async fn run_step(
     direction: Direction,
     ctx: &StepContext<'_>,
 ) -> Result<StepOutcome> {
+    run_step_in_plan(db, tracking, migration, direction, ctx, false, None).await
+}
+
+/// Runs one step of a plan, as [`run_step`], knowing its neighbours: `next` is the step
+/// the caller runs right after this one, and `marked` is the previous step's
+/// [`StepOutcome::marked_next`]. On MySQL a step that runs outside a transaction is
+/// marked in progress before it runs; the mark of `next` is written with this step's
+/// record, in the same round trip and the same commit, instead of on its own. (A kill
+/// between the two steps then leaves `next` marked although it never started: a false
+/// alarm, on the safe side.)
+pub async fn run_step_in_plan(
+    db: &Db,
+    tracking: &Tracking,
+    migration: &dyn MigrationTrait,
+    direction: Direction,
+    ctx: &StepContext<'_>,
+    marked: bool,
+    next: Option<(&dyn MigrationTrait, Direction)>,
+) -> Result<StepOutcome> {
     RUNNING.with(|r| *r.borrow_mut() = Some((migration.name().to_string(), direction)));
-    let result = step(db, tracking, migration, direction, ctx).await;
+    let result = step(db, tracking, migration, direction, ctx, marked, next).await;
     RUNNING.with(|r| *r.borrow_mut() = None);
     result
+}
+
+/// The mark of a step that runs outside a transaction, written before it runs and
+/// replaced when it is done: if it is still there, the step was interrupted.
+fn in_progress(direction: Direction) -> Failure {
+    Failure {
+        direction: direction.as_str().to_string(),
+        failed_at_ms: now_ms(),
+        error: "interrupted: the process stopped while this step ran outside a transaction \
+                (killed, crashed or disconnected)"
+            .to_string(),
+        transactional: false,
+    }
 }
 
 async fn step(
@@ -87,6 +123,8 @@ async fn step(
     migration: &dyn MigrationTrait,
     direction: Direction,
     ctx: &StepContext<'_>,
+    marked: bool,
+    next: Option<(&dyn MigrationTrait, Direction)>,
 ) -> Result<StepOutcome> {
     let id = migration.name().to_string();
     let backend = db.backend();
@@ -99,7 +137,11 @@ async fn step(
         duration_ms: 0.0,
         transactional,
         skipped: false,
+        marked_next: false,
     };
+    // MySQL: the next step's mark goes with this step's record (made when it is written).
+    let next = next.filter(|(m, _)| backend == DbBackend::MySql && !uses_transaction(*m, backend));
+    let next_mark = || next.map(|(m, d)| (m.name(), in_progress(d)));
     let facts = |started: Instant| StepFacts {
         execution_ms: started.elapsed().as_millis() as i64,
         applied_by: ctx.applied_by.to_string(),
@@ -137,27 +179,25 @@ async fn step(
             let _ = txn.rollback().await;
             return Err(fail(db, tracking, &id, direction, err, true).await);
         }
-        let recorded = match direction {
-            Direction::Up => tracking.insert(&txn, &id, &facts(started)).await,
-            Direction::Down => tracking.delete(&txn, &id).await,
-        };
-        recorded.map_err(|e| db.error(e))?;
+        let facts = facts(started);
+        let facts = (direction == Direction::Up).then_some(&facts);
+        let mark = next_mark();
+        let mark = mark.as_ref().map(|(n, f)| (*n, f));
+        tracking
+            .record(&txn, &id, facts, mark, false)
+            .await
+            .map_err(|e| db.error(e))?;
         txn.commit().await.map_err(|e| db.error(e))?;
     } else {
         // Outside a transaction a killed process leaves part of the step behind with no
-        // word of it: say so now, and take it back when the step is done.
-        let interrupted = Failure {
-            direction: direction.as_str().to_string(),
-            failed_at_ms: now_ms(),
-            error: "interrupted: the process stopped while this step ran outside a transaction \
-                    (killed, crashed or disconnected)"
-                .to_string(),
-            transactional: false,
-        };
-        tracking
-            .record_failure(conn, &id, &interrupted)
-            .await
-            .map_err(|e| db.error(e))?;
+        // word of it: say so now (unless the previous step did), and take it back when
+        // the step is done.
+        if !marked {
+            tracking
+                .record_failure(conn, &id, &in_progress(direction))
+                .await
+                .map_err(|e| db.error(e))?;
+        }
         let result = {
             let manager = SchemaManager::new(conn);
             match direction {
@@ -168,12 +208,16 @@ async fn step(
         if let Err(err) = result {
             return Err(fail(db, tracking, &id, direction, err, false).await);
         }
-        let recorded = match direction {
-            Direction::Up => tracking.insert(conn, &id, &facts(started)).await,
-            Direction::Down => tracking.delete(conn, &id).await,
-        };
-        recorded.map_err(|e| db.error(e))?;
+        let facts = facts(started);
+        let facts = (direction == Direction::Up).then_some(&facts);
+        let mark = next_mark();
+        let mark = mark.as_ref().map(|(n, f)| (*n, f));
+        tracking
+            .record(conn, &id, facts, mark, true)
+            .await
+            .map_err(|e| db.error(e))?;
     }
+    outcome.marked_next = next.is_some();
     outcome.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     Ok(outcome)
 }

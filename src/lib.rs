@@ -11,7 +11,8 @@
 //! }
 //! ```
 //!
-//! and its `lib.rs` registers its migrations with [`migrator!`]. The `cargo migrate`
+//! and its `lib.rs` is `cargo_migrate::discover!();`: the crate's `build.rs` finds the
+//! migration files (see [`discover!`], [`register!`] and [`migrator!`]). The `cargo migrate`
 //! subcommand (feature `cli`) builds that binary and forwards its verbs to it.
 
 pub mod checksum;
@@ -28,6 +29,7 @@ pub mod plan;
 pub mod revision;
 pub mod runtime;
 pub mod spec;
+pub mod sql;
 #[cfg(feature = "cli")]
 pub mod subcommand;
 pub mod tracking;
@@ -46,4 +48,7 @@ pub use sea_orm_migration;
 pub mod prelude {
     pub use sea_orm_migration::prelude::*;
     pub use sea_orm_migration::schema::*;
+
+    pub use crate::sql::SqlFile;
+    pub use crate::sql_file;
 }

@@ -101,6 +101,16 @@ pub struct Runtime {
     revisions: Vec<Revision>,
     tracking: Tracking,
     applied_by: String,
+    missing: Missing,
+}
+
+/// Migration files beside the crate's sources that this binary does not contain.
+#[derive(Debug, Clone, Default)]
+struct Missing {
+    /// `src/<module>.rs`, sorted.
+    files: Vec<String>,
+    /// The crate finds its modules at build time: a missing file means a stale binary.
+    discovered: bool,
 }
 
 impl Runtime {
@@ -111,11 +121,55 @@ impl Runtime {
             revisions,
             tracking: Tracking::new(table),
             applied_by: applied_by(),
+            missing: Missing::default(),
         })
     }
 
     pub fn of<M: Migrations>() -> Result<Runtime> {
-        Runtime::new(M::revisions(), &M::table_name())
+        let mut rt = Runtime::new(M::revisions(), &M::table_name())?;
+        if let Some(dir) = M::source_dir() {
+            // A legacy revision has no path: its id is its module's name.
+            let modules = rt.revisions.iter().map(|r| r.module().unwrap_or(r.id()));
+            rt.missing = Missing {
+                files: crate::revision::unregistered_files(dir, modules)
+                    .into_iter()
+                    .map(|f| format!("src/{f}"))
+                    .collect(),
+                discovered: M::discovered(),
+            };
+        }
+        Ok(rt)
+    }
+
+    /// Migration files in the crate's `src/` that this binary does not contain.
+    pub fn unregistered(&self) -> &[String] {
+        &self.missing.files
+    }
+
+    /// What to tell the user about [`Runtime::unregistered`] files, if there are any.
+    pub fn unregistered_problem(&self) -> Option<String> {
+        let files = &self.missing.files;
+        let (list, one) = (files.join(", "), files.len() == 1);
+        if files.is_empty() {
+            None
+        } else if self.missing.discovered {
+            Some(format!(
+                "{list} {} not in this binary, which was built before {} added; rebuild it \
+                 (`cargo migrate` rebuilds when a file changes)",
+                if one { "is" } else { "are" },
+                if one { "it was" } else { "they were" },
+            ))
+        } else {
+            Some(format!(
+                "{list} {} migration file{} that lib.rs does not register, so {} neither compiled \
+                 nor run; add {} to the crate's list, or let the crate find its migrations with \
+                 `cargo_migrate::discover!()`",
+                if one { "is a" } else { "are" },
+                if one { "" } else { "s" },
+                if one { "it is" } else { "they are" },
+                if one { "it" } else { "them" },
+            ))
+        }
     }
 
     pub fn graph(&self) -> &Graph {

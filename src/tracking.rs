@@ -85,6 +85,15 @@ const META_COLUMNS: [&str; 10] = [
     "updated_at_ms",
 ];
 
+/// The side-table columns a failure sets (the revision's other facts are kept).
+const FAILURE_COLUMNS: [&str; 5] = [
+    "failed_direction",
+    "failed_at_ms",
+    "failed_error",
+    "failed_transactional",
+    "updated_at_ms",
+];
+
 impl Tracking {
     pub fn new(table: impl Into<String>) -> Self {
         let table = table.into();
@@ -103,10 +112,14 @@ impl Tracking {
     /// Creates both tables if they are missing (writing verbs only, under the lock).
     pub async fn install<C: ConnectionTrait>(&self, db: &C) -> Result<(), DbErr> {
         let schema = Schema::new(db.get_database_backend());
+        let backend = db.get_database_backend();
         let mut main = schema.create_table_from_entity(seaql_migrations::Entity);
         main.table(Alias::new(&self.table)).if_not_exists();
-        db.execute(&main).await?;
-        db.execute(&self.meta_ddl()).await?;
+        // One-off DDL: sent as it is, not prepared, so it takes no place in the driver's
+        // cache of prepared statements.
+        for ddl in [backend.build(&main), backend.build(&self.meta_ddl())] {
+            db.execute_unprepared(&ddl.sql).await?;
+        }
         Ok(())
     }
 
@@ -265,76 +278,165 @@ impl Tracking {
         Ok(db.query_one(&select).await?.is_some())
     }
 
-    /// Records `version` as applied, with its facts, clearing any failure.
+    /// Records `version` as applied, with its facts, clearing any failure (one round
+    /// trip, inside the caller's transaction if it has one).
     pub async fn insert<C: ConnectionTrait>(
         &self,
         db: &C,
         version: &str,
         facts: &StepFacts,
     ) -> Result<(), DbErr> {
-        let now = now_ms();
-        if db.get_database_backend() == DbBackend::Postgres {
-            // One round trip for both tables: the per-migration cost stays at
-            // sea-orm-migration's.
-            let q = |t: &str| format!("\"{}\"", t.replace('"', "\"\""));
-            let sql = format!(
-                "WITH applied AS (INSERT INTO {} (version, applied_at) VALUES ($1, $2)) \
-                 INSERT INTO {} ({}) VALUES ($1, $3, $4, $5, $6, NULL, NULL, NULL, NULL, $4) \
-                 ON CONFLICT (version) DO UPDATE SET execution_ms = EXCLUDED.execution_ms, \
-                 applied_at_ms = EXCLUDED.applied_at_ms, applied_by = EXCLUDED.applied_by, \
-                 checksum = EXCLUDED.checksum, failed_direction = NULL, failed_at_ms = NULL, \
-                 failed_error = NULL, failed_transactional = NULL, updated_at_ms = EXCLUDED.updated_at_ms",
-                q(&self.table),
-                q(&self.meta),
-                META_COLUMNS.join(", ")
-            );
-            let values: Vec<sea_orm_migration::sea_orm::Value> = vec![
-                version.into(),
-                (now / 1000).into(),
-                facts.execution_ms.into(),
-                now.into(),
-                facts.applied_by.clone().into(),
-                facts.checksum.clone().into(),
-            ];
-            db.execute_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                sql,
-                values,
-            ))
-            .await?;
-            return Ok(());
-        }
-        let insert = Query::insert()
-            .into_table(Alias::new(&self.table))
-            .columns([Alias::new("version"), Alias::new("applied_at")])
-            .values_panic([version.into(), (now / 1000).into()])
-            .to_owned();
-        db.execute(&insert).await?;
-        let values = [
-            version.into(),
-            facts.execution_ms.into(),
-            now.into(),
-            facts.applied_by.clone().into(),
-            facts.checksum.clone().into(),
-            Option::<String>::None.into(),
-            Option::<i64>::None.into(),
-            Option::<String>::None.into(),
-            Option::<bool>::None.into(),
-            now.into(),
-        ];
-        self.upsert_meta(db, values).await
+        self.record(db, version, Some(facts), None, false).await
     }
 
-    /// Removes `version` from the applied set (and its side facts).
+    /// Removes `version` from the applied set, with its side facts (one round trip).
     pub async fn delete<C: ConnectionTrait>(&self, db: &C, version: &str) -> Result<(), DbErr> {
-        for table in [&self.table, &self.meta] {
-            let delete = Query::delete()
-                .from_table(Alias::new(table))
-                .and_where(Expr::col(Alias::new("version")).eq(version))
-                .to_owned();
-            db.execute(&delete).await?;
+        self.record(db, version, None, None, false).await
+    }
+
+    /// Records a finished step in one round trip: `version` applied with `facts`
+    /// (clearing its failure), or reverted when `facts` is `None`; and, with `next`,
+    /// the in-progress mark of the step that runs next (MySQL: written in the same
+    /// transaction, so it costs no commit of its own). `own_transaction`: the caller has
+    /// no transaction open, and on MySQL the rows are written in one of their own, so a
+    /// step's record is never half written.
+    pub async fn record<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        version: &str,
+        facts: Option<&StepFacts>,
+        next: Option<(&str, &Failure)>,
+        own_transaction: bool,
+    ) -> Result<(), DbErr> {
+        let backend = db.get_database_backend();
+        if backend == DbBackend::MySql {
+            // Several statements in one text query (the driver allows it); the values
+            // are written into the SQL as literals that no SQL mode can misread.
+            let mut sql = String::new();
+            if own_transaction {
+                sql.push_str("START TRANSACTION;\n");
+            }
+            sql.push_str(&self.mysql_record(version, facts, now_ms()));
+            if let Some((next, failure)) = next {
+                sql.push_str(&self.mysql_failure(next, failure, now_ms()));
+            }
+            if own_transaction {
+                sql.push_str("COMMIT");
+            }
+            let result = db.execute_unprepared(&sql).await;
+            if result.is_err() && own_transaction {
+                // a statement failed: the rest did not run, the transaction is still open
+                let _ = db.execute_unprepared("ROLLBACK").await;
+            }
+            result?;
+            return Ok(());
+        }
+        let now = now_ms();
+        let (t, m) = (quote(backend, &self.table), quote(backend, &self.meta));
+        let stmt = match (backend, facts) {
+            (DbBackend::Postgres, Some(facts)) => Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "WITH applied AS (INSERT INTO {t} (version, applied_at) VALUES ($1, $2)) \
+                     INSERT INTO {m} ({}) VALUES ($1, $3, $4, $5, $6, NULL, NULL, NULL, NULL, $4) \
+                     ON CONFLICT (version) DO UPDATE SET {}",
+                    META_COLUMNS.join(", "),
+                    excluded(&META_COLUMNS[1..])
+                ),
+                [
+                    version.into(),
+                    (now / 1000).into(),
+                    facts.execution_ms.into(),
+                    now.into(),
+                    facts.applied_by.clone().into(),
+                    facts.checksum.clone().into(),
+                ],
+            ),
+            (DbBackend::Postgres, None) => Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "WITH reverted AS (DELETE FROM {t} WHERE version = $1) \
+                     DELETE FROM {m} WHERE version = $1"
+                ),
+                [version.into()],
+            ),
+            // SQLite runs every statement of the text, binding `?`s in order.
+            (_, Some(facts)) => Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "INSERT INTO {t} (version, applied_at) VALUES (?, ?); \
+                     INSERT INTO {m} ({}) VALUES (?, ?, ?, ?, ?, NULL, NULL, NULL, NULL, ?) \
+                     ON CONFLICT (version) DO UPDATE SET {}",
+                    META_COLUMNS.join(", "),
+                    excluded(&META_COLUMNS[1..])
+                ),
+                [
+                    version.into(),
+                    (now / 1000).into(),
+                    version.into(),
+                    facts.execution_ms.into(),
+                    now.into(),
+                    facts.applied_by.clone().into(),
+                    facts.checksum.clone().into(),
+                    now.into(),
+                ],
+            ),
+            (_, None) => Statement::from_sql_and_values(
+                backend,
+                format!("DELETE FROM {t} WHERE version = ?; DELETE FROM {m} WHERE version = ?"),
+                [version.into(), version.into()],
+            ),
+        };
+        db.execute_raw(stmt).await?;
+        if let Some((next, failure)) = next {
+            self.record_failure(db, next, failure).await?;
         }
         Ok(())
+    }
+
+    /// MySQL: the statements that record `version` as applied (or reverted, without
+    /// `facts`), each ending with `;`.
+    fn mysql_record(&self, version: &str, facts: Option<&StepFacts>, now: i64) -> String {
+        let (t, m) = (
+            quote(DbBackend::MySql, &self.table),
+            quote(DbBackend::MySql, &self.meta),
+        );
+        let v = mysql_string(version);
+        let Some(facts) = facts else {
+            return format!(
+                "DELETE FROM {t} WHERE `version` = {v};\nDELETE FROM {m} WHERE `version` = {v};\n"
+            );
+        };
+        format!(
+            "INSERT INTO {t} (`version`, `applied_at`) VALUES ({v}, {});\n\
+             INSERT INTO {m} ({}) VALUES ({v}, {}, {now}, {}, {}, NULL, NULL, NULL, NULL, {now}) \
+             ON DUPLICATE KEY UPDATE {};\n",
+            now / 1000,
+            mysql_columns(&META_COLUMNS),
+            facts.execution_ms,
+            mysql_string(&facts.applied_by),
+            facts
+                .checksum
+                .as_deref()
+                .map_or("NULL".to_string(), mysql_string),
+            mysql_update(&META_COLUMNS[1..]),
+        )
+    }
+
+    /// MySQL: the statement that records `failure` for `version`, keeping its other facts.
+    fn mysql_failure(&self, version: &str, failure: &Failure, now: i64) -> String {
+        format!(
+            "INSERT INTO {} ({}) VALUES ({}, NULL, NULL, NULL, NULL, {}, {}, {}, {}, {now}) \
+             ON DUPLICATE KEY UPDATE {};\n",
+            quote(DbBackend::MySql, &self.meta),
+            mysql_columns(&META_COLUMNS),
+            mysql_string(version),
+            mysql_string(&failure.direction),
+            failure.failed_at_ms,
+            mysql_string(&failure.error),
+            i32::from(failure.transactional),
+            mysql_update(&FAILURE_COLUMNS),
+        )
     }
 
     /// Removes every row of both tables (`stamp --purge`, `stamp base`).
@@ -354,14 +456,7 @@ impl Tracking {
         failure: &Failure,
     ) -> Result<(), DbErr> {
         let values = meta_row(version, None, Some(failure));
-        let keep_the_rest = [
-            "failed_direction",
-            "failed_at_ms",
-            "failed_error",
-            "failed_transactional",
-            "updated_at_ms",
-        ];
-        self.upsert_meta_columns(db, values, &keep_the_rest).await
+        self.upsert_meta_columns(db, values, &FAILURE_COLUMNS).await
     }
 
     /// Records `checksum` as the source `version` was applied from (`rehash`).
@@ -422,15 +517,6 @@ impl Tracking {
         db.execute(&insert).await?;
         Ok(())
     }
-
-    async fn upsert_meta<C: ConnectionTrait>(
-        &self,
-        db: &C,
-        values: [sea_orm_migration::sea_orm::sea_query::SimpleExpr; 10],
-    ) -> Result<(), DbErr> {
-        self.upsert_meta_columns(db, values, &META_COLUMNS[1..])
-            .await
-    }
 }
 
 /// A side-table row (`META_COLUMNS`) with only a checksum or a failure.
@@ -453,9 +539,106 @@ fn meta_row(
     ]
 }
 
+/// A table name, quoted for `backend`.
+fn quote(backend: DbBackend, name: &str) -> String {
+    match backend {
+        DbBackend::MySql => format!("`{}`", name.replace('`', "``")),
+        _ => format!("\"{}\"", name.replace('"', "\"\"")),
+    }
+}
+
+/// `c = EXCLUDED.c, ...` (PostgreSQL and SQLite upserts).
+fn excluded(columns: &[&str]) -> String {
+    columns
+        .iter()
+        .map(|c| format!("{c} = EXCLUDED.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn mysql_columns(columns: &[&str]) -> String {
+    columns
+        .iter()
+        .map(|c| format!("`{c}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `` `c` = VALUES(`c`), ... `` (MySQL upserts).
+fn mysql_update(columns: &[&str]) -> String {
+    columns
+        .iter()
+        .map(|c| format!("`{c}` = VALUES(`{c}`)"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A MySQL string literal that reads the same under every SQL mode (`ANSI_QUOTES`,
+/// `NO_BACKSLASH_ESCAPES`) and connection character set: as it is when it has no quote,
+/// backslash or other special character (a revision id, `user@host`), else its UTF-8
+/// bytes in hex.
+fn mysql_string(s: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || " _-.:@/()+,=#".contains(c);
+    if s.chars().all(plain) {
+        return format!("'{s}'");
+    }
+    let hex: String = s.bytes().map(|b| format!("{b:02X}")).collect();
+    format!("_utf8mb4 X'{hex}'")
+}
+
 pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mysql_literals_cannot_be_misread() {
+        assert_eq!(
+            mysql_string("m20260101_000001_init"),
+            "'m20260101_000001_init'"
+        );
+        assert_eq!(mysql_string(""), "''");
+        assert_eq!(mysql_string("root@host (stamp)"), "'root@host (stamp)'");
+        // quotes, backslashes, semicolons and non-ASCII text go in hex
+        assert_eq!(mysql_string("a'b"), "_utf8mb4 X'612762'");
+        assert_eq!(
+            mysql_string("\\'; DROP TABLE x; --"),
+            format!(
+                "_utf8mb4 X'{}'",
+                "\\'; DROP TABLE x; --"
+                    .bytes()
+                    .map(|b| format!("{b:02X}"))
+                    .collect::<String>()
+            )
+        );
+        assert_eq!(mysql_string("é"), "_utf8mb4 X'C3A9'");
+    }
+
+    #[test]
+    fn a_mysql_record_is_one_text_of_whole_statements() {
+        let t = Tracking::new("my`table");
+        let facts = StepFacts {
+            execution_ms: 7,
+            applied_by: "it's me".to_string(),
+            checksum: None,
+        };
+        let sql = t.mysql_record("v1", Some(&facts), 1_000_000);
+        assert!(
+            sql.starts_with(
+                "INSERT INTO `my``table` (`version`, `applied_at`) VALUES ('v1', 1000);"
+            ),
+            "{sql}"
+        );
+        assert!(sql.contains("INSERT INTO `my``table_meta`"), "{sql}");
+        assert!(!sql.contains("it's"), "{sql}");
+        assert_eq!(sql.matches(";\n").count(), 2, "{sql}");
+        let reverted = t.mysql_record("v1", None, 0);
+        assert_eq!(reverted.matches("DELETE FROM").count(), 2, "{reverted}");
+    }
 }

@@ -34,6 +34,12 @@ async fn connect(verb: &Verb, global: &GlobalArgs) -> Result<(Option<Db>, Policy
 
 /// Connects as the verb needs, runs it, closes the connection.
 pub async fn execute(rt: &Runtime, cli: &Cli, out: Output) -> Result<u8> {
+    // `check` says it as its verdict.
+    if !matches!(cli.verb, Verb::Check)
+        && let Some(problem) = rt.unregistered_problem()
+    {
+        out.warn(problem);
+    }
     check_targets(rt, &cli.verb)?;
     let (db, policy) = connect(&cli.verb, &cli.global).await?;
     let ask = policy == Policy::Ask;
@@ -479,7 +485,9 @@ fn check(rt: &Runtime, out: Output, state: Option<&State>) -> Result<u8> {
         .filter(|&r| !state.applied[r])
         .collect();
     let unknown: Vec<&str> = state.unknown.iter().map(|r| r.version.as_str()).collect();
-    let (code, verdict, message) = if heads.len() > 1 {
+    let (code, verdict, message) = if let Some(problem) = rt.unregistered_problem() {
+        (exit::DRIFT, "unregistered_files", problem)
+    } else if heads.len() > 1 {
         (
             exit::DRIFT,
             "multiple_heads",
@@ -552,6 +560,7 @@ fn check(rt: &Runtime, out: Output, state: Option<&State>) -> Result<u8> {
             "unknown": unknown,
             "changed": ids(g, &state.changed),
             "half_applied": state.half_applied(),
+            "unregistered": rt.unregistered(),
             "current": ids(g, &state.current),
         }));
     } else {

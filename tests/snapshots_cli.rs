@@ -8,6 +8,7 @@ use cargo_migrate::subcommand::templates::{self, Context, Template, render_one};
 use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_cargo-migrate");
+const REPO: &str = env!("CARGO_MANIFEST_DIR");
 
 const ID: &str = "m20260102_030405_add_users_table";
 const PARENT: &str = "m20260101_000001_create_author";
@@ -189,7 +190,7 @@ fn the_init_templates_render_a_crate() {
         assert_tidy(file, &text);
         insta::assert_snapshot!(format!("init_{}", file.replace('.', "_")), text);
     }
-    // A configured tracking table goes into `migrator!`.
+    // A configured tracking table goes into `discover!`.
     let (_, lib) = templates::init_files()
         .find(|(n, _)| *n == "lib.rs")
         .expect("lib.rs");
@@ -452,4 +453,12 @@ fn every_built_in_template_is_rustfmt_clean_at_any_id_length() {
             }
         }
     }
+}
+
+#[test]
+fn the_example_crate_finds_its_migrations_with_the_build_script_init_writes() {
+    let example = std::fs::read_to_string(Path::new(REPO).join("migrations").join("build.rs"))
+        .expect("migrations/build.rs");
+    assert_eq!(example, templates::BUILD_SCRIPT);
+    assert_tidy("build.rs", templates::BUILD_SCRIPT);
 }

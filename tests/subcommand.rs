@@ -334,6 +334,31 @@ fn a_sea_orm_cli_crate_works_with_zero_edits() {
         text.contains(&format!("Migration '{id}'... Applied")),
         "{text}"
     );
+
+    // A migration file that lib.rs does not list (one side of a conflict in lib.rs kept)
+    // is named, and `check` fails.
+    let unlisted = "m20261130_000000_unlisted";
+    p.write(
+        &format!("migration/src/{unlisted}.rs"),
+        &p.read(&format!("migration/src/{id}.rs"))
+            .replace(&id, unlisted),
+    );
+    let o = p.expect_on(&db, &["check"], 4);
+    assert!(
+        out(&o).contains(&format!(
+            "src/{unlisted}.rs is a migration file that lib.rs does not register"
+        )),
+        "{}",
+        out(&o)
+    );
+    let o = p.expect(&["create", "after the unlisted one"], 0);
+    assert!(
+        err(&o).contains(&format!(
+            "warning: migration/src/{unlisted}.rs is a migration file"
+        )),
+        "{}",
+        err(&o)
+    );
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! `create` and `merge`: render a template into new files beside the crate's other
-//! migrations and register the module in `lib.rs`, from the source alone. Nothing is
-//! overwritten, and a failure part-way removes what was written.
+//! migrations (and, in a crate that lists its modules, register the module in
+//! `lib.rs`), from the source alone. Nothing is overwritten, and a failure part-way
+//! removes what was written.
 
 use std::path::{Path, PathBuf};
 
@@ -12,7 +13,7 @@ use super::config::{Config, TimeZone};
 use super::error::{Result, ToolError};
 use super::naming;
 use super::register::register;
-use super::source::{Source, parse_module};
+use super::source::{Layout, Source, parse_module};
 use super::templates::{self, Context, Template};
 use super::workspace::MigrationCrate;
 
@@ -31,10 +32,19 @@ impl<'a> Target<'a> {
                 krate.name
             ))
         })?;
+        let source = Source::read_indexed(lib, Some(&krate.target_dir))?;
+        if source.layout == Layout::Discover && krate.build_script.is_none() {
+            return Err(ToolError::usage(format!(
+                "{} uses `cargo_migrate::discover!()`, but the crate `{}` has no build.rs to find \
+                 its migrations; add the one `cargo migrate init` writes (see the README, \"A migration crate\")",
+                lib.display(),
+                krate.name
+            )));
+        }
         Ok(Target {
             krate,
             config,
-            source: Source::read(lib)?,
+            source,
         })
     }
 
@@ -207,6 +217,9 @@ fn write(
             }
             create_new(&path, text)?;
             written.push(path);
+        }
+        if source.layout == Layout::Discover {
+            return Ok(()); // the build script finds the new file
         }
         // Another `create` (or an editor) may have changed lib.rs since it was read.
         let now =

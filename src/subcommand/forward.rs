@@ -90,7 +90,7 @@ fn build_migration_crate(
         args.global.quiet,
     );
     let binary = build(cmd, &krate.name, &bin, noise)?;
-    if !krate.has_build_script {
+    {
         let mut entries: Vec<PathBuf> = ws
             .members()
             .iter()
@@ -107,6 +107,7 @@ fn build_migration_crate(
                 entries,
                 manifests,
                 started,
+                build_script: krate.build_script.as_deref(),
                 runner_backend: match krate.kind {
                     Kind::Legacy => url.map(|u| args::Backend::of(u).feature().to_string()),
                     Kind::Runtime => None,

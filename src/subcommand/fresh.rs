@@ -150,6 +150,8 @@ pub struct Build<'a> {
     pub started: SystemTime,
     /// See `Record::runner_backend`.
     pub runner_backend: Option<String>,
+    /// The migration crate's build script, if it has one.
+    pub build_script: Option<&'a Path>,
 }
 
 /// Records a build for `lookup`.
@@ -163,12 +165,20 @@ pub fn store(args: &CargoArgs, build: Build) {
         manifests,
         started: built_at,
         runner_backend,
+        build_script,
     } = build;
     let mut paths: Vec<PathBuf> = vec![binary.to_path_buf(), root.join("Cargo.lock")];
     let sources = dep_info(binary);
-    // No dep-info, or a build script's output among the sources (what it generates can
-    // change with no source changing): no record, every verb builds.
-    if sources.is_empty() || sources.iter().any(|s| s.starts_with(target_dir)) {
+    // No dep-info, or a build script that may generate something from more than the
+    // files cargo lists (anything but `init`'s, which lists the migration files; cargo
+    // lists their directory, whose stamp changes when a file is added or removed): no
+    // record, every verb builds.
+    let generated = |s: &&PathBuf| s.starts_with(target_dir);
+    let ours = |s: &PathBuf| s.file_name().is_some_and(|f| f == GENERATED);
+    if sources.is_empty()
+        || build_script.is_some_and(|b| !is_discovery_script(b))
+        || sources.iter().filter(generated).any(|s| !ours(s))
+    {
         return;
     }
     for source in &sources {
@@ -194,8 +204,11 @@ pub fn store(args: &CargoArgs, build: Build) {
     let mut files = Vec::with_capacity(paths.len());
     for path in paths {
         let s = stamp(&path);
-        // cargo itself writes the binary and the lock file during the build
-        let cargos_own = path == binary || path.file_name().is_some_and(|f| f == "Cargo.lock");
+        // cargo itself writes the binary, the lock file and what the build script
+        // generates during the build
+        let cargos_own = path == binary
+            || path.starts_with(target_dir)
+            || path.file_name().is_some_and(|f| f == "Cargo.lock");
         if !cargos_own && s.is_some_and(|(mtime, _)| mtime >= built_ns) {
             return; // edited during the build
         }
@@ -208,6 +221,22 @@ pub fn store(args: &CargoArgs, build: Build) {
         runner_backend,
     };
     save(args, target_dir, root, "fresh", entries, files, record);
+}
+
+/// What the build script `init` writes generates (see `templates/init/build.rs`).
+const GENERATED: &str = "cargo_migrate_modules.rs";
+
+/// Whether the build script at `path` is the one `init` writes (as tokens: comments and
+/// formatting aside).
+fn is_discovery_script(path: &Path) -> bool {
+    let tokens = |text: &str| -> Vec<String> {
+        crate::lexer::tokens(text)
+            .iter()
+            .map(|t| text[t.start..t.end].to_string())
+            .collect()
+    };
+    std::fs::read_to_string(path)
+        .is_ok_and(|text| tokens(&text) == tokens(super::templates::BUILD_SCRIPT))
 }
 
 /// The directories `workspace.members` globs list (`crates/*` → `crates`): a new

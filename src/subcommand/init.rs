@@ -112,6 +112,7 @@ pub fn init(ws: &Workspace, args: &InitArgs, url: Option<&str>) -> Result<Initia
         };
         files.push((path, text));
     }
+    files.push((dir.join("build.rs"), templates::BUILD_SCRIPT.to_string()));
     for (file, text) in first {
         files.push((dir.join("src").join(file), text));
     }
@@ -123,6 +124,9 @@ pub fn init(ws: &Workspace, args: &InitArgs, url: Option<&str>) -> Result<Initia
             ws.root_manifest.display()
         ))
     })?;
+    let manifest =
+        super::profile::with_overrides(manifest.as_deref().unwrap_or(&manifest_text), &backends)
+            .or(manifest);
 
     // Then write: the crate, the workspace manifest, `.env`.
     std::fs::create_dir_all(dir.parent().unwrap_or(&ws.root))

@@ -58,10 +58,24 @@ pub fn prepare(
          [dependencies]\nuser_migration = {user}\ncargo-migrate = {runtime}\n\n[workspace]\n",
         name = krate.name,
     );
-    let main = "fn main() -> std::process::ExitCode {\n    \
-                cargo_migrate::run::<cargo_migrate::Legacy<user_migration::Migrator>>()\n}\n";
+    // The crate's migrations, told where their files are so a file that `lib.rs` does
+    // not list (one side of a merge conflict kept) is named.
+    let src = krate
+        .lib
+        .as_ref()
+        .and_then(|(_, lib)| lib.parent())
+        .map(|d| d.display().to_string());
+    let main = format!(
+        "type Listed = cargo_migrate::Legacy<user_migration::Migrator>;\n\n\
+         struct Crate;\n\n\
+         impl cargo_migrate::Migrations for Crate {{\n    \
+         fn revisions() -> Vec<cargo_migrate::Revision> {{\n        <Listed as cargo_migrate::Migrations>::revisions()\n    }}\n\n    \
+         fn table_name() -> String {{\n        <Listed as cargo_migrate::Migrations>::table_name()\n    }}\n\n    \
+         fn source_dir() -> Option<&'static str> {{\n        {src:?}\n    }}\n}}\n\n\
+         fn main() -> std::process::ExitCode {{\n    cargo_migrate::run::<Crate>()\n}}\n"
+    );
     write_if_changed(&dir.join("Cargo.toml"), &manifest)?;
-    write_if_changed(&dir.join("src").join("main.rs"), main)?;
+    write_if_changed(&dir.join("src").join("main.rs"), &main)?;
     let lock = ws.root.join("Cargo.lock");
     let runner_lock = dir.join("Cargo.lock");
     // Start from the user's versions, again whenever they change (`cargo update`).

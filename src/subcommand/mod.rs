@@ -11,9 +11,11 @@ pub mod dburl;
 pub mod error;
 pub mod forward;
 pub mod fresh;
+pub mod index;
 pub mod init;
 pub mod legacy;
 pub mod naming;
+pub mod profile;
 pub mod register;
 pub mod runtime_dep;
 pub mod source;
@@ -141,6 +143,14 @@ fn write_revision(
     let target = create::Target::open(&krate, &config)?;
     let written = write(&target)?;
     report_written(out, &written, verb);
+    // A file the crate's own list leaves out is not compiled: its revision is missing
+    // from the graph the new one was placed in.
+    for file in target.source.unregistered() {
+        out.warn(format!(
+            "{} is a migration file that lib.rs does not register, so it is neither compiled nor run",
+            relative(&file)
+        ));
+    }
     Ok(ExitCode::SUCCESS)
 }
 

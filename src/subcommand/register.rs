@@ -5,30 +5,21 @@
 use super::source::{Layout, Source, first_item_start, mod_names, parse_lib};
 use crate::lexer;
 
-/// `lib.rs` with `module` registered last.
+/// `lib.rs` with `module` registered last (a crate that discovers its modules lists
+/// nothing, so its `lib.rs` stays as it is).
 pub fn register(source: &Source, module: &str) -> Result<String, String> {
     let text = &source.text;
     let new = match &source.layout {
+        Layout::Discover => return Ok(text.clone()),
         Layout::Migrator { body } => append_item(text, *body, module, "    "),
-        Layout::Legacy { last_mod, vec } => {
-            // Both edits on the original text, the later one first, so the earlier
-            // one's offsets still hold.
-            let add_mod = |text: &str| match last_mod {
-                Some(end) => format!("{}\nmod {module};{}", &text[..*end], &text[*end..]),
-                None => {
-                    let at = first_item_start(text);
-                    format!("{}mod {module};\n\n{}", &text[..at], &text[at..])
-                }
-            };
-            let mod_after_vec = last_mod.is_some_and(|end| end >= vec.1);
-            if mod_after_vec {
-                add_to_vec(&add_mod(text), *vec, module)
-            } else {
-                add_mod(&add_to_vec(text, *vec, module))
-            }
-        }
+        Layout::Register { last_mod, body } => with_mod_line(text, *last_mod, *body, module, |t| {
+            append_item(t, *body, module, "    ")
+        }),
+        Layout::Legacy { last_mod, vec } => with_mod_line(text, *last_mod, *vec, module, |t| {
+            add_to_vec(t, *vec, module)
+        }),
     };
-    if matches!(source.layout, Layout::Legacy { .. }) {
+    if let Layout::Legacy { .. } | Layout::Register { .. } = source.layout {
         let mut expected = mod_names(text);
         expected.push(module.to_string());
         let after = mod_names(&new);
@@ -50,6 +41,30 @@ pub fn register(source: &Source, module: &str) -> Result<String, String> {
         ));
     }
     Ok(new)
+}
+
+/// `mod <module>;` after the last `mod` line (or before the first item), and `add` to
+/// the list whose contents are `list`: both edits on the original text, the later one
+/// first, so the earlier one's offsets still hold.
+fn with_mod_line(
+    text: &str,
+    last_mod: Option<usize>,
+    list: (usize, usize),
+    module: &str,
+    add: impl Fn(&str) -> String,
+) -> String {
+    let add_mod = |text: &str| match last_mod {
+        Some(end) => format!("{}\nmod {module};{}", &text[..end], &text[end..]),
+        None => {
+            let at = first_item_start(text);
+            format!("{}mod {module};\n\n{}", &text[..at], &text[at..])
+        }
+    };
+    if last_mod.is_some_and(|end| end >= list.1) {
+        add(&add_mod(text))
+    } else {
+        add_mod(&add(text))
+    }
 }
 
 /// `Box::new(<module>::Migration)` appended to the `vec![...]` whose contents are `vec`.
@@ -175,6 +190,17 @@ mod tests {
             register(&source(with_table), "m1_a").unwrap(),
             "cargo_migrate::migrator! { table = \"v\";\n    m1_a, }\n"
         );
+    }
+
+    #[test]
+    fn a_register_list_gets_a_mod_line_and_an_entry() {
+        let lib = "//! docs\nmod m1_a;\n\ncargo_migrate::register! {\n    m1_a,\n}\n";
+        assert_eq!(
+            register(&source(lib), "m2_b").unwrap(),
+            "//! docs\nmod m1_a;\nmod m2_b;\n\ncargo_migrate::register! {\n    m1_a,\n    m2_b,\n}\n"
+        );
+        let discover = "cargo_migrate::discover!();\n";
+        assert_eq!(register(&source(discover), "m2_b").unwrap(), discover);
     }
 
     #[test]

@@ -1,20 +1,32 @@
 //! The migration crate's revisions read from its source, so `create` and `merge` need
-//! no build and no database. `lib.rs` lists the modules, in `cargo_migrate::migrator!`
-//! or, in a sea-orm-cli crate, in `mod` lines and the `vec![...]` of `migrations()`;
-//! each module file declares its parents in `pub const REVISES`.
+//! no build and no database. The modules are the migration files in `src/` when
+//! `lib.rs` says `cargo_migrate::discover!()`; otherwise `lib.rs` lists them, in
+//! `cargo_migrate::migrator!`, in `mod` lines and `cargo_migrate::register!`, or, in a
+//! sea-orm-cli crate, in `mod` lines and the `vec![...]` of `migrations()`. Each module
+//! file declares its parents in `pub const REVISES`.
 
 use std::path::{Path, PathBuf};
 
 use crate::graph::{Graph, Node};
 
 use super::error::{Result, ToolError};
+use super::index::Index;
 use crate::lexer::{self, Kind, Token};
 
 /// How `lib.rs` registers its migrations.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Layout {
+    /// `discover!()`: every migration file in `src/` is a module; nothing lists them.
+    Discover,
     /// `migrator! { ... }`; the byte range of the braces' contents.
     Migrator { body: (usize, usize) },
+    /// `mod` lines and `register! { ... }`.
+    Register {
+        /// End of the last `mod <name>;` line, if any.
+        last_mod: Option<usize>,
+        /// The byte range of the brackets' contents.
+        body: (usize, usize),
+    },
     /// sea-orm-cli's: `mod` lines and `vec![...]` in `fn migrations()`.
     Legacy {
         /// End of the last `mod <name>;` line, if any.
@@ -42,7 +54,14 @@ pub struct Source {
 }
 
 impl Source {
+    /// The crate's source, every module file read.
     pub fn read(lib: &Path) -> Result<Source> {
+        Source::read_indexed(lib, None)
+    }
+
+    /// The crate's source, the module files that did not change since the last run
+    /// answered by an index kept under `target_dir` (`super::index`).
+    pub fn read_indexed(lib: &Path, target_dir: Option<&Path>) -> Result<Source> {
         let text = std::fs::read_to_string(lib).map_err(ToolError::io("read", lib))?;
         let (layout, modules) = parse_lib(&text).map_err(|why| {
             ToolError::usage(format!(
@@ -51,26 +70,30 @@ impl Source {
             ))
         })?;
         let dir = lib.parent().unwrap_or(Path::new("."));
+        let modules = match layout {
+            Layout::Discover => discovered(dir)?,
+            _ => modules.into_iter().map(|m| (m, None)).collect(),
+        };
+        let mut index = Index::open(target_dir, dir);
         let mut revisions = Vec::with_capacity(modules.len());
-        for module in modules {
-            let (path, file) = read_module(dir, &module).ok_or_else(|| {
+        for (module, entry) in modules {
+            let (path, facts) = read_module(&mut index, dir, &module, entry).ok_or_else(|| {
                 ToolError::usage(format!(
                     "{} registers `{module}`, but neither {module}.rs nor {module}/mod.rs exists beside it",
                     lib.display()
                 ))
             })?;
-            let file = file.map_err(ToolError::io("read", &path))?;
-            let facts = parse_module(&file);
+            let facts = facts.map_err(ToolError::io("read", &path))?;
             let parents = match (&layout, facts.revises) {
-                (Layout::Migrator { .. }, Some(parents)) => Some(parents),
-                (Layout::Migrator { .. }, None) => {
+                (Layout::Legacy { .. }, _) => None,
+                (_, Some(parents)) => Some(parents),
+                (_, None) => {
                     return Err(ToolError::usage(format!(
-                        "{} declares no `pub const REVISES: &[&str] = &[...]`; every migration registered \
-                         with `migrator!` names the revisions it applies on top of",
+                        "{} declares no `pub const REVISES: &[&str] = &[...]`; every migration of a \
+                         cargo-migrate crate names the revisions it applies on top of",
                         path.display()
                     )));
                 }
-                (Layout::Legacy { .. }, _) => None,
             };
             revisions.push(SourceRevision {
                 id: facts.name.unwrap_or_else(|| module.clone()),
@@ -79,6 +102,7 @@ impl Source {
                 path,
             });
         }
+        index.save();
         Ok(Source {
             lib: lib.to_path_buf(),
             text,
@@ -89,6 +113,20 @@ impl Source {
 
     pub fn is_legacy(&self) -> bool {
         matches!(self.layout, Layout::Legacy { .. })
+    }
+
+    /// Migration files beside `lib.rs` that `lib.rs` does not list (none when the
+    /// crate discovers its modules).
+    pub fn unregistered(&self) -> Vec<PathBuf> {
+        if self.layout == Layout::Discover {
+            return Vec::new();
+        }
+        let dir = self.lib.parent().unwrap_or(Path::new("."));
+        let listed = self.revisions.iter().map(|r| r.module.as_str());
+        crate::revision::unregistered_files(&dir.to_string_lossy(), listed)
+            .into_iter()
+            .map(|f| dir.join(f))
+            .collect()
     }
 
     /// The revision graph, checked as the runtime checks it.
@@ -108,35 +146,68 @@ impl Source {
     }
 }
 
-/// The module's file and text: `<module>.rs`, else `<module>/mod.rs`.
-fn read_module(dir: &Path, module: &str) -> Option<(PathBuf, std::io::Result<String>)> {
-    let flat = dir.join(format!("{module}.rs"));
-    match std::fs::read_to_string(&flat) {
+/// The migration modules in `dir`, in name (creation) order, as the build script that
+/// `init` writes finds them, with their directory entries.
+fn discovered(dir: &Path) -> Result<Vec<(String, Option<std::fs::DirEntry>)>> {
+    let entries = std::fs::read_dir(dir).map_err(ToolError::io("list", dir))?;
+    let mut modules: Vec<(String, Option<std::fs::DirEntry>)> = entries
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let mut stem = entry.file_name().into_string().ok()?;
+            stem.truncate(stem.strip_suffix(".rs")?.len());
+            crate::revision::is_migration_module(&stem).then_some((stem, Some(entry)))
+        })
+        .collect();
+    modules.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Ok(modules)
+}
+
+/// The module's file and what it declares: `<module>.rs`, else `<module>/mod.rs`.
+/// `entry`: the directory's entry of `<module>.rs`, when listing it found the module.
+fn read_module(
+    index: &mut Index,
+    dir: &Path,
+    module: &str,
+    entry: Option<std::fs::DirEntry>,
+) -> Option<(PathBuf, std::io::Result<ModuleFacts>)> {
+    let flat = format!("{module}.rs");
+    let path = dir.join(&flat);
+    // Looked up in the listed directory rather than by path: cheaper.
+    let listed = entry.and_then(|e| e.metadata().ok());
+    match index.facts(&path, &flat, listed.as_ref()) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let nested = dir.join(module).join("mod.rs");
-            match std::fs::read_to_string(&nested) {
+            let nested = format!("{module}/mod.rs");
+            let path = dir.join(&nested);
+            match index.facts(&path, &nested, None) {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-                read => Some((nested, read)),
+                read => Some((path, read)),
             }
         }
-        read => Some((flat, read)),
+        read => Some((path, read)),
     }
 }
 
 /// Finds the registration and the modules, in registration order.
 pub fn parse_lib(text: &str) -> std::result::Result<(Layout, Vec<String>), String> {
     let t = lexer::tokens(text);
-    if let Some(k) = (0..t.len())
-        .find(|&k| t[k].is_ident("migrator") && t.get(k + 1).is_some_and(|x| x.is_punct('!')))
-    {
+    let macro_call = |name: &str| {
+        (0..t.len()).find(|&k| t[k].is_ident(name) && t.get(k + 1).is_some_and(|x| x.is_punct('!')))
+    };
+    if macro_call("discover").is_some() {
+        return Ok((Layout::Discover, Vec::new()));
+    }
+    let list = macro_call("migrator")
+        .map(|k| (k, "migrator"))
+        .or_else(|| macro_call("register").map(|k| (k, "register")));
+    if let Some((k, name)) = list {
         let open = k + 2;
         if !t
             .get(open)
             .is_some_and(|x| matches!(x.kind, Kind::Punct('{' | '(' | '[')))
         {
-            return Err("`migrator!` is not followed by a bracket".into());
+            return Err(format!("`{name}!` is not followed by a bracket"));
         }
-        let close = lexer::matching(&t, open).ok_or("`migrator! {` is never closed")?;
+        let close = lexer::matching(&t, open).ok_or(format!("`{name}! {{` is never closed"))?;
         let inner = &t[open + 1..close];
         // An optional `table = "...";` first.
         let skip = if inner.first().is_some_and(|x| x.is_ident("table")) {
@@ -154,22 +225,28 @@ pub fn parse_lib(text: &str) -> std::result::Result<(Layout, Vec<String>), Strin
                 Kind::Punct(',') => {}
                 _ => {
                     return Err(format!(
-                        "unexpected `{}` in `migrator!`",
+                        "unexpected `{}` in `{name}!`",
                         &text[tok.start..tok.end]
                     ));
                 }
             }
         }
-        return Ok((
-            Layout::Migrator {
-                body: (t[open].end, t[close].start),
-            },
-            modules,
-        ));
+        let body = (t[open].end, t[close].start);
+        let layout = if name == "migrator" {
+            Layout::Migrator { body }
+        } else {
+            Layout::Register {
+                last_mod: mod_lines(&t).last().map(|&(_, end)| end),
+                body,
+            }
+        };
+        return Ok((layout, modules));
     }
     let f = (0..t.len())
         .find(|&k| t[k].is_ident("fn") && t.get(k + 1).is_some_and(|x| x.is_ident("migrations")))
-        .ok_or("neither `cargo_migrate::migrator! { ... }` nor `fn migrations()` is there")?;
+        .ok_or(
+            "none of `cargo_migrate::discover!()`, `cargo_migrate::migrator! { ... }` and `fn migrations()` is there",
+        )?;
     let v = (f..t.len())
         .find(|&k| {
             t[k].is_ident("vec")
@@ -251,7 +328,7 @@ pub fn first_item_start(text: &str) -> usize {
 }
 
 /// What a migration file says of itself.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ModuleFacts {
     /// `pub const REVISES: &[&str] = &["a", "b"];`
     pub revises: Option<Vec<String>>,
@@ -259,6 +336,8 @@ pub struct ModuleFacts {
     pub name: Option<String>,
 }
 
+/// What `text` declares. (The index keeps its answers: bump `index::FORMAT` when what
+/// this returns for a text changes.)
 pub fn parse_module(text: &str) -> ModuleFacts {
     // Only the two declarations matter: lex just their stretch of the file when no
     // block comment comes before them (a thousand files are read on every `create`).

@@ -1,7 +1,8 @@
 //! Scaffold templates: minijinja with strict undefined variables. A template is a
-//! folder: `migration.rs.j2` becomes `src/<id>.rs` (where `migrator!` compiles it in
-//! for its checksum), every other `<file>.j2` becomes `src/<id>/<file>`. The built-ins in `templates/` are embedded; a folder of the same
-//! name in the user's template directory replaces a built-in whole.
+//! folder: `migration.rs.j2` becomes `src/<id>.rs` (where the crate's build script finds
+//! it), every other `<file>.j2` becomes `src/<id>/<file>`. The built-ins in `templates/`
+//! are embedded; a folder of the same name in the user's template directory replaces a
+//! built-in whole.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -41,6 +42,12 @@ const BUILT_IN: &[(&str, &str, &str)] = &[
         include_str!("../../templates/sql/down.sql.j2"),
     ),
 ];
+
+/// The migration crate's `build.rs`, written as it is (not a template): it finds the
+/// migration modules when the crate is built. A crate whose build script is exactly this
+/// (as tokens) compiles nothing that its `src/` directory does not show, which is what
+/// lets `cargo migrate` skip cargo when nothing there changed.
+pub const BUILD_SCRIPT: &str = include_str!("../../templates/init/build.rs");
 
 const INIT: &[(&str, &str)] = &[
     (

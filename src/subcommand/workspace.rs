@@ -50,7 +50,10 @@ pub struct MigrationCrate {
     pub kind: Kind,
     /// Features the crate enables on sea-orm-migration (a legacy crate's backends).
     pub sea_orm_features: Vec<String>,
-    pub has_build_script: bool,
+    /// The build script's source, if the crate has one.
+    pub build_script: Option<PathBuf>,
+    /// The workspace's target directory.
+    pub target_dir: PathBuf,
 }
 
 impl Workspace {
@@ -177,7 +180,8 @@ impl Workspace {
                 }
             }
         };
-        let krate = describe(chosen)?;
+        let mut krate = describe(chosen)?;
+        krate.target_dir = self.target_dir.clone();
         let own = Config::from_metadata(&chosen.metadata, &krate.dir, "package.metadata.migrate")?;
         Ok((krate, self.config.clone().merged(own)))
     }
@@ -272,10 +276,12 @@ fn describe(p: &Package) -> Result<MigrationCrate> {
         bin,
         kind,
         sea_orm_features,
-        has_build_script: p
+        build_script: p
             .targets
             .iter()
-            .any(|t| t.kind.contains(&TargetKind::CustomBuild)),
+            .find(|t| t.kind.contains(&TargetKind::CustomBuild))
+            .map(|t| t.src_path.clone().into()),
+        target_dir: PathBuf::new(),
     })
 }
 
