@@ -22,15 +22,16 @@
 //! (default `postgres://postgres@127.0.0.1:5432/test`: a fresh database per tool and
 //! size, dropped at the end; with no server there, SQLite files), `BENCH_OURS_PROFILE`
 //! (TOML appended to our crate's workspace manifest, e.g.
-//! `[profile.dev.package.migrations]` keys, to try compile settings).
+//! `[profile.dev.package.migrations_500]` keys, to try compile settings).
 //!
-//! Our crate is made by `cargo-migrate migrate init migrations` (a runtime path
-//! dependency on this checkout), then holds N migrations in the default template's shape
-//! (each revising the previous one); theirs is `migration`, as `sea-orm-cli migrate init`
-//! writes it, with the same N bodies (the names differ because both build into one target
-//! directory, `target/bench-edit`, where sea-orm compiles once; the crates stay in
-//! `target/bench-edit-crates` between runs, so only the first run compiles everything:
-//! minutes). Both start from this
+//! Our crate is made by `cargo-migrate migrate init migrations --name migrations_<N>`
+//! (with a runtime path dependency on this checkout), then holds N migrations in the
+//! default template's shape (each revising the previous one); theirs, `migration/`, is as
+//! `sea-orm-cli migrate init` writes it, with the same N bodies. Both build into one target
+//! directory, `target/bench-edit`, where sea-orm compiles once (per feature set), so the
+//! crates have names of their own per size (`migration_<N>` for sea-orm-cli's `migration`):
+//! a binary there is named after its crate. The crates stay in `target/bench-edit-crates`
+//! between runs, so only the first run compiles everything (minutes). Both start from this
 //! repository's `Cargo.lock`. Every case runs once untimed, then `BENCH_RUNS` times,
 //! interleaved with the other tool's (the order rotates each round); the tables give the
 //! median and the range.
@@ -50,10 +51,10 @@ use common::{
 };
 
 const MESSAGE: &str = "add users table";
-/// Our migration crate's name (and binary's).
-const OURS_CRATE: &str = "migrations";
+/// Our migration crate's directory, as `init` names it.
+const OURS_DIR: &str = "migrations";
 /// The sea-orm-cli crate's, as its `init` names it.
-const THEIRS_CRATE: &str = "migration";
+const THEIRS_DIR: &str = "migration";
 /// A module as the default template writes it: `m<8 digits>_<6 digits>_<name>`.
 const NEW_THEIRS: &str = "add_users_table";
 
@@ -276,6 +277,17 @@ fn bench_target() -> PathBuf {
     Path::new(REPO).join("target").join("bench-edit")
 }
 
+/// The crates' names: one per size, since the binaries of one target directory are named
+/// after their crates (`target/bench-edit/debug/<crate>`), and cargo leaves an existing one
+/// in place when it finds a crate fresh.
+fn ours_crate(n: usize) -> String {
+    format!("migrations_{n}")
+}
+
+fn theirs_crate(n: usize) -> String {
+    format!("migration_{n}")
+}
+
 /// Where the crates are kept between runs (so an unchanged crate stays built).
 fn crates_dir() -> PathBuf {
     Path::new(REPO).join("target").join("bench-edit-crates")
@@ -414,18 +426,27 @@ fn ours_workspace(root: &Path, n: usize, backend: &str) -> Res<Vec<String>> {
         "[workspace]\nresolver = \"3\"\nmembers = []\n",
     )?;
     let mut init = Command::new(OURS);
-    init.args(["migrate", "init", OURS_CRATE, "--database", backend])
-        .current_dir(scratch.path())
-        .env("CARGO_MIGRATE_RUNTIME_PATH", REPO)
-        .env("CARGO_TARGET_DIR", scratch.path().join("target"))
-        .env_remove("DATABASE_URL");
+    let name = ours_crate(n);
+    init.args([
+        "migrate",
+        "init",
+        OURS_DIR,
+        "--name",
+        &name,
+        "--database",
+        backend,
+    ])
+    .current_dir(scratch.path())
+    .env("CARGO_MIGRATE_RUNTIME_PATH", REPO)
+    .env("CARGO_TARGET_DIR", scratch.path().join("target"))
+    .env_remove("DATABASE_URL");
     quietly(init)?;
     let mut manifest = read_string(&scratch.path().join("Cargo.toml"))?;
     if let Ok(profile) = std::env::var("BENCH_OURS_PROFILE") {
         manifest.push_str(&format!("\n{profile}\n"));
     }
     write_if_changed(&root.join("Cargo.toml"), &manifest)?;
-    let krate = root.join(OURS_CRATE);
+    let krate = root.join(OURS_DIR);
     for file in [
         "Cargo.toml",
         "README.md",
@@ -435,7 +456,7 @@ fn ours_workspace(root: &Path, n: usize, backend: &str) -> Res<Vec<String>> {
     ] {
         write_if_changed(
             &krate.join(file),
-            &read_string(&scratch.path().join(OURS_CRATE).join(file))?,
+            &read_string(&scratch.path().join(OURS_DIR).join(file))?,
         )?;
     }
     let ids: Vec<String> = (0..n).map(common::id).collect();
@@ -456,13 +477,13 @@ fn ours_workspace(root: &Path, n: usize, backend: &str) -> Res<Vec<String>> {
 fn theirs_workspace(root: &Path, n: usize, feature: &str) -> Res<Vec<String>> {
     write_if_changed(
         &root.join("Cargo.toml"),
-        &format!("[workspace]\nmembers = [\"{THEIRS_CRATE}\"]\nresolver = \"3\"\n"),
+        &format!("[workspace]\nmembers = [\"{THEIRS_DIR}\"]\nresolver = \"3\"\n"),
     )?;
     let modules: Vec<(String, String)> = (0..n)
         .map(|i| (common::id(i), theirs_module(&table_of(i))))
         .collect();
-    let krate = root.join(THEIRS_CRATE);
-    sea_orm_crate(&krate, feature, false, &modules)?;
+    let krate = root.join(THEIRS_DIR);
+    sea_orm_crate(&krate, &theirs_crate(n), feature, false, &modules)?;
     let ids: Vec<String> = modules.into_iter().map(|(id, _)| id).collect();
     remove_other_migrations(&krate.join("src"), &ids)?;
     lock_file(root)?;
@@ -475,7 +496,7 @@ fn theirs_workspace(root: &Path, n: usize, feature: &str) -> Res<Vec<String>> {
 /// One tool's crate of N migrations, built and applied to its own database.
 struct Side {
     ours: bool,
-    krate: &'static str,
+    krate: String,
     src: PathBuf,
     env: Env,
     ids: Vec<String>,
@@ -488,7 +509,7 @@ impl Side {
     }
 
     fn binary(&self) -> PathBuf {
-        self.env.target.join("debug").join(self.krate)
+        self.env.target.join("debug").join(&self.krate)
     }
 
     /// `cargo-migrate migrate <args>` in the workspace.
@@ -515,7 +536,7 @@ impl Side {
 
     /// `cargo run -p <crate> -- <args>`.
     fn cargo_run(&self, args: &[&str]) -> impl Fn() -> Command + use<> {
-        let mut all = vec!["run", "-p", self.krate, "--"];
+        let mut all = vec!["run", "-p", &self.krate, "--"];
         all.extend(args);
         self.cargo(&all)
     }
@@ -535,7 +556,7 @@ impl Side {
     /// Builds the crate and applies every migration (outside any clock).
     fn prepare(&self) -> Res<()> {
         let what = format!("build `{}`", self.krate);
-        setup(self.cargo(&["build", "-p", self.krate])(), &what)?;
+        setup(self.cargo(&["build", "-p", &self.krate])(), &what)?;
         if self.ours {
             quietly(self.ours(&["upgrade", "head"])())
         } else {
@@ -579,7 +600,7 @@ impl Side {
                 .then(self.cargo_run(&["up"]))
                 .after(move || quietly(down()))
         };
-        let rebuild = self.cargo(&["build", "-p", self.krate]);
+        let rebuild = self.cargo(&["build", "-p", &self.krate]);
         Ok(case
             .restoring(self.restore()?)
             .after(move || quietly(rebuild()))
@@ -624,11 +645,11 @@ impl Side {
         } else {
             (self.run_binary(&["up"]), self.run_binary(&["down"]))
         };
-        let rebuild = self.cargo(&["build", "-p", self.krate]);
+        let rebuild = self.cargo(&["build", "-p", &self.krate]);
         Ok(case
-            .then(self.cargo(&["build", "--timings", "--lib", "-p", self.krate]))
+            .then(self.cargo(&["build", "--timings", "--lib", "-p", &self.krate]))
             .probe(self.timings("lib"))
-            .then(self.cargo(&["build", "--timings", "-p", self.krate]))
+            .then(self.cargo(&["build", "--timings", "-p", &self.krate]))
             .probe(self.timings("bin"))
             .then(up)
             .after(move || quietly(down()))
@@ -641,7 +662,7 @@ impl Side {
     /// The crate's units in the last `cargo build --timings` report, as
     /// `<phase>: <unit>` milliseconds.
     fn timings(&self, phase: &'static str) -> impl Fn() -> Res<Vec<(String, f64)>> + use<> {
-        let (dir, krate) = (self.env.target.join("cargo-timings"), self.krate);
+        let (dir, krate) = (self.env.target.join("cargo-timings"), self.krate.clone());
         move || {
             let html = read_string(&dir.join("cargo-timing.html"))?;
             // Keep the directory small: every build also leaves a dated copy.
@@ -652,7 +673,7 @@ impl Side {
             }
             let units = unit_data(&html)?;
             let mut figures = Vec::new();
-            for unit in units.iter().filter(|u| u["name"] == krate) {
+            for unit in units.iter().filter(|u| u["name"] == krate.as_str()) {
                 let target = unit["target"].as_str().unwrap_or_default().trim();
                 let duration = unit["duration"].as_f64().unwrap_or(0.0) * 1e3;
                 let what = match (unit["mode"].as_str(), target) {
@@ -712,9 +733,9 @@ fn size_bench(n: usize, runs: usize, steps: &[&str], db: &Db) -> Res<()> {
     let theirs_db = db.fresh(&format!("sea_orm_{n}"))?;
     let side = |ours: bool| Side {
         ours,
-        krate: if ours { OURS_CRATE } else { THEIRS_CRATE },
+        krate: if ours { ours_crate(n) } else { theirs_crate(n) },
         src: if ours { &ours_root } else { &theirs_root }
-            .join(if ours { OURS_CRATE } else { THEIRS_CRATE })
+            .join(if ours { OURS_DIR } else { THEIRS_DIR })
             .join("src"),
         env: Env {
             cwd: if ours { &ours_root } else { &theirs_root }.clone(),
@@ -774,9 +795,10 @@ fn size_bench(n: usize, runs: usize, steps: &[&str], db: &Db) -> Res<()> {
             "\nOurs: `cargo-migrate migrate create \"{MESSAGE}\"` + `cargo-migrate migrate upgrade \
              head`; `cargo-migrate migrate redo --yes`; `cargo-migrate migrate current`. \
              Theirs: the file and `lib.rs` line `sea-orm-cli migrate generate` writes + `cargo run \
-             -p migration -- up`; `cargo run -p migration -- down` + `cargo run -p migration -- \
-             up`; `cargo run -p migration -- status`. Median (range); {}.\n",
-            load.note()
+             -p {t} -- up`; `cargo run -p {t} -- down` + `cargo run -p {t} -- up`; `cargo run -p \
+             {t} -- status`. Median (range); {}.\n",
+            load.note(),
+            t = theirs_crate(n)
         );
         notes(&rows);
     }
@@ -845,7 +867,9 @@ fn breakdown(n: usize, ours: &Res<Timings>, theirs: &Res<Timings>) {
          --timings` (0.01 s resolution):\n"
     );
     println!(
-        "| phase ({n} migrations) | cargo-migrate `{OURS_CRATE}` | sea-orm-cli's `{THEIRS_CRATE}` | ours / theirs |"
+        "| phase ({n} migrations) | cargo-migrate `{}` | sea-orm-cli's `{}` | ours / theirs |",
+        ours_crate(n),
+        theirs_crate(n)
     );
     println!("|---|---|---|---|");
     type Pick = fn(&Timings) -> Vec<f64>;

@@ -287,7 +287,7 @@ fn ours_create(root: &Path, through_cargo: bool) -> Res<Case> {
 /// as `sea-orm-cli migrate generate` writes them, in `dir`.
 fn sea_orm_migrations(dir: &Path, count: usize, backend: &str) -> Res<()> {
     let modules: Vec<(String, String)> = (0..count).map(|i| (id(i), sea_orm_module(i))).collect();
-    sea_orm_crate(dir, backend, true, &modules)
+    sea_orm_crate(dir, "migration", backend, true, &modules)
 }
 
 /// A migration as sea-orm-cli 2.0's `generate` writes it, with the same body as ours.

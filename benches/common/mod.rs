@@ -583,12 +583,13 @@ pub fn cores() -> usize {
 // ---------------------------------------------------------------------------------
 // A crate in sea-orm-cli's layout
 
-/// Writes a migration crate laid out as `sea-orm-cli migrate init` writes it, with the
-/// given modules (`(name, source)`, in order) listed in `lib.rs` as `sea-orm-cli migrate
+/// Writes a migration crate laid out as `sea-orm-cli migrate init` writes it (`name`:
+/// `migration` there), with the given modules (`(name, source)`, in order) listed in `lib.rs` as `sea-orm-cli migrate
 /// generate` lists them. `own_workspace`: the package is a workspace of its own (else a
 /// member of the workspace above it). Unchanged files are left alone.
 pub fn sea_orm_crate(
     dir: &Path,
+    name: &str,
     backend: &str,
     own_workspace: bool,
     modules: &[(String, String)],
@@ -601,9 +602,9 @@ pub fn sea_orm_crate(
     write_if_changed(
         &dir.join("Cargo.toml"),
         &format!(
-            "[package]\nedition = \"2024\"\nname = \"migration\"\npublish = false\n\
+            "[package]\nedition = \"2024\"\nname = \"{name}\"\npublish = false\n\
              rust-version = \"1.85.0\"\nversion = \"0.1.0\"\n\n\
-             [lib]\nname = \"migration\"\npath = \"src/lib.rs\"\n\n\
+             [lib]\nname = \"{name}\"\npath = \"src/lib.rs\"\n\n\
              [dependencies]\n\
              tokio = {{ version = \"1\", features = [\"macros\", \"rt\", \"rt-multi-thread\"] }}\n\n\
              [dependencies.sea-orm-migration]\n\
@@ -613,8 +614,10 @@ pub fn sea_orm_crate(
     let src = dir.join("src");
     write_if_changed(
         &src.join("main.rs"),
-        "use sea_orm_migration::prelude::*;\n\n#[tokio::main]\nasync fn main() {\n    \
-         cli::run_cli(migration::Migrator).await;\n}\n",
+        &format!(
+            "use sea_orm_migration::prelude::*;\n\n#[tokio::main]\nasync fn main() {{\n    \
+             cli::run_cli({name}::Migrator).await;\n}}\n"
+        ),
     )?;
     for (name, source) in modules {
         write_if_changed(&src.join(format!("{name}.rs")), source)?;
