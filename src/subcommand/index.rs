@@ -13,6 +13,7 @@
 //! replaced atomically (a temporary file renamed over it); a failure to write it only
 //! means the next run reads the files again.
 
+use std::borrow::Cow;
 use std::io::Read as _;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -71,6 +72,8 @@ impl Stamp {
 /// An entry of the index as read: ranges of its text.
 #[derive(Debug)]
 struct Kept {
+    /// The whole line, with its line break: written back as it is when the entry is kept.
+    line: Range<usize>,
     rel: Range<usize>,
     stamp: Stamp,
     name: Option<Range<usize>>,
@@ -233,20 +236,15 @@ impl Index {
             return;
         }
         let text = self.text.as_str();
-        // (rel, line)
-        let mut lines: Vec<(&str, String)> = Vec::new();
+        // (rel, line): a kept entry's line as it was read, a new one formatted.
+        let mut lines: Vec<(&str, Cow<str>)> = Vec::new();
         for k in self.kept.iter().filter(|k| k.used) {
-            let name = k.name.clone().map(|r| &text[r]);
-            let revises = k.revises.clone().map(|r| &text[r]);
-            lines.push((
-                &text[k.rel.clone()],
-                line(&text[k.rel.clone()], k.stamp, name, revises),
-            ));
+            lines.push((&text[k.rel.clone()], Cow::Borrowed(&text[k.line.clone()])));
         }
         for f in &self.found {
             let revises = f.facts.revises.as_ref().map(|ids| ids.join("\t"));
             let line = line(&f.rel, f.stamp, f.facts.name.as_deref(), revises.as_deref());
-            lines.push((&f.rel, line));
+            lines.push((&f.rel, Cow::Owned(line)));
         }
         // One entry a file: this run's over the kept one.
         lines.reverse();
@@ -254,6 +252,7 @@ impl Index {
         lines.dedup_by(|a, b| a.0 == b.0);
         let Some(dir) = self.dir.to_str() else { return };
         let mut out = format!("{}\n{dir}\n", header());
+        out.reserve(lines.iter().map(|(_, l)| l.len()).sum());
         for (_, line) in &lines {
             out.push_str(line);
         }
@@ -321,6 +320,8 @@ fn parse(text: &str, dir: &Path) -> Option<Vec<Kept>> {
     while !rest.is_empty() {
         let (line, after) = rest.split_once('\n')?;
         rest = after;
+        let whole = range(line);
+        let whole = whole.start..whole.end + 1;
         let mut fields = Fields(line);
         let rel = range(fields.next()?);
         let stamp = Stamp {
@@ -333,6 +334,7 @@ fn parse(text: &str, dir: &Path) -> Option<Vec<Kept>> {
         let name = opt(fields.next()?)?;
         let revises = opt(fields.0)?;
         kept.push(Kept {
+            line: whole,
             rel,
             stamp,
             name,

@@ -84,7 +84,24 @@ fn id_at<'a>(
     existing: impl IntoIterator<Item = &'a str>,
 ) -> Result<String> {
     let now = now.with_nanosecond_zero();
-    let latest = existing.into_iter().filter_map(timestamp_of).max();
+    // The digits of a timestamp sort as the time they stand for: parse only from the
+    // latest down, until one is a real date (a thousand parses cost more than the rest
+    // of `create`).
+    let mut stamps: Vec<&str> = existing
+        .into_iter()
+        .filter_map(|id| {
+            let b = id.as_bytes();
+            let shaped = b.len() >= 16
+                && b[0] == b'm'
+                && b[9] == b'_'
+                && b[1..9].iter().chain(&b[10..16]).all(u8::is_ascii_digit);
+            shaped.then(|| &id[1..16])
+        })
+        .collect();
+    stamps.sort_unstable_by(|a, b| b.cmp(a));
+    let latest = stamps
+        .iter()
+        .find_map(|s| NaiveDateTime::parse_from_str(s, FORMAT).ok());
     let at = match latest {
         Some(latest) if latest >= now => latest + chrono::Duration::seconds(1),
         _ => now,
@@ -158,8 +175,12 @@ mod tests {
             id("d", at("20200101_000000"), &[&third]),
             "m20261123_101503_d"
         );
-        // Ids without a timestamp do not count.
+        // Ids without a timestamp do not count, nor digits that are no date.
         assert_eq!(id("e", now, &["seed_data"]), "m20261123_101500_e");
+        assert_eq!(
+            id("g", now, &["m20261399_999999_bad", &third, "m2026_x"]),
+            "m20261123_101503_g"
+        );
         // After the last second a four-digit year can name, there is none.
         assert!(id_at("f", now, ["m99991231_235959_end"]).is_err());
     }
