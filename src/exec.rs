@@ -40,7 +40,7 @@ pub struct StepOutcome {
     /// Another process had already done it (SQLite re-check under the write lock).
     pub skipped: bool,
     /// The in-progress mark of the step after it was written with its record (see
-    /// [`run_step_in_plan`]).
+    /// [`run_step`]).
     #[serde(skip)]
     pub marked_next: bool,
 }
@@ -70,26 +70,15 @@ pub fn running_step() -> Option<(String, Direction)> {
     RUNNING.with(|r| r.borrow().clone())
 }
 
-/// Runs one step and records it. While it runs, `running_step` names it; it is
-/// cleared when the step returns, failed or not, and kept only if its code panics.
-pub async fn run_step(
-    db: &Db,
-    tracking: &Tracking,
-    migration: &dyn MigrationTrait,
-    direction: Direction,
-    ctx: &StepContext<'_>,
-) -> Result<StepOutcome> {
-    run_step_in_plan(db, tracking, migration, direction, ctx, false, None).await
-}
-
-/// Runs one step of a plan, as [`run_step`], knowing its neighbours: `next` is the step
+/// Runs one step of a plan and records it, knowing its neighbours: `next` is the step
 /// the caller runs right after this one, and `marked` is the previous step's
 /// [`StepOutcome::marked_next`]. On MySQL a step that runs outside a transaction is
 /// marked in progress before it runs; the mark of `next` is written with this step's
 /// record, in the same round trip and the same commit, instead of on its own. (A kill
 /// between the two steps then leaves `next` marked although it never started: a false
-/// alarm, on the safe side.)
-pub async fn run_step_in_plan(
+/// alarm, on the safe side.) While it runs, `running_step` names it; it is cleared when
+/// the step returns, failed or not, and kept only if its code panics.
+pub async fn run_step(
     db: &Db,
     tracking: &Tracking,
     migration: &dyn MigrationTrait,

@@ -540,15 +540,20 @@ impl Runtime {
             if !changes.is_empty() && !observer.confirm(&changes)? {
                 return Err(Error::Cancelled);
             }
-            let mut outcomes = Vec::with_capacity(steps.len());
-            for (rev, direction) in steps {
+            let mut outcomes: Vec<StepOutcome> = Vec::with_capacity(steps.len());
+            for (i, &(rev, direction)) in steps.iter().enumerate() {
                 let migration = self.revisions[rev].migration.as_ref();
                 observer.step_started(self.graph.id(rev), direction);
                 let ctx = StepContext {
                     applied_by: &self.applied_by,
                     checksum: self.revisions[rev].checksum(),
                 };
-                let outcome = run_step(db, &self.tracking, migration, direction, &ctx).await?;
+                let marked = outcomes.last().is_some_and(|o| o.marked_next);
+                let next = steps
+                    .get(i + 1)
+                    .map(|&(r, d)| (self.revisions[r].migration.as_ref(), d));
+                let outcome =
+                    run_step(db, &self.tracking, migration, direction, &ctx, marked, next).await?;
                 observer.step_finished(&outcome);
                 outcomes.push(outcome);
             }
