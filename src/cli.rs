@@ -236,7 +236,7 @@ pub fn run_with(make: impl FnOnce() -> Result<Runtime>, cli: Cli) -> ExitCode {
     match code {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            out.error(e.to_string());
+            out.error(e.to_string(), e.exit_code());
             ExitCode::from(e.exit_code())
         }
     }

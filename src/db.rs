@@ -64,11 +64,7 @@ impl DbUrl {
             check_server_url(&raw, scheme.as_deref().unwrap_or_default())?;
         }
         if !backend_compiled(backend) {
-            return Err(Error::Config(format!(
-                "this migration binary was built without {} support; enable the `{}` feature of cargo-migrate",
-                backend_name(backend),
-                feature_name(backend)
-            )));
+            return Err(Error::Config(not_compiled(backend)));
         }
         let passwords = passwords_of(&raw);
         let mut url = DbUrl {
@@ -207,6 +203,63 @@ fn feature_name(backend: DbBackend) -> &'static str {
         DbBackend::MySql => "mysql",
         _ => "sqlite",
     }
+}
+
+/// The `src` directory of the migration crate this binary was built from, as its
+/// `Migrations` impl says: to name the manifest line a missing backend is enabled on.
+static CRATE_SOURCE: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+
+/// Remembers where this binary's migration crate lives (set once, by `Runtime::of`).
+pub fn remember_crate_source(dir: &'static str) {
+    let _ = CRATE_SOURCE.set(dir);
+}
+
+/// "Built without PostgreSQL support", with the file and line that enables it: the
+/// line of the crate's manifest that declares its `cargo-migrate` dependency.
+fn not_compiled(backend: DbBackend) -> String {
+    let feature = feature_name(backend);
+    let manifest = CRATE_SOURCE
+        .get()
+        .map(|dir| std::path::Path::new(dir).with_file_name("Cargo.toml"));
+    let place = match &manifest {
+        Some(path) => match std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| runtime_dependency_line(&text))
+        {
+            Some(line) => format!("{}:{line}", path.display()),
+            None => path.display().to_string(),
+        },
+        None => "the migration crate's Cargo.toml".to_string(),
+    };
+    format!(
+        "this migration binary was built without {} support; add `\"{feature}\"` to the \
+         `features` of its `cargo-migrate` dependency ({place}), then run it again",
+        backend_name(backend),
+    )
+}
+
+/// The 1-based line of a manifest that declares the `cargo-migrate` dependency (the
+/// `features` line of a `[dependencies.cargo-migrate]` table, if it has one).
+fn runtime_dependency_line(manifest: &str) -> Option<usize> {
+    let mut in_table = false;
+    let mut table_line = None;
+    for (i, line) in manifest.lines().enumerate() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            if in_table {
+                break;
+            }
+            in_table = line.replace(' ', "") == "[dependencies.cargo-migrate]";
+            table_line = in_table.then_some(i + 1);
+        } else if in_table && line.starts_with("features") {
+            return Some(i + 1);
+        } else if !in_table
+            && (line.starts_with("cargo-migrate ") || line.starts_with("cargo-migrate="))
+        {
+            return Some(i + 1);
+        }
+    }
+    table_line
 }
 
 fn backend_compiled(backend: DbBackend) -> bool {
@@ -419,28 +472,33 @@ impl Db {
         // seconds and then only say that its pool timed out).
         if let Some((host, port)) = url.tcp_address() {
             loop {
-                let attempt = tokio::time::timeout(
-                    Duration::from_secs(5),
-                    tokio::net::TcpStream::connect((host.as_str(), port)),
-                )
-                .await;
-                let reason = match attempt {
-                    Ok(Ok(_)) => break,
-                    Ok(Err(e)) => e.to_string(),
-                    Err(_) => "no answer within 5 s".to_string(),
+                let attempt =
+                    tokio::time::timeout(Duration::from_secs(5), reach(host.as_str(), port)).await;
+                let failure = match attempt {
+                    Ok(Ok(())) => break,
+                    Ok(Err(failure)) => failure,
+                    Err(_) => Unreachable::Server("no answer within 5 s".to_string()),
                 };
                 if deadline.is_some_and(|d| Instant::now() < d) {
                     tokio::time::sleep(Duration::from_millis(250)).await;
                     continue;
                 }
-                let hint = if opts.wait.is_none() {
-                    "; is the server running? `--wait 60s` waits for it to start"
-                } else {
-                    ""
+                let message = match failure {
+                    // A name that does not resolve is a typo far more often than a server
+                    // that has not started: waiting would not help.
+                    Unreachable::Name(reason) => format!(
+                        "cannot connect to {url}{waited}: the host name `{host}` does not resolve \
+                         ({reason}); check the host in the URL"
+                    ),
+                    Unreachable::Server(reason) if opts.wait.is_none() => format!(
+                        "cannot connect to {url}: {reason}; is the server running? `--wait 60s` \
+                         waits for it to start"
+                    ),
+                    Unreachable::Server(reason) => {
+                        format!("cannot connect to {url}{waited}: {reason}")
+                    }
                 };
-                return Err(Error::Database(format!(
-                    "cannot connect to {url}{waited}: {reason}{hint}"
-                )));
+                return Err(Error::Database(message));
             }
         }
         let conn = loop {
@@ -541,6 +599,29 @@ pub(crate) fn connect_options(url: &str, lock_timeout: Option<Duration>) -> Conn
     opts
 }
 
+/// Why a server's address could not be reached.
+enum Unreachable {
+    /// Its host name does not resolve.
+    Name(String),
+    /// Nothing answered there (refused, reset, unreachable network).
+    Server(String),
+}
+
+/// Resolves `host` and opens (then drops) a TCP connection to it.
+async fn reach(host: &str, port: u16) -> std::result::Result<(), Unreachable> {
+    let addresses: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| Unreachable::Name(e.to_string()))?
+        .collect();
+    if addresses.is_empty() {
+        return Err(Unreachable::Name("no address".to_string()));
+    }
+    tokio::net::TcpStream::connect(&addresses[..])
+        .await
+        .map(drop)
+        .map_err(|e| Unreachable::Server(e.to_string()))
+}
+
 /// Connection refused or reset: worth retrying while waiting for a server to start.
 /// Authentication and "no such database" are final.
 fn retryable(err: &DbErr) -> bool {
@@ -578,6 +659,43 @@ fn without_server_source_line(text: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_backend_left_out_names_the_manifest_line_that_enables_it() {
+        let dir = std::env::temp_dir().join(format!("cm-features-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("src")).unwrap();
+        std::fs::write(
+            dir.join("Cargo.toml"),
+            "[package]\nname = \"m\"\n\n[dependencies]\ncargo-migrate = { version = \"0.1\", features = [\"sqlite\"] }\n",
+        )
+        .unwrap();
+        let src: &'static str = Box::leak(dir.join("src").display().to_string().into_boxed_str());
+        remember_crate_source(src);
+        let message = not_compiled(DbBackend::Postgres);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(
+            message,
+            format!(
+                "this migration binary was built without PostgreSQL support; add `\"postgres\"` to \
+                 the `features` of its `cargo-migrate` dependency ({}:5), then run it again",
+                dir.join("Cargo.toml").display()
+            )
+        );
+    }
+
+    #[test]
+    fn the_manifest_line_of_the_runtime_dependency_is_found() {
+        let inline = "[package]\nname = \"m\"\n\n[dependencies]\nserde = \"1\"\ncargo-migrate = { version = \"0.1\", features = [\"sqlite\"] }\n";
+        assert_eq!(runtime_dependency_line(inline), Some(6));
+        let table = "[package]\nname = \"m\"\n\n[dependencies.cargo-migrate]\nversion = \"0.1\"\nfeatures = [\"sqlite\"]\n\n[dependencies.x]\nfeatures = []\n";
+        assert_eq!(runtime_dependency_line(table), Some(6));
+        let bare = "[dependencies.cargo-migrate]\nversion = \"0.1\"\n";
+        assert_eq!(runtime_dependency_line(bare), Some(1));
+        assert_eq!(
+            runtime_dependency_line("[dependencies]\ncargo-migrate-x = 1\n"),
+            None
+        );
+    }
 
     #[test]
     fn one_connection_kept_for_the_whole_run() {

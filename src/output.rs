@@ -55,14 +55,16 @@ impl Output {
         }
     }
 
-    /// One line on stderr, whatever the message holds: a line break or another control
-    /// character (typed into a revision, say) is shown escaped.
-    pub fn error(&self, message: impl AsRef<str>) {
-        eprintln!(
-            "{} {}",
-            style("error:").red().bold(),
-            one_line(message.as_ref())
-        );
+    /// The error that ends the run: one line on stderr, whatever the message holds (a
+    /// line break or another control character, typed into a revision say, is shown
+    /// escaped); with `--format json` also one object on stdout, with the exit code, so a
+    /// script reading stdout sees why there is no result.
+    pub fn error(&self, message: impl AsRef<str>, exit_code: u8) {
+        let message = message.as_ref();
+        eprintln!("{} {}", style("error:").red().bold(), one_line(message));
+        if self.json() {
+            self.object(&json!({"event": "error", "error": message, "exit_code": exit_code}));
+        }
     }
 }
 
@@ -187,6 +189,12 @@ pub fn history_line(rt: &Runtime, state: Option<&State>, r: usize) -> String {
         tags(g, state, r),
         message(g.id(r))
     )
+}
+
+/// One revision by its id and tags, as Alembic's `heads` prints it: `<rev> (head)`.
+pub fn id_line(rt: &Runtime, state: Option<&State>, r: usize) -> String {
+    let g = rt.graph();
+    format!("{}{}", g.id(r), tags(g, state, r))
 }
 
 /// The verbose block of one revision.

@@ -128,6 +128,7 @@ impl Runtime {
     pub fn of<M: Migrations>() -> Result<Runtime> {
         let mut rt = Runtime::new(M::revisions(), &M::table_name())?;
         if let Some(dir) = M::source_dir() {
+            crate::db::remember_crate_source(dir);
             // A legacy revision has no path: its id is its module's name.
             let modules = rt.revisions.iter().map(|r| r.module().unwrap_or(r.id()));
             rt.missing = Missing {

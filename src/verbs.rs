@@ -87,7 +87,13 @@ async fn dispatch(rt: &Runtime, cli: &Cli, out: Output, db: Option<&Db>, ask: bo
         Verb::History { range, .. } => history(rt, out, state, range.as_deref(), verbose),
         Verb::Heads => {
             let heads = rt.graph().heads();
-            list(rt, out, state, &heads, verbose, "heads");
+            if verbose || out.json() {
+                list(rt, out, state, &heads, verbose, "heads");
+            } else {
+                for &r in &heads {
+                    out.data(output::id_line(rt, state, r));
+                }
+            }
             Ok(exit::OK)
         }
         Verb::Current => current(rt, out, db, state, verbose),
@@ -214,10 +220,12 @@ async fn stamp(
         for id in &outcome.added {
             out.status("Stamped", id);
         }
+        let n = outcome.added.len() + outcome.removed.len() + outcome.purged.len();
         out.status(
             "Finished",
             format!(
-                "the database is recorded at {}",
+                "stamp: {n} record{} changed; the database is at {}",
+                if n == 1 { "" } else { "s" },
                 describe_current(&outcome.current)
             ),
         );
@@ -584,6 +592,9 @@ fn branches(rt: &Runtime, out: Output, verbose: bool) -> Result<u8> {
             .collect();
         out.object(&json!({ "branchpoints": items }));
         return Ok(exit::OK);
+    }
+    if points.is_empty() {
+        out.note("no branch points: no revision has more than one child");
     }
     for &r in &points {
         if verbose {

@@ -597,3 +597,29 @@ fn a_broken_graph_is_a_clear_error() {
          `m20251231_000000_gone`, which is not a registered revision"
     );
 }
+
+#[tokio::test]
+async fn a_host_that_does_not_resolve_is_not_a_server_to_wait_for() {
+    let connect = |url: &str| {
+        let url = DbUrl::parse(url).unwrap();
+        async move {
+            match Db::connect(&url, ConnectOptionsExt::default()).await {
+                Ok(_) => panic!("connected to {url}"),
+                Err(e) => e.to_string(),
+            }
+        }
+    };
+    let typo = connect("postgres://app:secret@no-such-host.invalid:5432/app").await;
+    assert!(
+        typo.contains("the host name `no-such-host.invalid` does not resolve")
+            && typo.contains("check the host")
+            && !typo.contains("--wait")
+            && !typo.contains("secret"),
+        "{typo}"
+    );
+    let down = connect("postgres://app@127.0.0.1:1/app").await;
+    assert!(
+        down.contains("is the server running? `--wait 60s` waits for it to start"),
+        "{down}"
+    );
+}

@@ -103,14 +103,21 @@ fn two_branches_are_two_heads_until_merged() {
     let o = p.expect(&["heads"], 0);
     let heads = out(&o);
     assert_eq!(heads.lines().count(), 2, "{heads}");
-    assert!(
-        heads.contains(&format!("{base} -> {left} (head), add left")),
-        "{heads}"
-    );
-    assert!(
-        heads.contains(&format!("{base} -> {right} (head), add right")),
-        "{heads}"
-    );
+    // One revision a line, as Alembic prints them; the parents and messages with -v.
+    let mut lines: Vec<&str> = heads.lines().collect();
+    lines.sort();
+    let mut want = [format!("{left} (head)"), format!("{right} (head)")];
+    want.sort();
+    assert_eq!(lines, want, "{heads}");
+    let o = p.expect(&["heads", "-v"], 0);
+    let verbose = out(&o);
+    for (id, message) in [(&left, "add left"), (&right, "add right")] {
+        assert!(
+            verbose.contains(&format!("Rev: {id} (head)\nParent: {base}\n"))
+                && verbose.contains(message),
+            "{verbose}"
+        );
+    }
 
     let o = p.expect_on(&db, &["upgrade", "head"], 2);
     let e = one_line(&o);
@@ -367,10 +374,10 @@ fn bad_messages_and_templates_write_nothing() {
     p.init();
     let lib = p.read("migration/src/lib.rs");
     let files = p.files("migration/src");
-    for message in ["", "   ", "?!…---", "添加用户表"] {
+    for message in ["", "   ", "?!…---", "\u{E000}"] {
         let o = p.expect(&["create", message], 2);
         assert!(
-            one_line(&o).contains("at least one ASCII letter or digit"),
+            one_line(&o).contains("at least one letter or digit"),
             "{}",
             err(&o)
         );
@@ -692,6 +699,19 @@ fn user_templates_replace_built_ins_and_eject_never_overwrites() {
         p.read(&format!("migration/src/{id}.rs"))
             .contains("// reviewed-by: the team")
     );
+
+    // A workspace without a migration crate lists the built-ins; one whose manifest is
+    // broken is an error, not a list that silently leaves the team's templates out.
+    let q = Project::new();
+    let list = out(&q.expect(&["templates"], 0));
+    assert!(list.lines().any(|l| l.starts_with("default")), "{list}");
+    p.write("Cargo.toml", "[workspace\nmembers = [\"migration\"]\n");
+    let o = p.expect(&["templates"], 2);
+    assert!(
+        one_line(&o).contains("cannot read the workspace"),
+        "{}",
+        err(&o)
+    );
 }
 
 #[test]
@@ -824,4 +844,213 @@ fn a_panicking_migration_is_a_failed_migration() {
     let o = p.expect_on(&db, &["status", "--format", "json"], 0);
     let v: serde_json::Value = serde_json::from_str(out(&o).trim()).unwrap();
     assert_eq!(v["applied"], 1, "{v}");
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let o = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git");
+    assert!(o.status.success(), "git {args:?}: {}", err(&o));
+    out(&o)
+}
+
+#[test]
+fn init_commits_no_machine_path_and_the_workspace_builds() {
+    let p = Project::new();
+    git(p.path(), &["init", "-q"]);
+    let o = p.expect(&["init"], 0);
+    // The local runtime is this machine's business, said in one line.
+    let e = err(&o);
+    assert!(
+        e.contains("Patched") && e.contains(REPO) && e.contains("this machine only"),
+        "{e}"
+    );
+    assert!(
+        e.contains("Ignored") && e.contains(".env") && e.contains(".db*"),
+        "{e}"
+    );
+    git(p.path(), &["add", "-A"]);
+    let tracked = git(p.path(), &["ls-files"]);
+    assert!(!tracked.contains(".cargo/"), "{tracked}");
+    assert!(!tracked.lines().any(|f| f == ".env"), "{tracked}");
+    let home = std::env::var("HOME").unwrap_or_default();
+    for file in tracked.lines() {
+        let text = std::fs::read_to_string(p.path().join(file)).unwrap_or_default();
+        for machine in [REPO, p.path().to_str().unwrap(), home.as_str()] {
+            assert!(
+                machine.is_empty() || !text.contains(machine),
+                "{file} names {machine}:\n{text}"
+            );
+        }
+    }
+    assert!(
+        p.read("migration/Cargo.toml").contains(
+            "cargo-migrate = { version = \"0.1\", default-features = false, features = [\"sqlite\", \"prompt\"] }"
+        ),
+        "{}",
+        p.read("migration/Cargo.toml")
+    );
+    assert!(p.read(".cargo/config.toml").contains(&format!(
+        "[patch.crates-io]\ncargo-migrate = {{ path = \"{REPO}\" }}"
+    )));
+    // The committed manifest + this machine's patch build and run.
+    let o = p.expect(&["heads"], 0);
+    assert!(
+        out(&o).ends_with("_create_post_table (head)\n"),
+        "{}",
+        out(&o)
+    );
+}
+
+#[test]
+fn a_committed_cargo_config_is_left_alone_and_the_patch_goes_to_cargo_home() {
+    let p = Project::new();
+    git(p.path(), &["init", "-q"]);
+    p.write(".cargo/config.toml", "# the team's\n[build]\njobs = 2\n");
+    git(p.path(), &["add", ".cargo/config.toml"]);
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = p.command(&["init"]);
+    cmd.env("CARGO_HOME", home.path());
+    let o = p.expect_with(cmd, &["init"], 0);
+    assert_eq!(
+        p.read(".cargo/config.toml"),
+        "# the team's\n[build]\njobs = 2\n"
+    );
+    let global = std::fs::read_to_string(home.path().join("config.toml")).unwrap();
+    assert!(
+        global.contains(&format!("cargo-migrate = {{ path = \"{REPO}\" }}")),
+        "{global}"
+    );
+    assert!(
+        err(&o).contains(&home.path().display().to_string()),
+        "{}",
+        err(&o)
+    );
+}
+
+#[test]
+fn init_beside_a_sea_orm_cli_crate_points_at_the_crate_it_has() {
+    let p = Project::new();
+    sea_orm_cli_crate(&p);
+    let manifest = p.read("Cargo.toml");
+    let o = p.expect(&["init", "migrations"], 2);
+    let e = one_line(&o);
+    assert!(
+        e.contains("already has a migration crate, `migration`")
+            && e.contains("no `init` needed")
+            && e.contains("cargo migrate status"),
+        "{e}"
+    );
+    assert_eq!(p.read("Cargo.toml"), manifest);
+    assert!(!p.path().join("migrations").exists());
+}
+
+#[test]
+fn messages_in_other_scripts_keep_whole_words() {
+    let p = Project::new();
+    p.init();
+    for (message, slug) in [
+        ("añadir tabla de usuarios", "_anadir_tabla_de_usuarios"),
+        ("Größe ändern", "_grosse_andern"),
+    ] {
+        let id = p.create(&[message]);
+        assert!(id.ends_with(slug), "{message:?} -> {id}");
+    }
+}
+
+#[test]
+fn a_sea_orm_migration_1_crate_is_named_before_any_build() {
+    let p = Project::new();
+    sea_orm_cli_crate(&p);
+    let manifest = p
+        .read("migration/Cargo.toml")
+        .replace("version = \"2.0.0\"", "version = \"1.1.0\"");
+    assert!(manifest.contains("\"1.1.0\""), "{manifest}");
+    p.write("migration/Cargo.toml", &manifest);
+    let o = p.expect_on("sqlite::memory:", &["current"], 2);
+    let e = one_line(&o);
+    assert!(
+        e.contains("`migration` is built on sea-orm-migration")
+            && e.contains("cargo migrate runs crates on sea-orm-migration 2.x")
+            && e.contains("cargo run -p migration"),
+        "{e}"
+    );
+    assert!(!e.contains("Compiling"), "{e}");
+}
+
+#[test]
+fn errors_are_one_json_object_on_stdout_with_format_json() {
+    let p = Project::new();
+    p.init();
+    // The subcommand's own error (no database URL) and the binary's (an unknown revision).
+    let db = format!("sqlite://{}/app.db?mode=rwc", p.path().display());
+    for (url, args, code) in [
+        (None, &["current", "--format", "json"][..], 2),
+        (
+            Some(db.as_str()),
+            &["upgrade", "nope", "--format", "json"][..],
+            2,
+        ),
+    ] {
+        let o = match url {
+            Some(url) => p.expect_on(url, args, code),
+            None => p.expect(args, code),
+        };
+        let stdout = out(&o);
+        assert_eq!(stdout.lines().count(), 1, "{stdout}");
+        let v: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON object");
+        assert_eq!(v["event"], "error", "{v}");
+        assert_eq!(v["exit_code"], code, "{v}");
+        assert!(
+            v["error"].as_str().is_some_and(|e| !e.is_empty()) && err(&o).contains("error:"),
+            "{v}"
+        );
+    }
+}
+
+#[test]
+fn creates_at_once_make_one_chain() {
+    let p = Project::new();
+    p.init();
+    let children: Vec<_> = (0..6)
+        .map(|i| {
+            p.command(&["create", &format!("step {i}")])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let o = child.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", err(&o));
+    }
+    // Every migration revises exactly one other, and no two revise the same: one chain.
+    let mut parents = Vec::new();
+    let files: Vec<String> = p
+        .files("migration/src")
+        .into_iter()
+        .filter(|f| f.starts_with('m') && f.ends_with(".rs"))
+        .collect();
+    assert_eq!(files.len(), 7, "{files:?}");
+    for file in &files {
+        let text = p.read(&format!("migration/src/{file}"));
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("pub const REVISES"))
+            .unwrap()
+            .to_string();
+        parents.push(line);
+    }
+    parents.sort();
+    let before = parents.len();
+    parents.dedup();
+    assert_eq!(
+        parents.len(),
+        before,
+        "two migrations revise the same one: {parents:?}"
+    );
 }

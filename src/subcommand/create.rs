@@ -71,6 +71,23 @@ pub struct Written {
     pub files: Vec<PathBuf>,
 }
 
+/// Waits for, then holds, the lock that serialises `create` and `merge` on the crates
+/// of one target directory: the file under `target/cargo-migrate` stays locked until the
+/// returned handle is dropped (the process exits, at the latest).
+pub fn lock(krate: &MigrationCrate) -> Result<std::fs::File> {
+    let dir = krate.target_dir.join("cargo-migrate");
+    std::fs::create_dir_all(&dir).map_err(ToolError::io("create", &dir))?;
+    let path = dir.join("create.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(ToolError::io("open", &path))?;
+    file.lock().map_err(ToolError::io("lock", &path))?;
+    Ok(file)
+}
+
 pub fn create(target: &Target, args: &CreateArgs) -> Result<Written> {
     let graph = target.source.graph()?;
     let parents = match &args.head {

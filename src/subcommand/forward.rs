@@ -17,7 +17,7 @@ use super::args::{self, MigrateArgs};
 use super::config::Config;
 use super::error::{Result, ToolError};
 use super::workspace::{Kind, MigrationCrate, Workspace};
-use super::{cargo, dburl, fresh, legacy};
+use super::{cargo, compat, dburl, fresh, legacy};
 use crate::db::DbUrl;
 
 /// A database verb: resolve the URL, build (or reuse) the binary, run it.
@@ -68,6 +68,7 @@ fn build_migration_crate(
             Vec::new(),
         ),
         Kind::Legacy => {
+            compat::check_sea_orm_migration(ws, krate)?;
             let backend = url.map(args::Backend::of);
             let runner = legacy::prepare(ws, krate, backend)?;
             let m = runner.manifest.clone();

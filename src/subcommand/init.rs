@@ -14,7 +14,7 @@ use super::error::{Result, ToolError};
 use super::naming;
 use super::runtime_dep;
 use super::templates::{self, Context, render_one};
-use super::workspace::{RUNTIME, Workspace};
+use super::workspace::{RUNTIME, Workspace, depends_on, is_migration_crate};
 
 /// The message of the first migration `init` writes (its example table is `post`).
 const FIRST: &str = "create post table";
@@ -25,6 +25,10 @@ pub struct Initialized {
     pub backends: Vec<Backend>,
     pub first: String,
     pub env_written: bool,
+    /// Files `init` created that must not be committed, added to `.gitignore`.
+    pub ignored: Vec<String>,
+    /// This machine's runtime source and the configuration that points cargo at it.
+    pub local_runtime: Option<(PathBuf, runtime_dep::Patched)>,
 }
 
 pub fn init(ws: &Workspace, args: &InitArgs, url: Option<&str>) -> Result<Initialized> {
@@ -51,13 +55,16 @@ pub fn init(ws: &Workspace, args: &InitArgs, url: Option<&str>) -> Result<Initia
             "the migration crate needs a directory of its own, not the workspace root",
         ));
     }
-    if let Some(existing) = ws
-        .members()
-        .into_iter()
-        .find(|p| p.dependencies.iter().any(|d| d.name == RUNTIME) && p.name.as_str() != RUNTIME)
-    {
+    if let Some(existing) = ws.members().into_iter().find(|p| is_migration_crate(p)) {
+        let adopted = if depends_on(existing, RUNTIME) {
+            ""
+        } else {
+            " (sea-orm-cli's layout, which cargo migrate runs as it is: no `init` needed; \
+             see `cargo migrate status`)"
+        };
         return Err(ToolError::usage(format!(
-            "this workspace already has a migration crate, `{}`; add migrations with `cargo migrate create \"...\"`",
+            "this workspace already has a migration crate, `{}`{adopted}; add migrations to it \
+             with `cargo migrate create \"...\"`",
             existing.name
         )));
     }
@@ -99,7 +106,7 @@ pub fn init(ws: &Workspace, args: &InitArgs, url: Option<&str>) -> Result<Initia
     let ctx = json!({
         "crate_name": name,
         "lib_name": lib_name,
-        "runtime_dep": runtime_dep::spec(args.runtime_path.as_deref(), &features).to_string(),
+        "runtime_dep": runtime_dep::committed(&features).to_string(),
         "first": id,
         "table": ws.config.table,
     });
@@ -157,12 +164,35 @@ pub fn init(ws: &Workspace, args: &InitArgs, url: Option<&str>) -> Result<Initia
         )
         .is_ok()
     };
+    let local_runtime = match runtime_dep::local_override(args.runtime_path.as_deref()) {
+        Some(source) => {
+            let patched = runtime_dep::local_patch(&ws.root, &source).map_err(|e| {
+                ToolError::Failure(format!(
+                    "the migration crate was written, but {e}; add `[patch.crates-io] \
+                     cargo-migrate = {{ path = \"{}\" }}` to .cargo/config.toml yourself",
+                    source.display()
+                ))
+            })?;
+            Some((source, patched))
+        }
+        None => None,
+    };
+    let mut uncommitted = Vec::new();
+    if env_written {
+        uncommitted.push(".env".to_string());
+        if backends[0] == Backend::Sqlite {
+            uncommitted.push(sqlite_file_pattern(&default_url(Backend::Sqlite, &ws.root)));
+        }
+    }
+    let ignored = ignore(&ws.root, &uncommitted)?;
     Ok(Initialized {
         name,
         dir,
         backends,
         first: id,
         env_written,
+        ignored,
+        local_runtime,
     })
 }
 
@@ -220,6 +250,43 @@ fn default_url(backend: Backend, root: &Path) -> String {
         Backend::Postgres => format!("postgres://postgres@localhost:5432/{name}"),
         Backend::Mysql => format!("mysql://root@localhost:3306/{name}"),
     }
+}
+
+/// `sqlite://app.db` → `/app.db*` (the database and its `-wal`/`-shm`/`-journal` files,
+/// at the workspace root where relative paths resolve).
+fn sqlite_file_pattern(url: &str) -> String {
+    format!("/{}*", url.trim_start_matches("sqlite://"))
+}
+
+/// Adds each of `entries` to the workspace's `.gitignore` (created if missing) unless
+/// a line says it already; the entries added.
+fn ignore(root: &Path, entries: &[String]) -> Result<Vec<String>> {
+    let path = root.join(".gitignore");
+    let mut text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(ToolError::io("read", &path)(e)),
+    };
+    let present = |entry: &str| {
+        let bare = entry.trim_start_matches('/');
+        text.lines()
+            .map(str::trim)
+            .any(|l| l == entry || l == bare || l.trim_start_matches('/') == bare)
+    };
+    let added: Vec<String> = entries.iter().filter(|e| !present(e)).cloned().collect();
+    if added.is_empty() {
+        return Ok(added);
+    }
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str("# Local database settings and files (cargo migrate init)\n");
+    for entry in &added {
+        text.push_str(entry);
+        text.push('\n');
+    }
+    std::fs::write(&path, text).map_err(ToolError::io("write", &path))?;
+    Ok(added)
 }
 
 fn valid_package_name(name: &str) -> bool {

@@ -5,6 +5,7 @@
 
 pub mod args;
 pub mod cargo;
+pub mod compat;
 pub mod config;
 pub mod create;
 pub mod dburl;
@@ -56,7 +57,7 @@ pub fn main(argv: Vec<OsString>) -> ExitCode {
     match run(&args, out) {
         Ok(code) => code,
         Err(e) => {
-            out.error(e.to_string());
+            out.error(e.to_string(), e.exit_code());
             ExitCode::from(e.exit_code())
         }
     }
@@ -74,7 +75,10 @@ fn run(args: &MigrateArgs, out: Output) -> Result<ExitCode> {
             if out.json() {
                 out.object(
                     &json!({"event": "initialized", "package": done.name, "path": done.dir,
-                    "backends": backends, "first": done.first, "env_written": done.env_written}),
+                    "backends": backends, "first": done.first, "env_written": done.env_written,
+                    "gitignored": done.ignored,
+                    "local_runtime": done.local_runtime.as_ref().map(|(source, p)| json!({
+                        "source": source, "config": p.config, "excluded_from_git": p.excluded}))}),
                 );
             } else {
                 out.status(
@@ -92,6 +96,28 @@ fn run(args: &MigrateArgs, out: Output) -> Result<ExitCode> {
                         format!("DATABASE_URL to {}", relative(&ws.root.join(".env"))),
                     );
                 }
+                if !done.ignored.is_empty() {
+                    out.status(
+                        "Ignored",
+                        format!("{} in .gitignore", done.ignored.join(" ")),
+                    );
+                }
+                if let Some((source, patched)) = &done.local_runtime {
+                    let kept = if patched.excluded {
+                        ", kept out of git"
+                    } else {
+                        ""
+                    };
+                    out.status(
+                        "Patched",
+                        format!(
+                            "cargo-migrate to this machine's source at {} in {} (this machine \
+                             only{kept}; the committed manifest asks for the published version)",
+                            source.display(),
+                            relative(&patched.config)
+                        ),
+                    );
+                }
                 out.data(rel);
                 out.note("next: edit the first migration, then `cargo migrate upgrade head`");
             }
@@ -100,12 +126,19 @@ fn run(args: &MigrateArgs, out: Output) -> Result<ExitCode> {
         Command::Create(a) => write_revision(args, out, "Created", |t| create::create(t, a)),
         Command::Merge(a) => write_revision(args, out, "Merged", |t| create::merge(t, a)),
         Command::Templates(t) => {
-            let (krate, config) = match locate(args) {
-                Ok(found) => (Some(found.0), found.1),
-                Err(_) if matches!(t.action, None | Some(TemplatesAction::List)) => {
+            // Listing needs no migration crate (the built-ins are listed); a workspace
+            // that cannot be read is an error all the same.
+            let listing = matches!(t.action, None | Some(TemplatesAction::List));
+            let (krate, config) = if listing && !in_a_package(args) {
+                (None, Default::default())
+            } else {
+                let ws = Workspace::load(&args.cargo)?;
+                if listing && !ws.members().into_iter().any(workspace::is_migration_crate) {
                     (None, Default::default())
+                } else {
+                    let found = ws.migration_crate(args.cargo.package.as_deref())?;
+                    (Some(found.0), found.1)
                 }
-                Err(e) => return Err(e),
             };
             let dir = krate.as_ref().map(|k| create::template_dir(k, &config));
             match &t.action {
@@ -140,8 +173,12 @@ fn write_revision(
     write: impl FnOnce(&create::Target) -> Result<create::Written>,
 ) -> Result<ExitCode> {
     let (krate, config) = locate(args)?;
+    // Read the graph and write the file under one lock, so two `create`s at once
+    // cannot both revise the same head or both edit lib.rs from the same copy.
+    let lock = create::lock(&krate)?;
     let target = create::Target::open(&krate, &config)?;
     let written = write(&target)?;
+    drop(lock);
     report_written(out, &written, verb);
     // A file the crate's own list leaves out is not compiled: its revision is missing
     // from the graph the new one was placed in.
@@ -152,6 +189,14 @@ fn write_revision(
         ));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether cargo would find a manifest: `--manifest-path`, or a `Cargo.toml` here or
+/// in a parent directory.
+fn in_a_package(args: &MigrateArgs) -> bool {
+    args.cargo.manifest_path.is_some()
+        || std::env::current_dir()
+            .is_ok_and(|cwd| cwd.ancestors().any(|dir| dir.join("Cargo.toml").is_file()))
 }
 
 fn locate(args: &MigrateArgs) -> Result<(workspace::MigrationCrate, config::Config)> {
@@ -206,7 +251,7 @@ fn list_templates(out: Output, dir: Option<&Path>) -> Result<()> {
 }
 
 /// A path relative to the working directory when it is below it.
-fn relative(path: &Path) -> String {
+pub(crate) fn relative(path: &Path) -> String {
     std::env::current_dir()
         .ok()
         .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))

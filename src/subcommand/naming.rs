@@ -12,10 +12,13 @@ use super::error::{Result, ToolError};
 pub const SLUG_MAX: usize = 40;
 const FORMAT: &str = "%Y%m%d_%H%M%S";
 
-/// The file-name part of a message: `"Add users table!"` → `add_users_table`.
+/// The file-name part of a message: `"Add users table!"` → `add_users_table`. Letters
+/// outside ASCII are transliterated (`añadir` → `anadir`, `表` → `biao`), so words stay
+/// whole.
 pub fn slug(message: &str) -> Option<String> {
+    let ascii = transliterate(message);
     let mut out = String::new();
-    for word in message
+    for word in ascii
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())
     {
@@ -37,6 +40,12 @@ pub fn slug(message: &str) -> Option<String> {
         out.push_str(&word);
     }
     (!out.is_empty()).then_some(out)
+}
+
+/// The message in ASCII: each character outside it by its usual transliteration,
+/// or a space when there is none.
+pub fn transliterate(message: &str) -> String {
+    deunicode::deunicode_with_tofu(message, " ")
 }
 
 /// A message as one line of a doc comment: control characters and line breaks become
@@ -66,7 +75,7 @@ pub fn new_id<'a>(
 ) -> Result<String> {
     let slug = slug(message).ok_or_else(|| {
         ToolError::usage(format!(
-            "cannot name a migration after {:?}: the message needs at least one ASCII letter or digit \
+            "cannot name a migration after {:?}: the message needs at least one letter or digit \
              (it names the file, e.g. `cargo migrate create \"add users table\"`)",
             one_line(message)
         ))
@@ -141,12 +150,16 @@ mod tests {
             slug("  add   users!!  (v2) ").as_deref(),
             Some("add_users_v2")
         );
-        assert_eq!(slug("café crème").as_deref(), Some("caf_cr_me"));
+        assert_eq!(slug("café crème").as_deref(), Some("cafe_creme"));
+        assert_eq!(slug("añadir tabla").as_deref(), Some("anadir_tabla"));
+        assert_eq!(slug("Größe ändern").as_deref(), Some("grosse_andern"));
         assert_eq!(slug("../../etc/passwd").as_deref(), Some("etc_passwd"));
         assert_eq!(slug("a/b\\c"), Some("a_b_c".into()));
         assert_eq!(slug(""), None);
         assert_eq!(slug("?!…---"), None);
-        assert_eq!(slug("添加用户表"), None);
+        assert_eq!(slug("添加用户表").as_deref(), Some("tian_jia_yong_hu_biao"));
+        assert_eq!(slug("🚀 launch"), Some("rocket_launch".into()));
+        assert_eq!(slug("\u{10FFFF}\u{E000}"), None);
     }
 
     #[test]

@@ -193,7 +193,7 @@ fn interactive() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal() && !crate::confirm::in_ci()
 }
 
-fn depends_on(p: &Package, name: &str) -> bool {
+pub fn depends_on(p: &Package, name: &str) -> bool {
     p.dependencies
         .iter()
         .any(|d| d.name == name && d.kind == DependencyKind::Normal)
@@ -201,7 +201,7 @@ fn depends_on(p: &Package, name: &str) -> bool {
 
 /// A member that can be the migration crate: one that depends on the runtime and has
 /// a binary, or a sea-orm-cli crate (sea-orm-migration and a library with `Migrator`).
-fn is_migration_crate(p: &Package) -> bool {
+pub fn is_migration_crate(p: &Package) -> bool {
     let has = |kind: TargetKind| p.targets.iter().any(|t| t.kind.contains(&kind));
     p.name.as_str() != RUNTIME
         && ((depends_on(p, RUNTIME) && has(TargetKind::Bin))
@@ -285,28 +285,69 @@ fn describe(p: &Package) -> Result<MigrationCrate> {
     })
 }
 
+/// cargo's error as one line: its message, then each `Caused by:` in order (the last
+/// one usually names the file or the reason), joined by `: `. Warnings are left out.
+fn cargo_error_line(stderr: &str) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut in_error = false;
+    for line in stderr.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(message) = line.strip_prefix("error: ") {
+            in_error = true;
+            parts.push(message.to_string());
+        } else if line.starts_with("warning: ") {
+            in_error = false;
+        } else if line == "Caused by:" {
+            parts.push(String::new());
+        } else if in_error || parts.is_empty() {
+            in_error = true;
+            match parts.last_mut() {
+                Some(last) if !last.is_empty() => {
+                    last.push(' ');
+                    last.push_str(line);
+                }
+                Some(last) => last.push_str(line),
+                None => parts.push(line.to_string()),
+            }
+        }
+    }
+    parts.retain(|p| !p.is_empty());
+    if parts.is_empty() {
+        "cargo metadata failed".to_string()
+    } else {
+        parts.join(": ")
+    }
+}
+
 /// `cargo metadata` failed: usually a manifest that does not parse. One line, from
 /// cargo's own message and its first cause.
 fn metadata_error(e: cargo_metadata::Error) -> ToolError {
     match e {
-        cargo_metadata::Error::CargoMetadata { stderr } => {
-            let mut lines = stderr.lines().map(str::trim).filter(|l| !l.is_empty());
-            let first = lines
-                .next()
-                .unwrap_or("cargo metadata failed")
-                .trim_start_matches("error: ")
-                .to_string();
-            let cause = lines
-                .skip_while(|l| !l.starts_with("Caused by"))
-                .nth(1)
-                .map(|c| format!(": {c}"))
-                .unwrap_or_default();
-            ToolError::usage(format!("cannot read the workspace: {first}{cause}"))
-        }
+        cargo_metadata::Error::CargoMetadata { stderr } => ToolError::usage(format!(
+            "cannot read the workspace: {}",
+            cargo_error_line(&stderr)
+        )),
         cargo_metadata::Error::Io(e) => ToolError::Failure(format!(
             "cannot run `{}` to read the workspace: {e}",
             cargo::program().display()
         )),
         other => ToolError::Failure(format!("cannot read the workspace: {other}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_cause_of_a_cargo_error_is_kept_on_one_line() {
+        let stderr = "warning: unused manifest key: foo\nerror: failed to load manifest for workspace member `/w/migration`\nreferenced by workspace at `/w/Cargo.toml`\n\nCaused by:\n  failed to read `/w/migration/Cargo.toml`\n\nCaused by:\n  No such file or directory (os error 2)\n";
+        assert_eq!(
+            cargo_error_line(stderr),
+            "failed to load manifest for workspace member `/w/migration` referenced by workspace \
+             at `/w/Cargo.toml`: failed to read `/w/migration/Cargo.toml`: No such file or \
+             directory (os error 2)"
+        );
+        assert_eq!(cargo_error_line(""), "cargo metadata failed");
+        assert_eq!(cargo_error_line("error: boom\n"), "boom");
     }
 }
