@@ -251,10 +251,9 @@ fn runtime_dependency_line(manifest: &str) -> Option<usize> {
             }
             in_table = line.replace(' ', "") == "[dependencies.cargo-migrate]";
             table_line = in_table.then_some(i + 1);
-        } else if in_table && line.starts_with("features") {
-            return Some(i + 1);
-        } else if !in_table
-            && (line.starts_with("cargo-migrate ") || line.starts_with("cargo-migrate="))
+        } else if (in_table && line.starts_with("features"))
+            || (!in_table
+                && (line.starts_with("cargo-migrate ") || line.starts_with("cargo-migrate=")))
         {
             return Some(i + 1);
         }
