@@ -40,8 +40,8 @@ pub struct GlobalArgs {
         global = true
     )]
     pub database_url: Option<String>,
-    /// PostgreSQL schema of the tracking table, the lock and the migrations, as
-    /// sea-orm-migration's `-s` [default: $DATABASE_SCHEMA, then DATABASE_SCHEMA in .env]
+    /// PostgreSQL schema to migrate, as sea-orm-migration's `-s` [default:
+    /// $DATABASE_SCHEMA, then DATABASE_SCHEMA in .env]
     #[arg(
         short = 's',
         long,

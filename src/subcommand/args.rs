@@ -32,9 +32,9 @@ pub enum CargoCli {
          then `database-url` in [workspace.metadata.migrate]]"
     )),
     mut_arg("database_schema", |a| a.help(
-        "PostgreSQL schema of the tracking table, the lock and the migrations, as \
-         sea-orm-migration's `-s` [default: $DATABASE_SCHEMA, then DATABASE_SCHEMA in the \
-         workspace's .env, then `schema` in [workspace.metadata.migrate]]"
+        "PostgreSQL schema to migrate, as sea-orm-migration's `-s` [default: \
+         $DATABASE_SCHEMA, then DATABASE_SCHEMA in the workspace's .env, then `schema` in \
+         [workspace.metadata.migrate]]"
     ))
 )]
 pub struct MigrateArgs {
