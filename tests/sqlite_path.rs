@@ -35,6 +35,7 @@ fn run(p: &Project, dir: &Path, via_env: bool, url: &str, args: &[&str], code: i
 fn a_missing_sqlite_file_is_created_only_where_the_project_says() {
     let p = Project::new();
     p.init();
+    p.expect(&["heads"], 0); // builds the binary: what follows is its output alone
     let root = p.path();
     let sub = root.join("migration");
 
@@ -84,7 +85,12 @@ fn a_missing_sqlite_file_is_created_only_where_the_project_says() {
     }
 
     // The project's own default (`init`'s `.env`) is created by the first upgrade.
-    let dotenv_db = root.join(format!("{}.db", p.name));
+    let env = p.read(".env");
+    let file = env
+        .lines()
+        .find_map(|l| l.strip_prefix("DATABASE_URL=sqlite://"))
+        .unwrap_or_else(|| panic!("init's .env: {env}"));
+    let dotenv_db = root.join(file);
     let o = p.expect_with(in_dir(&p, &sub, &["status"]), &["status"], 0);
     assert!(out(&o).contains("pending"), "{}", out(&o));
     assert!(!dotenv_db.exists(), "a read creates nothing");
