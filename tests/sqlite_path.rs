@@ -84,6 +84,16 @@ fn a_missing_sqlite_file_is_created_only_where_the_project_says() {
         assert!(!sub.join(name).exists());
     }
 
+    // A schema is PostgreSQL's: on SQLite it is refused, not ignored.
+    let mut cmd = in_dir(&p, root, &["current"]);
+    cmd.env("DATABASE_SCHEMA", "app");
+    let o = p.expect_with(cmd, &["current"], 2);
+    assert!(
+        one_line(&o).contains("selects a PostgreSQL schema"),
+        "{}",
+        err(&o)
+    );
+
     // The project's own default (`init`'s `.env`) is created by the first upgrade.
     let env = p.read(".env");
     let file = env
