@@ -201,7 +201,10 @@ fn run_client(mut cmd: Command, input: &Path) -> f64 {
 /// A fresh database URL (and the name to drop), or why there is none.
 async fn fresh(admin: &str, n: usize, dir: &Path) -> Result<(String, Option<String>), String> {
     if admin.starts_with("sqlite") {
-        return Ok((format!("sqlite://{}/bench{n}.db", dir.display()), None));
+        return Ok((
+            format!("sqlite://{}/bench{n}.db?mode=rwc", dir.display()),
+            None,
+        ));
     }
     let conn = Database::connect(admin)
         .await
@@ -213,6 +216,14 @@ async fn fresh(admin: &str, n: usize, dir: &Path) -> Result<(String, Option<Stri
     let _ = conn.close().await;
     let (base, _) = admin.rsplit_once('/').ok_or("no database in the URL")?;
     Ok((format!("{base}/{name}"), Some(name)))
+}
+
+/// The file of a `sqlite://<path>?<query>` URL.
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite://")?;
+    Some(PathBuf::from(
+        rest.split_once('?').map_or(rest, |(path, _)| path),
+    ))
 }
 
 async fn drop_db(admin: &str, name: Option<String>) {
@@ -234,18 +245,11 @@ enum Contender {
 async fn timed(contender: Contender, url: &str, rt: &Runtime, script: &Path) -> f64 {
     match contender {
         Contender::Floor => {
-            let file = url.strip_prefix("sqlite://").map(PathBuf::from);
+            let file = sqlite_file(url);
             run_client(client(url, file.as_deref()).expect("client"), script)
         }
         Contender::SeaOrm => {
-            let mut opts = ConnectOptions::new(format!(
-                "{url}{}",
-                if url.starts_with("sqlite") {
-                    "?mode=rwc"
-                } else {
-                    ""
-                }
-            ));
+            let mut opts = ConnectOptions::new(url);
             opts.sqlx_logging(false);
             let conn = Database::connect(opts).await.expect("connect");
             let start = Instant::now();
@@ -358,7 +362,7 @@ fn main() {
                         }
                     };
                     if contender == Contender::Floor {
-                        let file = url.strip_prefix("sqlite://").map(PathBuf::from);
+                        let file = sqlite_file(&url);
                         let cmd = client(&url, file.as_deref()).expect("client");
                         startup.push(run_client(cmd, &probe));
                     }

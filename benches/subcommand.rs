@@ -482,7 +482,7 @@ fn ours_current(tmp: &Path, target: &Path) -> Res<Vec<Row>> {
     let env = Env {
         cwd: PathBuf::from(REPO),
         target: target.to_path_buf(),
-        url: format!("sqlite://{}", tmp.join("demo.db").display()),
+        url: format!("sqlite://{}?mode=rwc", tmp.join("demo.db").display()),
     };
     eprintln!(
         "building the example crate into {} (the first time compiles sea-orm: minutes)",

@@ -40,6 +40,17 @@ pub struct GlobalArgs {
         global = true
     )]
     pub database_url: Option<String>,
+    /// PostgreSQL schema to migrate, as sea-orm-migration's `-s` [default:
+    /// $DATABASE_SCHEMA, then DATABASE_SCHEMA in .env]
+    #[arg(
+        short = 's',
+        long,
+        value_name = "SCHEMA",
+        env = "DATABASE_SCHEMA",
+        hide_env_values = true,
+        global = true
+    )]
+    pub database_schema: Option<String>,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human, global = true)]
     pub format: Format,
@@ -315,13 +326,13 @@ impl Verb {
                 range,
                 indicate_current,
             } => {
-                if *indicate_current || range.as_deref().is_some_and(mentions_current) {
+                if *indicate_current || range.as_deref().is_some_and(range_needs_state) {
                     Need::Read
                 } else {
                     Need::Nothing
                 }
             }
-            Verb::Show { revision } if mentions_current(revision) => Need::Read,
+            Verb::Show { revision } if crate::spec::needs_state(revision) => Need::Read,
             Verb::Heads | Verb::Show { .. } | Verb::Branches => Need::Nothing,
         }
     }
@@ -409,15 +420,21 @@ impl GlobalArgs {
         if self.yes {
             args.push("--yes".to_string());
         }
+        if let Some(schema) = &self.database_schema {
+            args.push(format!("--database-schema={schema}"));
+        }
         args
     }
 }
 
-fn mentions_current(spec: &str) -> bool {
-    spec.contains("current")
-        || spec.starts_with(['+', '-'])
-        || spec.contains(":-")
-        || spec.contains(":+")
+/// Whether either end of a `history -r` range needs the database's state.
+fn range_needs_state(range: &str) -> bool {
+    crate::spec::parse_range(range).is_ok_and(|r| {
+        [r.start, r.end]
+            .iter()
+            .flatten()
+            .any(crate::spec::Spec::needs_state)
+    })
 }
 
 #[cfg(test)]
@@ -464,6 +481,8 @@ mod tests {
             "check",
             "show -1",
             "branches -v",
+            "current -s app",
+            "upgrade --database-schema=app,public",
         ] {
             let argv = line.split(' ');
             let first = Cli::try_parse_from(std::iter::once("m").chain(argv)).unwrap();
@@ -492,6 +511,36 @@ mod tests {
         assert!(matches!(cli.verb, Verb::Stamp { ref revisions, .. } if revisions == &["base"]));
         let cli = Cli::try_parse_from(["m", "downgrade", "-1", "-y"]).unwrap();
         assert!(cli.global.yes);
+    }
+
+    /// Only a spec that names the database's state connects: an id that merely
+    /// contains `current` does not.
+    #[test]
+    fn offline_verbs_connect_only_for_state_specs() {
+        let need = |line: &str| {
+            let argv = std::iter::once("m").chain(line.split(' '));
+            Cli::try_parse_from(argv).unwrap().verb.need()
+        };
+        for line in [
+            "show m20260301_120000_add_current_price",
+            "show 20260301_1200",
+            "show head-1",
+            "history -r m20260301_120000_add_current_price:",
+            "history -r base:head",
+            "show not+a+spec",
+        ] {
+            assert_eq!(need(line), Need::Nothing, "{line}");
+        }
+        for line in [
+            "show current",
+            "show -1",
+            "show current-1",
+            "history -r -3:current",
+            "history -r :+1",
+            "history -i",
+        ] {
+            assert_eq!(need(line), Need::Read, "{line}");
+        }
     }
 
     #[test]

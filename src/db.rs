@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use sea_orm_migration::sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
+use sea_orm_migration::sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement,
+};
 
 use crate::error::{Error, Result};
 
@@ -14,20 +16,37 @@ pub const URL_HELP: &str = "no database URL: pass `--database-url <URL>`, set `D
      (e.g. `sqlite://app.db`, `postgres://user@localhost/app`, `mysql://user@localhost/app`)";
 
 /// `--database-url` (already merged with `DATABASE_URL` by the caller) over the
-/// `DATABASE_URL` of a `.env` file in the working directory or a parent.
+/// `DATABASE_URL` of a `.env` file in the working directory or a parent. A relative
+/// SQLite path is relative to the working directory, whichever of them names it; the
+/// `.env` URL is the project's default database, which a writing verb may create.
 pub fn resolve_url(given: Option<String>) -> Result<DbUrl> {
-    let url = match given.filter(|u| !u.trim().is_empty()) {
-        Some(url) => url,
-        None => dotenv_url().ok_or_else(|| Error::Config(URL_HELP.to_string()))?,
-    };
-    DbUrl::parse(&url)
+    match given.filter(|u| !u.trim().is_empty()) {
+        Some(url) => DbUrl::parse(&url),
+        None => {
+            let url = dotenv_url().ok_or_else(|| Error::Config(URL_HELP.to_string()))?;
+            Ok(DbUrl::parse(&url)?.as_project_default())
+        }
+    }
+}
+
+/// `--database-schema` (already merged with `DATABASE_SCHEMA` by the caller) over the
+/// `DATABASE_SCHEMA` of a `.env` file, as sea-orm-migration's CLI reads it. An empty
+/// value stops the search: no schema, the server's own search path.
+pub fn resolve_schema(given: Option<String>) -> Option<String> {
+    given
+        .or_else(|| dotenv_value("DATABASE_SCHEMA"))
+        .filter(|s| !s.is_empty())
 }
 
 fn dotenv_url() -> Option<String> {
+    dotenv_value("DATABASE_URL")
+}
+
+fn dotenv_value(name: &str) -> Option<String> {
     dotenvy::dotenv_iter()
         .ok()?
         .filter_map(|item| item.ok())
-        .find(|(key, _)| key == "DATABASE_URL")
+        .find(|(key, _)| key == name)
         .map(|(_, value)| value)
 }
 
@@ -38,6 +57,9 @@ pub struct DbUrl {
     backend: DbBackend,
     /// Every password the URL holds (userinfo, `?password=`), as written.
     passwords: Vec<String>,
+    /// The PostgreSQL schema (or comma-separated list) every connection's
+    /// `search_path` is set to, as sea-orm-migration's `-s` sets it.
+    schema: Option<String>,
 }
 
 impl DbUrl {
@@ -71,6 +93,7 @@ impl DbUrl {
             raw,
             backend,
             passwords,
+            schema: None,
         };
         if backend == DbBackend::Sqlite && url.raw.starts_with("sqlite:") && url.raw.len() == 7 {
             return Err(Error::Config(
@@ -84,6 +107,72 @@ impl DbUrl {
 
     pub fn backend(&self) -> DbBackend {
         self.backend
+    }
+
+    /// `self` in the PostgreSQL schema `schema` (sea-orm-migration's
+    /// `-s/--database-schema`: one name, or a comma-separated list whose first name
+    /// holds what is created): every connection's `search_path` is set to it, so the
+    /// tracking tables, the lock and the migrations' own tables are all in it. `None`
+    /// or empty: no schema, the server's own search path. MySQL/MariaDB and SQLite have
+    /// no schemas: a clear error rather than a database other than the one meant.
+    pub fn with_schema(mut self, schema: Option<String>) -> Result<DbUrl> {
+        let Some(schema) = schema.filter(|s| !s.is_empty()) else {
+            self.schema = None;
+            return Ok(self);
+        };
+        match self.backend {
+            DbBackend::Postgres => {
+                schema_names(&schema).map_err(Error::Config)?;
+                self.schema = Some(schema);
+                Ok(self)
+            }
+            DbBackend::MySql => Err(Error::Config(format!(
+                "`--database-schema {schema}` (or DATABASE_SCHEMA) selects a PostgreSQL schema; a \
+                 MySQL/MariaDB schema is a database: name it in the URL \
+                 (`mysql://user@host/{schema}`) and unset the schema"
+            ))),
+            _ => Err(Error::Config(format!(
+                "`--database-schema {schema}` (or DATABASE_SCHEMA) selects a PostgreSQL schema; a \
+                 SQLite database has none: unset the schema"
+            ))),
+        }
+    }
+
+    /// The schema (as given) every connection's search path is set to.
+    pub fn schema(&self) -> Option<&str> {
+        self.schema.as_deref()
+    }
+
+    /// The schema that holds what is created: the first of [`DbUrl::schema`].
+    fn creation_schema(&self) -> Option<String> {
+        let names = schema_names(self.schema.as_deref()?).ok()?;
+        names.into_iter().next()
+    }
+
+    /// `SET search_path = ...` for [`DbUrl::schema`], quoted as sea-orm does.
+    pub(crate) fn search_path_sql(&self) -> Option<String> {
+        let names = schema_names(self.schema.as_deref()?).ok()?;
+        let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+        Some(format!("SET search_path = {}", quoted.join(",")))
+    }
+
+    /// The URL alone (no schema), password masked, for JSON's `database`.
+    pub fn masked(&self) -> String {
+        mask(&self.raw)
+    }
+
+    /// `self` as the project's own default database (`.env`, configuration): a writing
+    /// verb creates its SQLite file if it is missing, as if the URL said `mode=rwc`.
+    pub fn as_project_default(mut self) -> DbUrl {
+        if self.sqlite_file().is_some() && !self.has_query_param("mode") {
+            self.raw = self.with_query_param("mode=rwc");
+        }
+        self
+    }
+
+    /// A missing SQLite file may be created: the URL says `mode=rwc`.
+    fn creates_missing_file(&self) -> bool {
+        self.query_param("mode") == Some("rwc")
     }
 
     /// The URL with its password, for the driver only.
@@ -177,10 +266,40 @@ impl DbUrl {
     }
 }
 
+/// The URL, password masked, and the schema if there is one: which database and where
+/// in it.
 impl std::fmt::Display for DbUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&mask(&self.raw))
+        f.write_str(&mask(&self.raw))?;
+        match &self.schema {
+            Some(schema) => write!(f, " (schema {schema})"),
+            None => Ok(()),
+        }
     }
+}
+
+/// The names of a schema list as sea-orm-migration's `-s` takes it (`app`,
+/// `app,public`, `"My App"`): comma-separated, each quoted or not; the message says
+/// what is wrong with it.
+fn schema_names(schema: &str) -> std::result::Result<Vec<String>, String> {
+    schema
+        .split(',')
+        .map(|part| {
+            let name = part
+                .strip_prefix('"')
+                .and_then(|p| p.strip_suffix('"'))
+                .unwrap_or(part);
+            if name.is_empty() || name.contains(['"', '\0']) || name.len() > 63 {
+                Err(format!(
+                    "`{}` is not a schema name: expected a name of 1 to 63 characters without `\"` \
+                     (or a comma-separated list of them)",
+                    crate::output::one_line(schema)
+                ))
+            } else {
+                Ok(name.to_string())
+            }
+        })
+        .collect()
 }
 
 impl std::fmt::Debug for DbUrl {
@@ -432,7 +551,8 @@ fn percent_decode(s: &str) -> String {
 /// How a verb wants its connection.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ConnectOptionsExt {
-    /// A writing verb: a missing SQLite file is created.
+    /// A writing verb: a missing SQLite file is created if the URL allows it
+    /// (`mode=rwc`); a read-only verb never creates it.
     pub write: bool,
     /// Keep retrying an unreachable database this long (`--wait`).
     pub wait: Option<Duration>,
@@ -445,8 +565,9 @@ pub struct ConnectOptionsExt {
 pub struct Db {
     conn: DatabaseConnection,
     url: DbUrl,
-    /// A read-only verb on a SQLite file that does not exist: an empty in-memory database
-    /// stands in, so nothing is created.
+    /// A read-only verb on a SQLite file that does not exist yet and that a writing verb
+    /// would create (`mode=rwc`): an empty in-memory database stands in, so nothing is
+    /// created.
     absent: bool,
 }
 
@@ -454,12 +575,15 @@ impl Db {
     pub async fn connect(url: &DbUrl, opts: ConnectOptionsExt) -> Result<Db> {
         let mut target = url.raw.clone();
         let mut absent = false;
-        if let Some(file) = url.sqlite_file() {
-            if !file.exists() && !opts.write {
+        if let Some(file) = url.sqlite_file()
+            && !file.exists()
+        {
+            if !url.creates_missing_file() {
+                return Err(missing_sqlite_file(url, &file, opts.write));
+            }
+            if !opts.write {
                 absent = true;
                 target = "sqlite::memory:".to_string();
-            } else if !url.has_query_param("mode") {
-                target = url.with_query_param("mode=rwc");
             }
         }
         let deadline = opts.wait.map(|w| Instant::now() + w);
@@ -501,7 +625,13 @@ impl Db {
             }
         }
         let conn = loop {
-            match Database::connect(connect_options(&target, opts.lock_timeout)).await {
+            match Database::connect(connect_options(
+                &target,
+                url.search_path_sql(),
+                opts.lock_timeout,
+            ))
+            .await
+            {
                 Ok(conn) => break conn,
                 Err(err) => {
                     let retry = deadline.is_some_and(|d| Instant::now() < d) && retryable(&err);
@@ -515,11 +645,46 @@ impl Db {
                 }
             }
         };
-        Ok(Db {
+        let db = Db {
             conn,
             url: url.clone(),
             absent,
-        })
+        };
+        if let Err(e) = db.check_schema().await {
+            db.close().await;
+            return Err(e);
+        }
+        Ok(db)
+    }
+
+    /// The schema everything is created in exists (and this user may use it): a
+    /// schema PostgreSQL cannot use drops out of the search path, and its tables would
+    /// be looked for, or created, elsewhere.
+    async fn check_schema(&self) -> Result<()> {
+        let Some(wanted) = self.url.creation_schema() else {
+            return Ok(());
+        };
+        let row = self
+            .conn
+            .query_one_raw(Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT current_schema() AS s",
+            ))
+            .await
+            .map_err(|e| self.error(e))?;
+        let current: Option<String> = row
+            .map(|r| r.try_get::<Option<String>>("", "s"))
+            .transpose()
+            .map_err(|e| self.error(e))?
+            .flatten();
+        if current.as_deref() == Some(wanted.as_str()) {
+            return Ok(());
+        }
+        Err(Error::Config(format!(
+            "schema `{wanted}` does not exist in {} (or this user may not use it); create it \
+             (`CREATE SCHEMA \"{wanted}\"`), or correct `--database-schema`/DATABASE_SCHEMA",
+            self.url.masked()
+        )))
     }
 
     pub fn connection(&self) -> &DatabaseConnection {
@@ -558,7 +723,32 @@ impl Db {
     }
 }
 
-pub(crate) fn connect_options(url: &str, lock_timeout: Option<Duration>) -> ConnectOptions {
+/// The error for a SQLite URL whose file does not exist and may not be created: a
+/// typo'd path must not read as an empty database, nor become a new one.
+fn missing_sqlite_file(url: &DbUrl, file: &std::path::Path, write: bool) -> Error {
+    let path = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+    let create = format!("sqlite://{}?mode=rwc", path.display());
+    Error::Config(if write {
+        format!(
+            "no SQLite database at {} (from `{url}`); check the path, or to create it there \
+             add `mode=rwc` to the URL: `{create}`",
+            path.display()
+        )
+    } else {
+        format!(
+            "no SQLite database at {} (from `{url}`); check the path (`upgrade` creates it when \
+             the URL says so: `{create}`)",
+            path.display()
+        )
+    })
+}
+
+/// Options of every connection to `url`; `search_path` is [`DbUrl::search_path_sql`].
+pub(crate) fn connect_options(
+    url: &str,
+    search_path: Option<String>,
+    lock_timeout: Option<Duration>,
+) -> ConnectOptions {
     let mut opts = ConnectOptions::new(url.to_string());
     // One connection, the same session for the whole run: a run's session state (the
     // lock's session above all) must not be closed by the pool for idleness or age
@@ -579,22 +769,30 @@ pub(crate) fn connect_options(url: &str, lock_timeout: Option<Duration>) -> Conn
     }
     #[cfg(not(feature = "sqlite"))]
     let _ = lock_timeout;
+    // The search path is set here rather than with sea-orm's `set_schema_search_path`:
+    // sqlx keeps one `after_connect`, and this one would replace sea-orm's.
     #[cfg(feature = "postgres")]
-    opts.map_sqlx_postgres_pool_opts(|pool| {
-        pool.after_connect(|conn, _| {
+    opts.map_sqlx_postgres_pool_opts(move |pool| {
+        let search_path = search_path.clone();
+        pool.after_connect(move |conn, _| {
+            let search_path = search_path.clone();
             Box::pin(async move {
+                use sea_orm_migration::sea_orm::sqlx::{AssertSqlSafe, Executor};
                 // A killed migration's statement must not run on for hours, holding its
                 // locks, after its client is gone (PostgreSQL 14+; older servers say no,
                 // which is fine).
-                let _ = sea_orm_migration::sea_orm::sqlx::Executor::execute(
-                    conn,
-                    "SET client_connection_check_interval = 1000",
-                )
-                .await;
+                let _ =
+                    Executor::execute(&mut *conn, "SET client_connection_check_interval = 1000")
+                        .await;
+                if let Some(sql) = search_path {
+                    Executor::execute(&mut *conn, AssertSqlSafe(sql)).await?;
+                }
                 Ok(())
             })
         })
     });
+    #[cfg(not(feature = "postgres"))]
+    let _ = search_path;
     opts
 }
 
@@ -698,7 +896,7 @@ mod tests {
 
     #[test]
     fn one_connection_kept_for_the_whole_run() {
-        let opts = connect_options("postgres://u@h/db", None);
+        let opts = connect_options("postgres://u@h/db", None, None);
         assert_eq!(opts.get_max_connections(), Some(1));
         assert_eq!(opts.get_min_connections(), Some(1));
         // never closed under a long migration (the lock's session would go with it)
@@ -819,6 +1017,66 @@ mod tests {
         );
         let err = DbUrl::parse("postgres:u:secret@h").unwrap_err().to_string();
         assert!(!err.contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn a_schema_is_postgres_only_and_shown_with_the_database() {
+        let pg = DbUrl::parse("postgres://u:pw@h/db").unwrap();
+        let url = pg.clone().with_schema(Some("app".into())).unwrap();
+        assert_eq!(url.to_string(), "postgres://u:***@h/db (schema app)");
+        assert_eq!(url.masked(), "postgres://u:***@h/db");
+        assert_eq!(
+            url.search_path_sql().as_deref(),
+            Some("SET search_path = \"app\"")
+        );
+        // sea-orm-migration's forms: a list, names quoted or not
+        let list = pg
+            .clone()
+            .with_schema(Some("\"My App\",public".into()))
+            .unwrap();
+        assert_eq!(
+            list.search_path_sql().as_deref(),
+            Some("SET search_path = \"My App\",\"public\"")
+        );
+        assert_eq!(list.creation_schema().as_deref(), Some("My App"));
+        let none = pg.clone().with_schema(Some(String::new())).unwrap();
+        assert_eq!((none.schema(), none.search_path_sql()), (None, None));
+        for bad in ["a\"b", "app,", "\"\""] {
+            let err = pg.clone().with_schema(Some(bad.into())).unwrap_err();
+            assert!(
+                err.to_string().contains("not a schema name"),
+                "{bad}: {err}"
+            );
+        }
+        let err = DbUrl::parse("mysql://u:pw@h/db")
+            .unwrap()
+            .with_schema(Some("app".into()))
+            .unwrap_err();
+        assert_eq!(err.exit_code(), crate::exit::USAGE);
+        assert!(err.to_string().contains("`mysql://user@host/app`"), "{err}");
+        let err = DbUrl::parse("sqlite://a.db")
+            .unwrap()
+            .with_schema(Some("app".into()))
+            .unwrap_err();
+        assert!(err.to_string().contains("SQLite"), "{err}");
+    }
+
+    #[test]
+    fn only_the_projects_default_may_create_a_missing_sqlite_file() {
+        let default = |u: &str| DbUrl::parse(u).unwrap().as_project_default();
+        assert_eq!(default("sqlite://a.db").expose(), "sqlite://a.db?mode=rwc");
+        assert!(default("sqlite://a.db").creates_missing_file());
+        assert_eq!(
+            default("sqlite://a.db?mode=ro").expose(),
+            "sqlite://a.db?mode=ro"
+        );
+        assert_eq!(default("sqlite::memory:").expose(), "sqlite::memory:");
+        assert_eq!(default("postgres://h/db").expose(), "postgres://h/db");
+        assert!(
+            !DbUrl::parse("sqlite://a.db")
+                .unwrap()
+                .creates_missing_file()
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The migration lock: one writer per database at a time, released when the process
 //! dies because it lives in a database session.
 //!
-//! - PostgreSQL: a session advisory lock on a dedicated connection.
+//! - PostgreSQL: a session advisory lock on a dedicated connection; the key names the
+//!   database and the schema of the tracking table.
 //! - MySQL/MariaDB: `GET_LOCK` on a dedicated connection; the name includes the
 //!   database, since lock names are server-wide.
 //! - SQLite: every step runs in a `BEGIN IMMEDIATE` transaction (SQLite's write lock)
@@ -34,9 +35,13 @@ impl Lock {
             return Ok(Lock { conn: None });
         }
         let fail = |e| Error::Database(db.url().scrub(&describe(&e)));
-        let conn = Database::connect(connect_options(db.url().expose(), None))
-            .await
-            .map_err(fail)?;
+        let conn = Database::connect(connect_options(
+            db.url().expose(),
+            db.url().search_path_sql(),
+            None,
+        ))
+        .await
+        .map_err(fail)?;
         let database: String = scalar(&conn, backend, database_name_sql(backend), vec![])
             .await
             .map_err(fail)?
@@ -164,9 +169,13 @@ async fn holder(
         .flatten()
 }
 
+/// The database the lock is for; on PostgreSQL with the schema that holds the tracking
+/// table (`app.public`): two schemas of one database are two sets of migrations.
 fn database_name_sql(backend: DbBackend) -> &'static str {
     match backend {
-        DbBackend::Postgres => "SELECT current_database() AS v",
+        DbBackend::Postgres => {
+            "SELECT current_database() || coalesce('.' || current_schema(), '') AS v"
+        }
         _ => "SELECT DATABASE() AS v",
     }
 }

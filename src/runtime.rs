@@ -469,7 +469,7 @@ impl Runtime {
             ("downgrade", Spec::Relative(n)) if *n > 0 => return Err(forwards(*n)),
             _ => {}
         }
-        if !needs_state(&spec) {
+        if !spec.needs_state() {
             Resolver::new(&self.graph, None).resolve(&spec)?;
         }
         Ok(())
@@ -585,15 +585,6 @@ fn forwards(n: i64) -> Error {
     Error::usage(format!(
         "`downgrade +{n}` goes forwards; use `upgrade +{n}`"
     ))
-}
-
-/// Whether a spec can only be resolved against the database's state.
-fn needs_state(spec: &Spec) -> bool {
-    match spec {
-        Spec::Current | Spec::Relative(_) => true,
-        Spec::Offset(anchor, _) => needs_state(anchor),
-        _ => false,
-    }
 }
 
 /// What `stamp` will change, in the order it changes it.

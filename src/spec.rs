@@ -27,6 +27,23 @@ pub enum Spec {
     Offset(Box<Spec>, i64),
 }
 
+impl Spec {
+    /// Whether the spec can only be resolved against the database's state.
+    pub fn needs_state(&self) -> bool {
+        match self {
+            Spec::Current | Spec::Relative(_) => true,
+            Spec::Offset(anchor, _) => anchor.needs_state(),
+            _ => false,
+        }
+    }
+}
+
+/// Whether `input` is a spec that needs the database's state (`current`, `-1`,
+/// `current+1`); input that does not parse needs none (its error is told offline).
+pub fn needs_state(input: &str) -> bool {
+    parse(input).is_ok_and(|spec| spec.needs_state())
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RangeSpec {
     pub start: Option<Spec>,

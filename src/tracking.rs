@@ -183,9 +183,11 @@ impl Tracking {
             DbBackend::Sqlite => {
                 "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?"
             }
+            // Where sea-orm-migration looks, and where `install` creates it: the first
+            // schema of the search path (`-s/--database-schema`).
             DbBackend::Postgres => {
                 "SELECT COUNT(*) AS n FROM information_schema.tables \
-                 WHERE table_name = $1 AND table_schema = ANY(current_schemas(false))"
+                 WHERE table_name = $1 AND table_schema = current_schema()"
             }
             _ => {
                 "SELECT COUNT(*) AS n FROM information_schema.tables \

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::cli::{Cli, GlobalArgs, Need, Verb};
 use crate::confirm::{self, Policy};
-use crate::db::{ConnectOptionsExt, Db, resolve_url};
+use crate::db::{ConnectOptionsExt, Db, resolve_schema, resolve_url};
 use crate::error::{Error, Result, exit};
 use crate::output::{self, Output, Progress};
 use crate::runtime::{Runtime, State, WriteOptions, ids};
@@ -18,7 +18,8 @@ async fn connect(verb: &Verb, global: &GlobalArgs) -> Result<(Option<Db>, Policy
         Need::Read => false,
         Need::Write => true,
     };
-    let url = resolve_url(global.database_url.clone())?;
+    let url = resolve_url(global.database_url.clone())?
+        .with_schema(resolve_schema(global.database_schema.clone()))?;
     let policy = confirm::policy(verb, global, &url)?;
     let db = Db::connect(
         &url,
@@ -323,7 +324,8 @@ fn current(
             .map(|&r| output::revision_json(rt, Some(state), r))
             .collect();
         out.object(&json!({
-            "database": db.url().to_string(),
+            "database": db.url().masked(),
+            "schema": db.url().schema(),
             "current": ids(g, &state.current),
             "revisions": revisions,
             "unknown": state.unknown,
@@ -424,7 +426,8 @@ fn status(rt: &Runtime, out: Output, db: Option<&Db>, state: Option<&State>) -> 
             .map(|&r| output::revision_json(rt, Some(state), r))
             .collect();
         out.object(&json!({
-            "database": db.url().to_string(),
+            "database": db.url().masked(),
+            "schema": db.url().schema(),
             "revisions": revisions,
             "applied": state.applied_count(),
             "pending": ids(g, &pending),

@@ -68,7 +68,7 @@ fn git(dir: &Path, args: &[&str]) -> String {
 fn two_git_branches_that_each_add_a_migration_merge_without_a_conflict() {
     let p = Project::new();
     p.init();
-    let db = format!("sqlite://{}/branches.db", p.path().display());
+    let db = format!("sqlite://{}/branches.db?mode=rwc", p.path().display());
     let base = first_migration(&p);
     p.write(".gitignore", "/target\n*.db\n");
     git(p.path(), &["init", "-q"]);
@@ -130,7 +130,7 @@ fn two_git_branches_that_each_add_a_migration_merge_without_a_conflict() {
 fn a_stale_binary_names_a_migration_file_it_does_not_contain() {
     let p = Project::new();
     p.init();
-    let db = format!("sqlite://{}/stale.db", p.path().display());
+    let db = format!("sqlite://{}/stale.db?mode=rwc", p.path().display());
     let base = first_migration(&p);
     p.expect_on(&db, &["upgrade", "head"], 0);
     // A file arrives (a `git pull`) after the binary was built.
@@ -166,7 +166,7 @@ fn a_stale_binary_names_a_migration_file_it_does_not_contain() {
 fn a_crate_that_lists_its_modules_is_told_which_file_it_left_out() {
     let p = Project::new();
     p.init();
-    let db = format!("sqlite://{}/listed.db", p.path().display());
+    let db = format!("sqlite://{}/listed.db?mode=rwc", p.path().display());
     let base = first_migration(&p);
     // Explicit registration: plain `mod` lines and `register!`.
     p.write(
@@ -221,7 +221,7 @@ fn a_crate_that_lists_its_modules_is_told_which_file_it_left_out() {
 fn sql_files_are_read_from_disk_in_debug_builds_and_checksummed() {
     let p = Project::new();
     p.init();
-    let db = format!("sqlite://{}/sql.db", p.path().display());
+    let db = format!("sqlite://{}/sql.db?mode=rwc", p.path().display());
     let id = p.create(&["-t", "sql", "seed"]);
     let up = format!("migration/src/{id}/up.sql");
     let down = format!("migration/src/{id}/down.sql");

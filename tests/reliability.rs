@@ -327,11 +327,7 @@ const LONG: Duration = Duration::from_secs(60);
 // The database, as the test sees it
 
 async fn connect(db: &TestDb) -> DatabaseConnection {
-    let url = match db.backend {
-        Backend::Sqlite => format!("{}?mode=rwc", db.url),
-        _ => db.url.clone(),
-    };
-    Database::connect(&url).await.expect("connect")
+    Database::connect(&db.url).await.expect("connect")
 }
 
 async fn strings(conn: &DatabaseConnection, sql: &str) -> Vec<String> {

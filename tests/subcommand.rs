@@ -7,7 +7,6 @@ mod project;
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 
 use project::{Project, REPO, err, one_line, out};
 
@@ -91,7 +90,7 @@ on_every_backend!(the_whole_workflow, |db| {
 fn two_branches_are_two_heads_until_merged() {
     let p = Project::new();
     p.init();
-    let db = format!("sqlite://{}/branches.db", p.path().display());
+    let db = format!("sqlite://{}/branches.db?mode=rwc", p.path().display());
     let base = p
         .files("migration/src")
         .into_iter()
@@ -152,130 +151,11 @@ fn two_branches_are_two_heads_until_merged() {
     assert!(one_line(&o).contains("nothing to merge"), "{}", err(&o));
 }
 
-/// A migration crate exactly as `sea-orm-cli migrate init` and `migrate generate`
-/// write it (sea-orm-cli 2.0.4; the example's `todo!()`s edited out, as a user must).
-fn sea_orm_cli_crate(p: &Project) {
-    p.write(
-        "Cargo.toml",
-        "[workspace]\nmembers = [\"migration\"]\nresolver = \"3\"\n",
-    );
-    p.write(
-        "migration/Cargo.toml",
-        r#"[package]
-edition      = "2024"
-name         = "migration"
-publish      = false
-rust-version = "1.85.0"
-version      = "0.1.0"
-
-[lib]
-name = "migration"
-path = "src/lib.rs"
-
-[dependencies]
-tokio = { version = "1", features = ["macros", "rt", "rt-multi-thread"] }
-
-[dependencies.sea-orm-migration]
-features = [
-  # Enable at least one `ASYNC_RUNTIME` and `DATABASE_DRIVER` feature if you want to run migration via CLI.
-  # View the list of supported features at https://www.sea-ql.org/SeaORM/docs/install-and-config/database-and-async-runtime.
-  # e.g.
-  "runtime-tokio-rustls",  # `ASYNC_RUNTIME` feature
-  "sqlx-postgres",         # `DATABASE_DRIVER` feature
-  "sqlx-mysql",
-  "sqlx-sqlite",
-]
-version = "2.0.0"
-"#,
-    );
-    p.write(
-        "migration/src/lib.rs",
-        r#"pub use sea_orm_migration::prelude::*;
-
-mod m20220101_000001_create_table;
-mod m20261122_132657_add_users;
-
-pub struct Migrator;
-
-#[async_trait::async_trait]
-impl MigratorTrait for Migrator {
-    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![
-            Box::new(m20220101_000001_create_table::Migration),
-            Box::new(m20261122_132657_add_users::Migration),
-        ]
-    }
-}
-"#,
-    );
-    p.write(
-        "migration/src/main.rs",
-        "use sea_orm_migration::prelude::*;\n\n#[tokio::main]\nasync fn main() {\n    cli::run_cli(migration::Migrator).await;\n}\n",
-    );
-    p.write(
-        "migration/src/m20220101_000001_create_table.rs",
-        r#"use sea_orm_migration::{prelude::*, schema::*};
-
-#[derive(DeriveMigrationName)]
-pub struct Migration;
-
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table("post")
-                    .if_not_exists()
-                    .col(pk_auto("id"))
-                    .col(string("title"))
-                    .col(string("text"))
-                    .to_owned(),
-            )
-            .await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table("post").to_owned())
-            .await
-    }
-}
-"#,
-    );
-    p.write(
-        "migration/src/m20261122_132657_add_users.rs",
-        r#"use sea_orm_migration::{prelude::*, schema::*};
-
-pub struct Migration;
-
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m20261122_132657_add_users"
-    }
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(Table::create().table("users").col(pk_auto("id")).to_owned())
-            .await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table("users").to_owned()).await
-    }
-}
-"#,
-    );
-}
-
 #[test]
 fn a_sea_orm_cli_crate_works_with_zero_edits() {
     let p = Project::new();
-    sea_orm_cli_crate(&p);
-    let db = format!("sqlite://{}/legacy.db", p.path().display());
+    p.sea_orm_cli_crate();
+    let db = format!("sqlite://{}/legacy.db?mode=rwc", p.path().display());
     let o = p.expect_on(&db, &["upgrade", "head"], 0);
     for id in [
         "m20220101_000001_create_table",
@@ -325,16 +205,7 @@ fn a_sea_orm_cli_crate_works_with_zero_edits() {
     let o = p.expect_on(&db, &["upgrade", "head"], 0);
     assert!(err(&o).contains(&format!("Applied {id} (")), "{}", err(&o));
     // and the crate is still a sea-orm-cli crate: its own binary sees the same state
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["run", "-q", "-p", "migration", "--", "status"])
-        .current_dir(p.path())
-        .env(
-            "CARGO_TARGET_DIR",
-            Path::new(REPO).join("target").join("e2e"),
-        )
-        .env("DATABASE_URL", &db)
-        .output()
-        .unwrap();
+    let status = p.sea_orm_cli(&db, &["status"]);
     let text = format!("{}{}", out(&status), err(&status));
     assert!(status.status.success(), "{text}");
     assert!(
@@ -481,7 +352,7 @@ fn build_failures_exit_101_with_the_compiler_errors_once() {
 fn the_binary_runs_without_cargo_when_nothing_changed() {
     let p = Project::new();
     p.init();
-    let db = format!("sqlite://{}/fresh.db", p.path().display());
+    let db = format!("sqlite://{}/fresh.db?mode=rwc", p.path().display());
     p.expect_on(&db, &["upgrade", "head"], 0);
     // No cargo at all: the recorded build is still fresh.
     let mut cmd = p.command(&["current"]);
@@ -754,7 +625,7 @@ fn create_asks_cargo_about_the_workspace_only_when_a_manifest_changed() {
 fn an_applied_migration_edited_afterwards_is_reported_until_rehashed() {
     let p = Project::new();
     p.init();
-    let db = format!("sqlite://{}/sums.db", p.path().display());
+    let db = format!("sqlite://{}/sums.db?mode=rwc", p.path().display());
     let id = p.create(&["add users"]);
     let path = format!("migration/src/{id}.rs");
     p.expect_on(&db, &["upgrade", "head"], 0);
@@ -812,7 +683,7 @@ fn an_applied_migration_edited_afterwards_is_reported_until_rehashed() {
 fn a_panicking_migration_is_a_failed_migration() {
     let p = Project::new();
     p.init();
-    let db = format!("sqlite://{}/panic.db", p.path().display());
+    let db = format!("sqlite://{}/panic.db?mode=rwc", p.path().display());
     let id = p.create(&["not written yet"]);
     let path = format!("migration/src/{id}.rs");
     let text = p.read(&path);

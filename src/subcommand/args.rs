@@ -30,6 +30,11 @@ pub enum CargoCli {
     mut_arg("database_url", |a| a.help(
         "Database URL [default: $DATABASE_URL, then DATABASE_URL in the workspace's .env, \
          then `database-url` in [workspace.metadata.migrate]]"
+    )),
+    mut_arg("database_schema", |a| a.help(
+        "PostgreSQL schema to migrate, as sea-orm-migration's `-s` [default: \
+         $DATABASE_SCHEMA, then DATABASE_SCHEMA in the workspace's .env, then `schema` in \
+         [workspace.metadata.migrate]]"
     ))
 )]
 pub struct MigrateArgs {

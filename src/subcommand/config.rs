@@ -10,7 +10,14 @@ use serde_json::Value;
 use super::error::{Result, ToolError};
 
 /// Every key the tables may hold (README, "Configuration").
-pub const KEYS: &[&str] = &["package", "database-url", "templates", "table", "timezone"];
+pub const KEYS: &[&str] = &[
+    "package",
+    "database-url",
+    "schema",
+    "templates",
+    "table",
+    "timezone",
+];
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Config {
@@ -18,6 +25,8 @@ pub struct Config {
     pub package: Option<String>,
     /// The database URL when no flag, environment variable or `.env` gives one.
     pub database_url: Option<String>,
+    /// The PostgreSQL schema when no flag, environment variable or `.env` gives one.
+    pub schema: Option<String>,
     /// The directory whose templates override the built-in ones.
     pub templates: Option<PathBuf>,
     /// The tracking table the migration crate must record in.
@@ -60,6 +69,7 @@ impl Config {
             match key.as_str() {
                 "package" | "crate" => config.package = Some(text()?),
                 "database-url" => config.database_url = Some(text()?),
+                "schema" => config.schema = Some(text()?),
                 "templates" => config.templates = Some(base.join(text()?)),
                 "table" => {
                     let t = text()?;
@@ -100,6 +110,7 @@ impl Config {
         Config {
             package: over.package.or(self.package),
             database_url: over.database_url.or(self.database_url),
+            schema: over.schema.or(self.schema),
             templates: over.templates.or(self.templates),
             table: over.table.or(self.table),
             timezone: over.timezone.or(self.timezone),
@@ -115,7 +126,7 @@ mod tests {
     #[test]
     fn keys_are_read_and_paths_are_relative_to_their_manifest() {
         let c = Config::from_metadata(
-            &json!({"migrate": {"package": "db", "database-url": "sqlite://x.db",
+            &json!({"migrate": {"package": "db", "database-url": "sqlite://x.db", "schema": "app",
                     "templates": "tpl", "table": "versions", "timezone": "local"}}),
             Path::new("/ws"),
             "workspace.metadata.migrate",
@@ -124,6 +135,7 @@ mod tests {
         assert_eq!(c.package.as_deref(), Some("db"));
         assert_eq!(c.templates, Some(PathBuf::from("/ws/tpl")));
         assert_eq!(c.table.as_deref(), Some("versions"));
+        assert_eq!(c.schema.as_deref(), Some("app"));
         assert_eq!(c.timezone, Some(TimeZone::Local));
     }
 

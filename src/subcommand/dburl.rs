@@ -1,8 +1,11 @@
 //! Which database a forwarded verb talks to: `--database-url`, then `DATABASE_URL` in
 //! the environment, then `DATABASE_URL` in the workspace root's `.env`, then
-//! `database-url` in the configuration. A relative SQLite path from the last two is
-//! relative to the workspace root, so every directory of the workspace means the same
-//! file. The URL reaches the migration binary in its environment, never its arguments.
+//! `database-url` in the configuration; and in which PostgreSQL schema, in the same
+//! order (`--database-schema`, `DATABASE_SCHEMA`, `.env`, `schema`). A relative SQLite
+//! path is relative to the workspace root whichever of them names it, so every
+//! directory of the workspace means the same file; the `.env` and configured URLs are
+//! the project's own database, whose SQLite file a writing verb may create. The URL
+//! reaches the migration binary in its environment, never its arguments.
 
 use std::path::Path;
 
@@ -31,19 +34,34 @@ pub fn resolve(
 ) -> Result<Option<Resolved>> {
     let (raw, source) = if let Some(url) = given.filter(|u| !u.trim().is_empty()) {
         (url.to_string(), Source::Given)
-    } else if let Some(url) = dotenv(root)? {
+    } else if let Some(url) = dotenv(root, "DATABASE_URL")? {
         (url, Source::DotEnv)
     } else if let Some(url) = configured {
         (url.to_string(), Source::Config)
     } else {
         return Ok(None);
     };
-    let raw = match source {
-        Source::Given => raw,
-        Source::DotEnv | Source::Config => anchor_sqlite(&raw, root),
+    let url = DbUrl::parse(&anchor_sqlite(&raw, root))?;
+    let url = match source {
+        Source::Given => url,
+        Source::DotEnv | Source::Config => url.as_project_default(),
     };
-    let url = DbUrl::parse(&raw)?;
     Ok(Some(Resolved { url, source }))
+}
+
+/// The schema: `given` (`--database-schema`, or `DATABASE_SCHEMA`), else the root
+/// `.env`'s `DATABASE_SCHEMA`, else the configured one. Empty where it is set means
+/// none, as far as it is set.
+pub fn resolve_schema(
+    given: Option<&str>,
+    root: &Path,
+    configured: Option<&str>,
+) -> Result<Option<String>> {
+    let schema = match given {
+        Some(schema) => Some(schema.to_string()),
+        None => dotenv(root, "DATABASE_SCHEMA")?.or_else(|| configured.map(str::to_string)),
+    };
+    Ok(schema.filter(|s| !s.is_empty()))
 }
 
 /// The message when a verb needs a database and none is set.
@@ -56,7 +74,8 @@ pub fn missing(root: &Path) -> ToolError {
     ))
 }
 
-fn dotenv(root: &Path) -> Result<Option<String>> {
+/// The value of `key` in the root's `.env`, if the file exists and sets it.
+fn dotenv(root: &Path, key: &str) -> Result<Option<String>> {
     let path = root.join(".env");
     let items = match dotenvy::from_path_iter(&path) {
         Ok(items) => items,
@@ -70,7 +89,7 @@ fn dotenv(root: &Path) -> Result<Option<String>> {
     };
     for item in items {
         match item {
-            Ok((key, value)) if key == "DATABASE_URL" => return Ok(Some(value)),
+            Ok((name, value)) if name == key => return Ok(Some(value)),
             Ok(_) => {}
             Err(e) => {
                 return Err(ToolError::usage(format!(
@@ -144,21 +163,41 @@ mod tests {
         )
         .unwrap()
         .unwrap();
+        // Every source is relative to the root; only the project's own defaults
+        // (`.env`, configuration) may create a missing file.
+        let root = dir.path().display();
         assert_eq!(
             (r.url.expose(), r.source),
-            ("sqlite://flag.db", Source::Given)
+            (format!("sqlite://{root}/flag.db").as_str(), Source::Given)
         );
         let r = resolve(None, dir.path(), Some("sqlite://cfg.db"))
             .unwrap()
             .unwrap();
         assert_eq!(r.source, Source::DotEnv);
-        assert!(r.url.expose().ends_with("/env.db"), "{}", r.url.expose());
+        assert_eq!(r.url.expose(), format!("sqlite://{root}/env.db?mode=rwc"));
         std::fs::remove_file(dir.path().join(".env")).unwrap();
-        let r = resolve(None, dir.path(), Some("sqlite://cfg.db"))
+        let r = resolve(None, dir.path(), Some("sqlite://cfg.db?mode=ro"))
             .unwrap()
             .unwrap();
         assert_eq!(r.source, Source::Config);
+        assert_eq!(r.url.expose(), format!("sqlite://{root}/cfg.db?mode=ro"));
         assert!(resolve(None, dir.path(), None).unwrap().is_none());
+    }
+
+    #[test]
+    fn the_schema_comes_from_the_flag_then_dotenv_then_the_configuration() {
+        let dir = tempfile::tempdir().unwrap();
+        let schema = |given, configured| {
+            resolve_schema(given, dir.path(), configured)
+                .unwrap()
+                .unwrap_or_default()
+        };
+        assert_eq!(schema(None, Some("cfg")), "cfg");
+        std::fs::write(dir.path().join(".env"), "DATABASE_SCHEMA=env\n").unwrap();
+        assert_eq!(schema(None, Some("cfg")), "env");
+        assert_eq!(schema(Some("flag"), Some("cfg")), "flag");
+        // An empty flag means no schema, whatever else says one.
+        assert_eq!(schema(Some(""), Some("cfg")), "");
     }
 
     #[test]

@@ -22,8 +22,6 @@ use crate::db::DbUrl;
 
 /// A database verb: resolve the URL, build (or reuse) the binary, run it.
 pub fn run(args: &MigrateArgs, verb: &Verb) -> Result<ExitCode> {
-    let mut argv = args.global.to_args();
-    argv.extend(verb.to_args());
     if let Some(hit) = fresh::lookup(&args.cargo) {
         let url = resolve_url(
             &args.global,
@@ -35,14 +33,38 @@ pub fn run(args: &MigrateArgs, verb: &Verb) -> Result<ExitCode> {
             .as_ref()
             .map(|u| args::Backend::of(u).feature().to_string());
         if hit.runner_backend.is_none() || hit.runner_backend == backend {
+            let argv = child_args(&args.global, verb, &hit.root, &hit.config)?;
             return exec(&hit.binary, &argv, &child_env(url.as_ref(), &hit.config));
         }
     }
     let ws = Workspace::load(&args.cargo)?;
     let (krate, config) = ws.migration_crate(args.cargo.package.as_deref())?;
     let url = resolve_url(&args.global, verb, &ws.root, config.database_url.as_deref())?;
+    let argv = child_args(&args.global, verb, &ws.root, &config)?;
     let binary = build_migration_crate(args, &ws, &krate, &config, url.as_ref())?;
     exec(&binary, &argv, &child_env(url.as_ref(), &config))
+}
+
+/// The binary's command line: the global flags with the schema resolved here (empty
+/// for none, so the binary looks nowhere else), then the verb.
+fn child_args(
+    global: &GlobalArgs,
+    verb: &Verb,
+    root: &Path,
+    config: &Config,
+) -> Result<Vec<String>> {
+    let schema = dburl::resolve_schema(
+        global.database_schema.as_deref(),
+        root,
+        config.schema.as_deref(),
+    )?;
+    let global = GlobalArgs {
+        database_schema: Some(schema.unwrap_or_default()),
+        ..global.clone()
+    };
+    let mut argv = global.to_args();
+    argv.extend(verb.to_args());
+    Ok(argv)
 }
 
 /// Builds the migration crate's binary (a legacy crate's runner), records the build

@@ -112,7 +112,8 @@ impl TestDb {
     pub async fn new(backend: Backend) -> Option<TestDb> {
         if backend == Backend::Sqlite {
             let dir = tempfile::tempdir().expect("temp dir");
-            let url = format!("sqlite://{}/test.db", dir.path().display());
+            // `mode=rwc`: the writing verbs create the file (and only they).
+            let url = format!("sqlite://{}/test.db?mode=rwc", dir.path().display());
             return Some(TestDb {
                 url,
                 backend,

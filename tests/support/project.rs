@@ -71,6 +71,7 @@ impl Project {
             .env("CARGO_MIGRATE_RUNTIME_PATH", REPO)
             .env("NO_COLOR", "1")
             .env_remove("DATABASE_URL")
+            .env_remove("DATABASE_SCHEMA")
             .env_remove("CARGO_TERM_COLOR");
         cmd
     }
@@ -124,6 +125,142 @@ impl Project {
             ],
             0,
         );
+    }
+
+    /// A migration crate exactly as `sea-orm-cli migrate init` and `migrate generate`
+    /// write it (sea-orm-cli 2.0.4; the example's `todo!()`s edited out, as a user must),
+    /// in `migration/`; its package has the project's own name, its library is
+    /// `migration`.
+    pub fn sea_orm_cli_crate(&self) {
+        self.write(
+            "Cargo.toml",
+            "[workspace]\nmembers = [\"migration\"]\nresolver = \"3\"\n",
+        );
+        self.write(
+        "migration/Cargo.toml",
+        &r#"[package]
+edition      = "2024"
+name         = "migration"
+publish      = false
+rust-version = "1.85.0"
+version      = "0.1.0"
+
+[lib]
+name = "migration"
+path = "src/lib.rs"
+
+[dependencies]
+tokio = { version = "1", features = ["macros", "rt", "rt-multi-thread"] }
+
+[dependencies.sea-orm-migration]
+features = [
+  # Enable at least one `ASYNC_RUNTIME` and `DATABASE_DRIVER` feature if you want to run migration via CLI.
+  # View the list of supported features at https://www.sea-ql.org/SeaORM/docs/install-and-config/database-and-async-runtime.
+  # e.g.
+  "runtime-tokio-rustls",  # `ASYNC_RUNTIME` feature
+  "sqlx-postgres",         # `DATABASE_DRIVER` feature
+  "sqlx-mysql",
+  "sqlx-sqlite",
+]
+version = "2.0.0"
+"#
+        .replace("name         = \"migration\"", &format!("name         = {:?}", self.name)),
+    );
+        self.write(
+            "migration/src/lib.rs",
+            r#"pub use sea_orm_migration::prelude::*;
+
+mod m20220101_000001_create_table;
+mod m20261122_132657_add_users;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20220101_000001_create_table::Migration),
+            Box::new(m20261122_132657_add_users::Migration),
+        ]
+    }
+}
+"#,
+        );
+        self.write(
+        "migration/src/main.rs",
+        "use sea_orm_migration::prelude::*;\n\n#[tokio::main]\nasync fn main() {\n    cli::run_cli(migration::Migrator).await;\n}\n",
+    );
+        self.write(
+            "migration/src/m20220101_000001_create_table.rs",
+            r#"use sea_orm_migration::{prelude::*, schema::*};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table("post")
+                    .if_not_exists()
+                    .col(pk_auto("id"))
+                    .col(string("title"))
+                    .col(string("text"))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table("post").to_owned())
+            .await
+    }
+}
+"#,
+        );
+        self.write(
+            "migration/src/m20261122_132657_add_users.rs",
+            r#"use sea_orm_migration::{prelude::*, schema::*};
+
+pub struct Migration;
+
+impl MigrationName for Migration {
+    fn name(&self) -> &str {
+        "m20261122_132657_add_users"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(Table::create().table("users").col(pk_auto("id")).to_owned())
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.drop_table(Table::drop().table("users").to_owned()).await
+    }
+}
+"#,
+        );
+    }
+
+    /// Runs the sea-orm-cli crate's own binary (sea-orm-migration's CLI) with `args`
+    /// on `url`.
+    pub fn sea_orm_cli(&self, url: &str, args: &[&str]) -> Output {
+        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["run", "-q", "-p", &self.name, "--"])
+            .args(args)
+            .current_dir(self.path())
+            .env("CARGO_TARGET_DIR", target_dir())
+            .env("DATABASE_URL", url)
+            .env_remove("DATABASE_SCHEMA")
+            .output()
+            .expect("run cargo")
     }
 
     /// The ids `create` printed (its stdout is the new files' paths).
