@@ -7,6 +7,7 @@ mod project;
 mod support;
 
 use std::path::Path;
+use std::process::Command;
 
 use project::{Project, REPO, err, one_line, out};
 
@@ -805,12 +806,12 @@ fn a_committed_cargo_config_is_left_alone_and_the_patch_goes_to_cargo_home() {
 #[test]
 fn init_beside_a_sea_orm_cli_crate_points_at_the_crate_it_has() {
     let p = Project::new();
-    sea_orm_cli_crate(&p);
+    p.sea_orm_cli_crate();
     let manifest = p.read("Cargo.toml");
     let o = p.expect(&["init", "migrations"], 2);
     let e = one_line(&o);
     assert!(
-        e.contains("already has a migration crate, `migration`")
+        e.contains(&format!("already has a migration crate, `{}`", p.name))
             && e.contains("no `init` needed")
             && e.contains("cargo migrate status"),
         "{e}"
@@ -835,7 +836,7 @@ fn messages_in_other_scripts_keep_whole_words() {
 #[test]
 fn a_sea_orm_migration_1_crate_is_named_before_any_build() {
     let p = Project::new();
-    sea_orm_cli_crate(&p);
+    p.sea_orm_cli_crate();
     let manifest = p
         .read("migration/Cargo.toml")
         .replace("version = \"2.0.0\"", "version = \"1.1.0\"");
@@ -844,9 +845,9 @@ fn a_sea_orm_migration_1_crate_is_named_before_any_build() {
     let o = p.expect_on("sqlite::memory:", &["current"], 2);
     let e = one_line(&o);
     assert!(
-        e.contains("`migration` is built on sea-orm-migration")
+        e.contains(&format!("`{}` is built on sea-orm-migration `^1.1.0`", p.name))
             && e.contains("cargo migrate runs crates on sea-orm-migration 2.x")
-            && e.contains("cargo run -p migration"),
+            && e.contains(&format!("cargo run -p {}", p.name)),
         "{e}"
     );
     assert!(!e.contains("Compiling"), "{e}");
