@@ -148,10 +148,10 @@ async fn migrate(
         out.object(&json!({
             "event": "done",
             "verb": verb,
-            "steps": steps.iter().filter(|s| !s.skipped).count(),
+            "steps": steps.len(),
             "current": current,
         }));
-    } else if steps.iter().all(|s| s.skipped) {
+    } else if steps.is_empty() {
         out.status(
             "Finished",
             format!(
@@ -160,7 +160,7 @@ async fn migrate(
             ),
         );
     } else {
-        let n = steps.iter().filter(|s| !s.skipped).count();
+        let n = steps.len();
         out.status(
             "Finished",
             format!(
