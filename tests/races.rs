@@ -372,6 +372,31 @@ on_every_backend!(
 );
 
 on_every_backend!(
+    downgrade_waits_for_a_running_upgrade_then_reverts_what_it_applied,
+    |tdb| {
+        let gate = Arc::new(Gate::default());
+        let rt = abc_then(Step {
+            gate: Some(gate.clone()),
+            ..step(D, "t_d")
+        });
+        let (db1, db2) = (connect(&tdb).await, connect(&tdb).await);
+        rt.upgrade(&db1, C, &opts(), &mut Quiet).await.unwrap();
+        let (o, mut quiet, mut observer) = (opts(), Quiet, OpensWhenWaiting::new(&gate));
+        let upgrade = rt.upgrade(&db1, "head", &o, &mut quiet);
+        let downgrade = async {
+            gate.reached().await;
+            rt.downgrade(&db2, "-1", &o, &mut observer).await
+        };
+        let (upgrade, downgrade) = tokio::join!(upgrade, downgrade);
+        assert_eq!(ids(&upgrade.expect("upgrade")), [D]);
+        assert!(observer.waited, "downgrade did not wait for the lock");
+        // -1 from d, which the upgrade applied while it waited; never c under d
+        assert_eq!(ids(&downgrade.expect("downgrade -1")), [D]);
+        assert_eq!(applied(&rt, &db2).await, [A, B, C]);
+    }
+);
+
+on_every_backend!(
     downgrade_plans_again_under_the_lock_and_asks_again_when_the_plan_changed,
     |tdb| {
         let rt = abcd();
