@@ -203,20 +203,13 @@ async fn lock_file(
             Err(TryLockError::Error(e)) => return Err(cannot(e)),
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
-            let mut holder = String::new();
-            let _ = file.read_to_string(&mut holder);
-            let holder = holder.trim();
-            let by = if holder.is_empty() {
-                "another cargo-migrate process".to_string()
-            } else {
-                holder.to_string()
-            };
             return Err(Error::Database(format!(
-                "gave up after {}s waiting for the migration lock of {} ({}), held by {by}; \
+                "gave up after {}s waiting for the migration lock of {} ({}), held by {}; \
                  wait for it to finish, or raise --lock-timeout",
                 timeout.unwrap_or_default().as_secs_f64(),
                 db.display(),
-                path.display()
+                path.display(),
+                file_holder(&mut file)
             )));
         }
         if !waited {
@@ -230,6 +223,16 @@ async fn lock_file(
         .set_len(0)
         .and_then(|()| write!(file, "process {} (cargo-migrate)", std::process::id()));
     Ok(file)
+}
+
+/// Who holds a lock file, as its holder wrote it.
+fn file_holder(file: &mut File) -> String {
+    let mut holder = String::new();
+    let _ = file.read_to_string(&mut holder);
+    match holder.trim() {
+        "" => "another cargo-migrate process".to_string(),
+        holder => holder.to_string(),
+    }
 }
 
 /// Who holds the lock `key`, as far as the server tells: its session, user, address
