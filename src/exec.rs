@@ -54,9 +54,10 @@ pub fn uses_transaction(migration: &dyn MigrationTrait, backend: DbBackend) -> b
 
 /// Whether a failed or interrupted step leaves nothing of itself behind: it runs in a
 /// transaction on a backend that can roll DDL back. MySQL/MariaDB commits each DDL
-/// statement as it runs, in a transaction or not, so a step there never is; it is
-/// marked in progress before it runs, and a failure is recorded as half-applied.
-pub fn atomic(migration: &dyn MigrationTrait, backend: DbBackend) -> bool {
+/// statement as it runs, in a transaction or not, so a step there never is. A step
+/// that is not is marked in progress before it runs, and its failure is recorded as
+/// half-applied.
+fn atomic(migration: &dyn MigrationTrait, backend: DbBackend) -> bool {
     uses_transaction(migration, backend) && backend != DbBackend::MySql
 }
 
@@ -83,8 +84,9 @@ pub fn running_step() -> Option<(String, Direction)> {
 /// the same round trip and the same commit, instead of on its own. (A kill between the
 /// two steps then leaves `next` marked although it never started: a false alarm, on the
 /// safe side.) Whatever fails once the step's code has started (the code, its tracking
-/// record, the commit) is recorded as the step's failure and named in the error. While it runs, `running_step` names it; it is cleared when
-/// the step returns, failed or not, and kept only if its code panics.
+/// record, the commit) is recorded as the step's failure and named in the error. While
+/// it runs, `running_step` names it; it is cleared when the step returns, failed or
+/// not, and kept only if its code panics.
 pub async fn run_step(
     db: &Db,
     tracking: &Tracking,

@@ -494,6 +494,7 @@ impl Runtime {
         Ok(spec::parse(input)?)
     }
 
+    /// Takes the migration lock, then creates the tracking tables if they are missing.
     async fn lock(
         &self,
         db: &Db,

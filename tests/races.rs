@@ -164,11 +164,13 @@ impl Observer for OpensWhenWaiting {
 }
 
 /// Answers every confirmation with `answer`, keeping the questions; runs `meanwhile`
-/// (once) before the first answer, as a user slow to answer would let happen.
+/// (once) before the first answer, as a user slow to answer would let happen; opens
+/// `gate` if it waits for the lock.
 struct Answers {
     answer: bool,
     asked: Vec<(Vec<Change>, bool)>,
     meanwhile: Option<Box<dyn FnOnce()>>,
+    gate: Option<Arc<Gate>>,
 }
 
 impl Answers {
@@ -177,11 +179,18 @@ impl Answers {
             answer,
             asked: Vec::new(),
             meanwhile: None,
+            gate: None,
         }
     }
 }
 
 impl Observer for Answers {
+    fn waiting_for_lock(&mut self) {
+        if let Some(gate) = &self.gate {
+            gate.open();
+        }
+    }
+
     fn asks(&self) -> bool {
         true
     }
@@ -426,6 +435,41 @@ on_every_backend!(
         assert_eq!(ids(&steps), [D]);
         assert_eq!(applied(&rt, &db).await, [A, B, C]);
         assert_eq!(tables(&db).await, ["t_a", "t_b", "t_c"]);
+    }
+);
+
+on_every_backend!(
+    a_run_under_way_is_waited_for_then_asked_about_not_refused,
+    |tdb| {
+        let gate = Arc::new(Gate::default());
+        let rt = chain(vec![
+            step(A, "t_a"),
+            Step {
+                transaction: Some(false),
+                gate: Some(gate.clone()),
+                ..step(B, "t_b")
+            },
+        ]);
+        let (db1, db2) = (connect(&tdb).await, connect(&tdb).await);
+        let (o, mut quiet) = (opts(), Quiet);
+        let mut answers = Answers::new(true);
+        answers.gate = Some(gate.clone());
+        let upgrade = rt.upgrade(&db1, "head", &o, &mut quiet);
+        let downgrade = async {
+            gate.reached().await;
+            // before the lock, b's in-progress mark reads as half-applied: no refusal
+            // yet, the lock tells
+            assert_eq!(state(&rt, &db2).await.half_applied(), [B]);
+            rt.downgrade(&db2, "-1", &o, &mut answers).await
+        };
+        let (upgrade, downgrade) = tokio::join!(upgrade, downgrade);
+        assert_eq!(ids(&upgrade.expect("upgrade")), [A, B]);
+        assert_eq!(ids(&downgrade.expect("downgrade -1")), [B]);
+        assert_eq!(
+            answers.asked,
+            [(vec![Change::Revert(B.to_string())], false)]
+        );
+        assert_eq!(applied(&rt, &db2).await, [A]);
     }
 );
 
