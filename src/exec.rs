@@ -102,14 +102,14 @@ pub async fn run_step(
     result
 }
 
-/// The mark of a step that runs outside a transaction, written before it runs and
-/// replaced when it is done: if it is still there, the step was interrupted.
+/// The mark of a step that is not [`atomic`], written before it runs and replaced when
+/// it is done: if it is still there, the step was interrupted.
 fn in_progress(direction: Direction) -> Failure {
     Failure {
         direction: direction.as_str().to_string(),
         failed_at_ms: now_ms(),
-        error: "interrupted: the process stopped while this step ran outside a transaction \
-                (killed, crashed or disconnected)"
+        error: "interrupted: the process stopped (killed, crashed or disconnected) while \
+                this step ran where nothing could roll it back"
             .to_string(),
         transactional: false,
     }
