@@ -205,41 +205,14 @@ pub fn run_with(make: impl FnOnce() -> Result<Runtime>, cli: Cli) -> ExitCode {
         .enable_all()
         .build()
     {
-        Ok(tokio) => {
-            // A migration that panics (`todo!()`, an `unwrap`) is a failed migration,
-            // exit 1, not a crash with a backtrace.
-            let run = std::panic::AssertUnwindSafe(async {
+        Ok(tokio) => catch_panics(|| {
+            tokio.block_on(async {
                 match make().and_then(expected_table) {
                     Ok(rt) => crate::verbs::execute(&rt, &cli, out).await,
                     Err(e) => Err(e),
                 }
-            });
-            let previous = std::panic::take_hook();
-            std::panic::set_hook(Box::new(|_| {}));
-            let result = std::panic::catch_unwind(|| tokio.block_on(run));
-            std::panic::set_hook(previous);
-            result.unwrap_or_else(|panic| {
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "no message".to_string());
-                match crate::exec::running_step() {
-                    Some((id, direction)) => Err(Error::Migration {
-                        id,
-                        direction: match direction {
-                            crate::exec::Direction::Up => "upgrade",
-                            crate::exec::Direction::Down => "downgrade",
-                        },
-                        message: format!(
-                            "its code panicked: {what} (where the database allows, the step was \
-                             rolled back; nothing after it ran)"
-                        ),
-                    }),
-                    None => Err(Error::Database(format!("cargo-migrate panicked: {what}"))),
-                }
             })
-        }
+        }),
         Err(e) => Err(Error::Database(format!(
             "cannot start the async runtime: {e}"
         ))),
@@ -251,6 +224,58 @@ pub fn run_with(make: impl FnOnce() -> Result<Runtime>, cli: Cli) -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+thread_local! {
+    /// Where cargo-migrate's own code last panicked on this thread.
+    static PANICKED_AT: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f`, turning a panic into an error. A migration that panics (`todo!()`, an
+/// `unwrap`) is a failed migration, exit 1, reported without Rust's panic report. A
+/// panic anywhere else is a bug of cargo-migrate: its error names where it happened,
+/// and `RUST_BACKTRACE=1` prints the backtrace.
+fn catch_panics<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|info| {
+        if crate::exec::running_step().is_some() {
+            return;
+        }
+        let location = info.location().map(|l| l.to_string());
+        PANICKED_AT.with(|p| *p.borrow_mut() = location);
+        let backtrace = std::backtrace::Backtrace::capture();
+        if backtrace.status() == std::backtrace::BacktraceStatus::Captured {
+            eprintln!("stack backtrace:\n{backtrace}");
+        }
+    }));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::panic::set_hook(previous);
+    result.unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".to_string());
+        Err(match crate::exec::running_step() {
+            Some((id, direction)) => Error::Migration {
+                id,
+                direction: match direction {
+                    crate::exec::Direction::Up => "upgrade",
+                    crate::exec::Direction::Down => "downgrade",
+                },
+                message: format!(
+                    "its code panicked: {what} (where the database allows, the step was \
+                     rolled back; nothing after it ran)"
+                ),
+            },
+            None => Error::Panic {
+                location: PANICKED_AT
+                    .with(|p| p.borrow_mut().take())
+                    .unwrap_or_else(|| "an unknown place".to_string()),
+                message: what,
+            },
+        })
+    })
 }
 
 /// `cargo migrate` passes the tracking table its configuration names; a binary that
@@ -445,6 +470,21 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_panic_outside_a_migration_says_where_it_happened() {
+        let line = line!() + 1;
+        let err = catch_panics(|| -> Result<()> { panic!("boom") }).unwrap_err();
+        assert_eq!(err.exit_code(), crate::exit::FAILURE);
+        let text = err.to_string();
+        assert!(
+            text.starts_with(&format!("cargo-migrate panicked at src/cli.rs:{line}:")),
+            "{text}"
+        );
+        assert!(text.contains("boom") && text.contains("bug"), "{text}");
+        // and nothing is left behind for the next one
+        assert!(PANICKED_AT.with(|p| p.borrow().is_none()));
     }
 
     #[test]

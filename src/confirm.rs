@@ -55,9 +55,17 @@ pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
 
-/// Prints the plan on stderr and asks whether to go ahead (default: no).
-pub fn ask(url: &DbUrl, changes: &[Change]) -> Result<bool> {
-    let mut text = format!("This will change {url}:\n");
+/// Prints the plan on stderr and asks whether to go ahead (default: no). `again`: the
+/// plan changed since the last answer (another process changed the database while this
+/// one waited for the lock).
+pub fn ask(url: &DbUrl, changes: &[Change], again: bool) -> Result<bool> {
+    let mut text = if again {
+        format!(
+            "{url} changed while this run waited for the migration lock; this will now change it:\n"
+        )
+    } else {
+        format!("This will change {url}:\n")
+    };
     for change in changes {
         let (what, id) = match change {
             Change::Apply(id) => ("apply", id),

@@ -1,7 +1,7 @@
 //! Database URLs and connections: where the URL comes from, which backend it names,
 //! how it is shown (never with its password), and how a connection is opened.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use sea_orm_migration::sea_orm::{
@@ -23,7 +23,8 @@ pub fn resolve_url(given: Option<String>) -> Result<DbUrl> {
     match given.filter(|u| !u.trim().is_empty()) {
         Some(url) => DbUrl::parse(&url),
         None => {
-            let url = dotenv_url().ok_or_else(|| Error::Config(URL_HELP.to_string()))?;
+            let url = dotenv_value("DATABASE_URL")?
+                .ok_or_else(|| Error::Config(URL_HELP.to_string()))?;
             Ok(DbUrl::parse(&url)?.as_project_default())
         }
     }
@@ -32,22 +33,47 @@ pub fn resolve_url(given: Option<String>) -> Result<DbUrl> {
 /// `--database-schema` (already merged with `DATABASE_SCHEMA` by the caller) over the
 /// `DATABASE_SCHEMA` of a `.env` file, as sea-orm-migration's CLI reads it. An empty
 /// value stops the search: no schema, the server's own search path.
-pub fn resolve_schema(given: Option<String>) -> Option<String> {
-    given
-        .or_else(|| dotenv_value("DATABASE_SCHEMA"))
-        .filter(|s| !s.is_empty())
+pub fn resolve_schema(given: Option<String>) -> Result<Option<String>> {
+    let schema = match given {
+        Some(given) => Some(given),
+        None => dotenv_value("DATABASE_SCHEMA")?,
+    };
+    Ok(schema.filter(|s| !s.is_empty()))
 }
 
-fn dotenv_url() -> Option<String> {
-    dotenv_value("DATABASE_URL")
+/// The value `name` has in the `.env` file in the working directory or the nearest
+/// parent that has one.
+fn dotenv_value(name: &str) -> Result<Option<String>> {
+    let Ok(dir) = std::env::current_dir() else {
+        return Ok(None);
+    };
+    match dir
+        .ancestors()
+        .map(|d| d.join(".env"))
+        .find(|p| p.is_file())
+    {
+        Some(path) => dotenv_file_value(&path, name),
+        None => Ok(None),
+    }
 }
 
-fn dotenv_value(name: &str) -> Option<String> {
-    dotenvy::dotenv_iter()
-        .ok()?
-        .filter_map(|item| item.ok())
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value)
+/// The value the `.env` file `path` gives `name`; a line that does not parse before it
+/// is an error, not a missing value.
+fn dotenv_file_value(path: &Path, name: &str) -> Result<Option<String>> {
+    let cannot = |why: String| Error::Config(format!("cannot read {}: {why}", path.display()));
+    let items = dotenvy::from_path_iter(path).map_err(|e| cannot(e.to_string()))?;
+    for item in items {
+        match item {
+            Ok((key, value)) if key == name => return Ok(Some(value)),
+            Ok(_) => {}
+            // dotenvy quotes the offending line, which may hold a password.
+            Err(dotenvy::Error::LineParse(_, index)) => {
+                return Err(cannot(format!("a line does not parse (at byte {index})")));
+            }
+            Err(e) => return Err(cannot(e.to_string())),
+        }
+    }
+    Ok(None)
 }
 
 /// A parsed database URL. `Display` masks the password.
@@ -569,6 +595,8 @@ pub struct Db {
     /// would create (`mode=rwc`): an empty in-memory database stands in, so nothing is
     /// created.
     absent: bool,
+    /// How it was opened, for messages.
+    opts: ConnectOptionsExt,
 }
 
 impl Db {
@@ -638,7 +666,7 @@ impl Db {
                     if !retry {
                         return Err(Error::Database(format!(
                             "cannot connect to {url}{waited}: {}",
-                            url.scrub(&describe(&err))
+                            locked(url.scrub(&describe(&err)), url.backend(), opts)
                         )));
                     }
                     tokio::time::sleep(Duration::from_millis(250)).await;
@@ -649,6 +677,7 @@ impl Db {
             conn,
             url: url.clone(),
             absent,
+            opts,
         };
         if let Err(e) = db.check_schema().await {
             db.close().await;
@@ -706,16 +735,12 @@ impl Db {
 
     /// A database error, as a message free of secrets.
     pub fn error(&self, err: DbErr) -> Error {
-        let text = describe(&err);
-        if self.backend() == DbBackend::Sqlite && text.contains("database is locked") {
-            return Error::Database(format!(
-                "gave up waiting for the migration lock on {} (SQLite's write lock): another \
-                 process is writing to it (another migration?); wait for it to finish, or raise \
-                 --lock-timeout",
-                self.url
-            ));
-        }
-        Error::Database(self.url.scrub(&text))
+        Error::Database(self.message(&err))
+    }
+
+    /// The text of a database error, free of secrets (see [`locked`]).
+    pub fn message(&self, err: &DbErr) -> String {
+        locked(self.url.scrub(&describe(err)), self.backend(), self.opts)
     }
 
     pub async fn close(self) {
@@ -741,6 +766,33 @@ fn missing_sqlite_file(url: &DbUrl, file: &std::path::Path, write: bool) -> Erro
             path.display()
         )
     })
+}
+
+/// `text` with, after SQLite's "database is locked" (its busy timeout, `--lock-timeout`,
+/// ran out), whom to wait for: cargo-migrate runs wait for each other at the migration
+/// lock, so a writing verb waited for another program, and a reading verb for any
+/// writer.
+fn locked(text: String, backend: DbBackend, opts: ConnectOptionsExt) -> String {
+    if backend != DbBackend::Sqlite || !text.contains("database is locked") {
+        return text;
+    }
+    let longer = match opts.lock_timeout {
+        Some(t) => format!(
+            ", or wait longer than {}s with --lock-timeout",
+            t.as_secs_f64()
+        ),
+        None => String::new(),
+    };
+    if opts.write {
+        format!(
+            "{text}: another program is writing to the database (not a cargo-migrate run, \
+             which would hold the migration lock); wait for it to finish{longer}"
+        )
+    } else {
+        format!(
+            "{text}: another process is writing to the database; try again when it is done{longer}"
+        )
+    }
 }
 
 /// Options of every connection to `url`; `search_path` is [`DbUrl::search_path_sql`].
@@ -1077,6 +1129,31 @@ mod tests {
                 .unwrap()
                 .creates_missing_file()
         );
+    }
+
+    #[test]
+    fn a_malformed_env_file_is_an_error_that_shows_no_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        std::fs::write(&path, "A=1\nDATABASE_URL=postgres://u:Pw1@h/db\n").unwrap();
+        assert_eq!(
+            dotenv_file_value(&path, "DATABASE_URL").unwrap().as_deref(),
+            Some("postgres://u:Pw1@h/db")
+        );
+        std::fs::write(&path, "A=1\nB C='Pw1\nDATABASE_URL=sqlite://x.db\n").unwrap();
+        let err = dotenv_file_value(&path, "DATABASE_URL").unwrap_err();
+        assert_eq!(err.exit_code(), crate::exit::USAGE);
+        let text = err.to_string();
+        assert!(
+            text.starts_with(&format!(
+                "cannot read {}: a line does not parse",
+                path.display()
+            )),
+            "{text}"
+        );
+        assert!(!text.contains("Pw1"), "{text}");
+        std::fs::write(&path, "A=1\n").unwrap();
+        assert_eq!(dotenv_file_value(&path, "DATABASE_URL").unwrap(), None);
     }
 
     #[test]

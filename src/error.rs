@@ -37,6 +37,12 @@ pub enum Error {
     /// The user answered no to a confirmation: nothing was changed.
     #[error("cancelled: nothing was changed")]
     Cancelled,
+    /// cargo-migrate's own code panicked: a bug.
+    #[error(
+        "cargo-migrate panicked at {location}: {message}; this is a bug in cargo-migrate \
+         (RUST_BACKTRACE=1 prints the backtrace)"
+    )]
+    Panic { location: String, message: String },
     /// A migration's own code (or its DDL) failed.
     #[error("{direction} of `{id}` failed: {message}")]
     Migration {
@@ -50,7 +56,10 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Graph(_) | Error::Spec(_) | Error::Usage(_) | Error::Config(_) => exit::USAGE,
-            Error::Database(_) | Error::Migration { .. } | Error::Cancelled => exit::FAILURE,
+            Error::Database(_)
+            | Error::Migration { .. }
+            | Error::Panic { .. }
+            | Error::Cancelled => exit::FAILURE,
         }
     }
 

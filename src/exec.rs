@@ -4,12 +4,12 @@
 use std::time::Instant;
 
 use sea_orm_migration::sea_orm::{
-    DbBackend, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    DbBackend, DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::{MigrationTrait, SchemaManager};
 use serde::Serialize;
 
-use crate::db::{Db, describe};
+use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::tracking::{Failure, StepFacts, Tracking, now_ms};
 
@@ -37,8 +37,6 @@ pub struct StepOutcome {
     pub duration_ms: f64,
     /// Ran inside a transaction with its tracking change.
     pub transactional: bool,
-    /// Another process had already done it (SQLite re-check under the write lock).
-    pub skipped: bool,
     /// The in-progress mark of the step after it was written with its record (see
     /// [`run_step`]).
     #[serde(skip)]
@@ -52,6 +50,15 @@ pub fn uses_transaction(migration: &dyn MigrationTrait, backend: DbBackend) -> b
     migration
         .use_transaction()
         .unwrap_or(backend != DbBackend::MySql)
+}
+
+/// Whether a failed or interrupted step leaves nothing of itself behind: it runs in a
+/// transaction on a backend that can roll DDL back. MySQL/MariaDB commits each DDL
+/// statement as it runs, in a transaction or not, so a step there never is. A step
+/// that is not is marked in progress before it runs, and its failure is recorded as
+/// half-applied.
+fn atomic(migration: &dyn MigrationTrait, backend: DbBackend) -> bool {
+    uses_transaction(migration, backend) && backend != DbBackend::MySql
 }
 
 /// Who runs a step, and what the code it runs is: recorded with the step.
@@ -72,12 +79,14 @@ pub fn running_step() -> Option<(String, Direction)> {
 
 /// Runs one step of a plan and records it, knowing its neighbours: `next` is the step
 /// the caller runs right after this one, and `marked` is the previous step's
-/// [`StepOutcome::marked_next`]. On MySQL a step that runs outside a transaction is
-/// marked in progress before it runs; the mark of `next` is written with this step's
-/// record, in the same round trip and the same commit, instead of on its own. (A kill
-/// between the two steps then leaves `next` marked although it never started: a false
-/// alarm, on the safe side.) While it runs, `running_step` names it; it is cleared when
-/// the step returns, failed or not, and kept only if its code panics.
+/// [`StepOutcome::marked_next`]. A step that is not [`atomic`] is marked in progress
+/// before it runs; on MySQL the mark of `next` is written with this step's record, in
+/// the same round trip and the same commit, instead of on its own. (A kill between the
+/// two steps then leaves `next` marked although it never started: a false alarm, on the
+/// safe side.) Whatever fails once the step's code has started (the code, its tracking
+/// record, the commit) is recorded as the step's failure and named in the error. While
+/// it runs, `running_step` names it; it is cleared when the step returns, failed or
+/// not, and kept only if its code panics.
 pub async fn run_step(
     db: &Db,
     tracking: &Tracking,
@@ -93,14 +102,14 @@ pub async fn run_step(
     result
 }
 
-/// The mark of a step that runs outside a transaction, written before it runs and
-/// replaced when it is done: if it is still there, the step was interrupted.
+/// The mark of a step that is not [`atomic`], written before it runs and replaced when
+/// it is done: if it is still there, the step was interrupted.
 fn in_progress(direction: Direction) -> Failure {
     Failure {
         direction: direction.as_str().to_string(),
         failed_at_ms: now_ms(),
-        error: "interrupted: the process stopped while this step ran outside a transaction \
-                (killed, crashed or disconnected)"
+        error: "interrupted: the process stopped (killed, crashed or disconnected) while \
+                this step ran where nothing could roll it back"
             .to_string(),
         transactional: false,
     }
@@ -119,24 +128,22 @@ async fn step(
     let backend = db.backend();
     let conn = db.connection();
     let transactional = uses_transaction(migration, backend);
+    let atomic_step = atomic(migration, backend);
     let started = Instant::now();
-    let mut outcome = StepOutcome {
-        revision: id.clone(),
-        direction,
-        duration_ms: 0.0,
-        transactional,
-        skipped: false,
-        marked_next: false,
-    };
     // MySQL: the next step's mark goes with this step's record (made when it is written).
-    let next = next.filter(|(m, _)| backend == DbBackend::MySql && !uses_transaction(*m, backend));
-    let next_mark = || next.map(|(m, d)| (m.name(), in_progress(d)));
-    let facts = |started: Instant| StepFacts {
-        execution_ms: started.elapsed().as_millis() as i64,
-        applied_by: ctx.applied_by.to_string(),
-        checksum: ctx.checksum.map(str::to_string),
-    };
-    if transactional {
+    let next = next.filter(|(m, _)| backend == DbBackend::MySql && !atomic(*m, backend));
+    let next_mark = next.map(|(m, d)| (m.name(), in_progress(d)));
+    let next_mark = next_mark.as_ref().map(|(n, f)| (*n, f));
+    // A step that can leave part of itself behind says so before it runs (unless the
+    // previous step did), and takes it back with its record.
+    if !atomic_step && !marked {
+        tracking
+            .record_failure(conn, &id, &in_progress(direction))
+            .await
+            .map_err(|e| db.error(e))?;
+    }
+    let facts = || facts(ctx, started);
+    let ran = if transactional {
         let txn = conn
             .begin_with_options(TransactionOptions {
                 sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
@@ -144,109 +151,120 @@ async fn step(
             })
             .await
             .map_err(|e| db.error(e))?;
-        // SQLite has no session lock: re-check under the write lock this transaction
-        // holds, so a step another process finished meanwhile is not run twice.
-        if backend == DbBackend::Sqlite
-            && tracking
-                .is_applied(&txn, &id)
-                .await
-                .map_err(|e| db.error(e))?
-                == (direction == Direction::Up)
-        {
-            txn.rollback().await.map_err(|e| db.error(e))?;
-            outcome.skipped = true;
-            return Ok(outcome);
-        }
-        let result = {
-            let manager = SchemaManager::new(&txn);
-            match direction {
-                Direction::Up => migration.up(&manager).await,
-                Direction::Down => migration.down(&manager).await,
+        let manager = SchemaManager::new(&txn);
+        let ran = run_and_record(
+            &manager, tracking, migration, direction, facts, next_mark, false,
+        )
+        .await;
+        match ran {
+            Ok(()) => txn.commit().await,
+            Err(err) => {
+                let _ = txn.rollback().await;
+                Err(err)
             }
-        };
-        if let Err(err) = result {
-            let _ = txn.rollback().await;
-            return Err(fail(db, tracking, &id, direction, err, true).await);
         }
-        let facts = facts(started);
-        let facts = (direction == Direction::Up).then_some(&facts);
-        let mark = next_mark();
-        let mark = mark.as_ref().map(|(n, f)| (*n, f));
-        tracking
-            .record(&txn, &id, facts, mark, false)
-            .await
-            .map_err(|e| db.error(e))?;
-        txn.commit().await.map_err(|e| db.error(e))?;
     } else {
-        // Outside a transaction a killed process leaves part of the step behind with no
-        // word of it: say so now (unless the previous step did), and take it back when
-        // the step is done.
-        if !marked {
-            tracking
-                .record_failure(conn, &id, &in_progress(direction))
-                .await
-                .map_err(|e| db.error(e))?;
-        }
-        let result = {
-            let manager = SchemaManager::new(conn);
-            match direction {
-                Direction::Up => migration.up(&manager).await,
-                Direction::Down => migration.down(&manager).await,
-            }
-        };
-        if let Err(err) = result {
-            return Err(fail(db, tracking, &id, direction, err, false).await);
-        }
-        let facts = facts(started);
-        let facts = (direction == Direction::Up).then_some(&facts);
-        let mark = next_mark();
-        let mark = mark.as_ref().map(|(n, f)| (*n, f));
-        tracking
-            .record(conn, &id, facts, mark, true)
-            .await
-            .map_err(|e| db.error(e))?;
+        let manager = SchemaManager::new(conn);
+        run_and_record(
+            &manager, tracking, migration, direction, facts, next_mark, true,
+        )
+        .await
+    };
+    if let Err(err) = ran {
+        return Err(fail(
+            db,
+            tracking,
+            &id,
+            direction,
+            err,
+            atomic_step,
+            transactional,
+        )
+        .await);
     }
-    outcome.marked_next = next.is_some();
-    outcome.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-    Ok(outcome)
+    Ok(StepOutcome {
+        revision: id,
+        direction,
+        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+        transactional,
+        marked_next: next.is_some(),
+    })
+}
+
+/// Runs a migration's code one way, then records it on the same connection (see
+/// [`Tracking::record`] for `next_mark` and `own_transaction`).
+async fn run_and_record(
+    manager: &SchemaManager<'_>,
+    tracking: &Tracking,
+    migration: &dyn MigrationTrait,
+    direction: Direction,
+    facts: impl FnOnce() -> StepFacts,
+    next_mark: Option<(&str, &Failure)>,
+    own_transaction: bool,
+) -> std::result::Result<(), DbErr> {
+    match direction {
+        Direction::Up => migration.up(manager).await?,
+        Direction::Down => migration.down(manager).await?,
+    }
+    let facts = (direction == Direction::Up).then(facts);
+    tracking
+        .record(
+            manager.get_connection(),
+            migration.name(),
+            facts.as_ref(),
+            next_mark,
+            own_transaction,
+        )
+        .await
+}
+
+/// What is recorded with a step that succeeded.
+fn facts(ctx: &StepContext<'_>, started: Instant) -> StepFacts {
+    StepFacts {
+        execution_ms: started.elapsed().as_millis() as i64,
+        applied_by: ctx.applied_by.to_string(),
+        checksum: ctx.checksum.map(str::to_string),
+    }
 }
 
 /// Records the failure (best effort: the error being reported matters more) and
-/// builds the error naming the migration and the database's message.
+/// builds the error naming the migration and the database's message. `atomic`: nothing
+/// of the step remains ([`atomic`]); `transactional`: it ran in a transaction.
 async fn fail(
     db: &Db,
     tracking: &Tracking,
     id: &str,
     direction: Direction,
-    err: sea_orm_migration::sea_orm::DbErr,
+    err: DbErr,
+    atomic: bool,
     transactional: bool,
 ) -> Error {
-    let mut message = db.url().scrub(&describe(&err));
+    let mut message = db.message(&err);
     let failure = Failure {
         direction: direction.as_str().to_string(),
         failed_at_ms: now_ms(),
         error: message.clone(),
-        transactional,
+        transactional: atomic,
     };
     let _ = tracking.record_failure(db.connection(), id, &failure).await;
-    if transactional {
-        message.push_str(" (rolled back: nothing of this migration was applied)");
+    let why = if transactional {
+        "MySQL/MariaDB commits each DDL statement at once, even in a transaction"
     } else {
-        message.push_str(&match direction {
-            Direction::Up => format!(
-                " (this step ran outside a transaction, so part of it may have been applied; \
-                 check the database, then either finish it by hand and run `stamp {id}`, \
-                 or undo it by hand and run `upgrade --retry-failed`)"
-            ),
-            Direction::Down => {
-                " (this step ran outside a transaction, so part of it may have been \
-                 reverted; check the database, then either finish reverting it by hand and record \
-                 the revision below it with `stamp`, or restore what was reverted and run \
-                 `downgrade --retry-failed`)"
-                    .to_string()
-            }
-        });
-    }
+        "this step ran outside a transaction"
+    };
+    message.push_str(&match (atomic, direction) {
+        (true, _) => " (rolled back: nothing of this migration was applied)".to_string(),
+        (false, Direction::Up) => format!(
+            " ({why}, so part of it may have been applied; check the database, then either \
+             finish it by hand and run `stamp {id}`, or undo it by hand and run \
+             `upgrade --retry-failed`)"
+        ),
+        (false, Direction::Down) => format!(
+            " ({why}, so part of it may have been reverted; check the database, then either \
+             finish reverting it by hand and record the revision below it with `stamp`, or \
+             restore what was reverted and run `downgrade --retry-failed`)"
+        ),
+    });
     Error::Migration {
         id: id.to_string(),
         direction: match direction {

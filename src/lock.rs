@@ -5,10 +5,18 @@
 //!   database and the schema of the tracking table.
 //! - MySQL/MariaDB: `GET_LOCK` on a dedicated connection; the name includes the
 //!   database, since lock names are server-wide.
-//! - SQLite: every step runs in a `BEGIN IMMEDIATE` transaction (SQLite's write lock)
-//!   and re-checks its revision inside it, so no separate lock is held.
+//! - SQLite: an exclusive lock on the file `<database>-migrate-lock` beside it, which
+//!   the operating system releases when the process dies. SQLite's own write lock
+//!   cannot serve: it ends with each step's commit, and a step that opts out of
+//!   transactions (`VACUUM`, `PRAGMA foreign_keys`) must run without one. Held across
+//!   commits (`locking_mode = EXCLUSIVE`) it would also shut out every reader, and in
+//!   WAL mode wait for every other open connection. Each step still takes SQLite's
+//!   write lock (`BEGIN IMMEDIATE`) for its transaction.
 
-use std::time::Duration;
+use std::fs::{File, TryLockError};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use sea_orm_migration::sea_orm::{
     ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement,
@@ -18,8 +26,20 @@ use crate::db::{Db, connect_options, describe};
 use crate::error::{Error, Result};
 
 pub struct Lock {
-    conn: Option<(DatabaseConnection, String)>,
+    held: Held,
 }
+
+enum Held {
+    /// An in-memory SQLite database: no other process can reach it.
+    Nothing,
+    /// SQLite: the open lock file (closing it releases the lock).
+    File(File),
+    /// PostgreSQL and MySQL: the session holding the lock, and the lock's name.
+    Session(DatabaseConnection, String),
+}
+
+/// How often a SQLite run waiting for the lock tries again.
+const POLL: Duration = Duration::from_millis(50);
 
 impl Lock {
     /// Takes the lock for `table` on `db`'s database, waiting at most `timeout`
@@ -32,7 +52,11 @@ impl Lock {
     ) -> Result<Lock> {
         let backend = db.backend();
         if backend == DbBackend::Sqlite {
-            return Ok(Lock { conn: None });
+            let held = match db.url().sqlite_file() {
+                Some(file) => Held::File(lock_file(&file, timeout, waiting).await?),
+                None => Held::Nothing,
+            };
+            return Ok(Lock { held });
         }
         let fail = |e| Error::Database(db.url().scrub(&describe(&e)));
         let conn = Database::connect(connect_options(
@@ -117,27 +141,102 @@ impl Lock {
                 .map_err(fail)?;
         }
         Ok(Lock {
-            conn: Some((conn, name)),
+            held: Held::Session(conn, name),
         })
     }
 
     /// Releases the lock now (dropping the process also releases it).
     pub async fn release(self) {
-        if let Some((conn, name)) = self.conn {
-            let backend = conn.get_database_backend();
-            let sql = match backend {
-                DbBackend::Postgres => "SELECT pg_advisory_unlock($1)",
-                _ => "SELECT RELEASE_LOCK(?)",
-            };
-            let _ = conn
-                .execute_raw(Statement::from_sql_and_values(
-                    backend,
-                    sql,
-                    vec![lock_key(backend, &name)],
-                ))
-                .await;
-            let _ = conn.close().await;
+        match self.held {
+            Held::Nothing => {}
+            Held::File(file) => {
+                let _ = file.unlock();
+            }
+            Held::Session(conn, name) => {
+                let backend = conn.get_database_backend();
+                let sql = match backend {
+                    DbBackend::Postgres => "SELECT pg_advisory_unlock($1)",
+                    _ => "SELECT RELEASE_LOCK(?)",
+                };
+                let _ = conn
+                    .execute_raw(Statement::from_sql_and_values(
+                        backend,
+                        sql,
+                        vec![lock_key(backend, &name)],
+                    ))
+                    .await;
+                let _ = conn.close().await;
+            }
         }
+    }
+}
+
+/// The path of the file whose lock is the migration lock of the SQLite database `db`.
+fn lock_path(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push("-migrate-lock");
+    PathBuf::from(name)
+}
+
+/// Takes the exclusive lock of `db`'s lock file, waiting at most `timeout`, and writes
+/// who holds it into the file for whoever waits next.
+async fn lock_file(
+    db: &Path,
+    timeout: Option<Duration>,
+    waiting: &mut dyn FnMut(),
+) -> Result<File> {
+    let path = lock_path(db);
+    let cannot = |e: std::io::Error| {
+        Error::Database(format!(
+            "cannot open the migration lock file {}: {e}",
+            path.display()
+        ))
+    };
+    let mut file = File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(cannot)?;
+    let deadline = timeout.map(|t| Instant::now() + t);
+    let mut waited = false;
+    loop {
+        match file.try_lock() {
+            Ok(()) => break,
+            Err(TryLockError::WouldBlock) => {}
+            Err(TryLockError::Error(e)) => return Err(cannot(e)),
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(Error::Database(format!(
+                "gave up after {}s waiting for the migration lock of {} ({}), held by {}; \
+                 wait for it to finish, or raise --lock-timeout",
+                timeout.unwrap_or_default().as_secs_f64(),
+                db.display(),
+                path.display(),
+                file_holder(&mut file)
+            )));
+        }
+        if !waited {
+            waited = true;
+            waiting();
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    // Best effort: the lock holds whether or not its holder is written down.
+    let _ = file
+        .set_len(0)
+        .and_then(|()| write!(file, "process {} (cargo-migrate)", std::process::id()));
+    Ok(file)
+}
+
+/// Who holds a lock file, as its holder wrote it.
+fn file_holder(file: &mut File) -> String {
+    let mut holder = String::new();
+    let _ = file.read_to_string(&mut holder);
+    match holder.trim() {
+        "" => "another cargo-migrate process".to_string(),
+        holder => holder.to_string(),
     }
 }
 

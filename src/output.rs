@@ -89,9 +89,17 @@ pub struct Progress<'a> {
 }
 
 impl Observer for Progress<'_> {
-    fn confirm(&mut self, changes: &[crate::runtime::Change]) -> crate::error::Result<bool> {
+    fn asks(&self) -> bool {
+        self.ask.is_some()
+    }
+
+    fn confirm(
+        &mut self,
+        changes: &[crate::runtime::Change],
+        again: bool,
+    ) -> crate::error::Result<bool> {
         match self.ask {
-            Some(url) => crate::confirm::ask(url, changes),
+            Some(url) => crate::confirm::ask(url, changes, again),
             None => Ok(true),
         }
     }
@@ -112,11 +120,6 @@ impl Observer for Progress<'_> {
             let mut v = serde_json::to_value(o).unwrap_or_default();
             v["event"] = json!("step");
             self.out.object(&v);
-        } else if o.skipped {
-            self.out.status(
-                "Skipped",
-                format!("{} (done by another process)", o.revision),
-            );
         } else {
             let verb = match o.direction {
                 Direction::Up => "Applied",

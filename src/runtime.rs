@@ -31,9 +31,14 @@ pub enum Change {
 pub trait Observer {
     /// Another process holds the migration lock; this one waits.
     fn waiting_for_lock(&mut self) {}
-    /// The plan is known (under the lock) and not empty: go ahead? `false` cancels the
-    /// verb with nothing changed.
-    fn confirm(&mut self, _changes: &[Change]) -> Result<bool> {
+    /// Whether a verb asks this observer to [`confirm`](Observer::confirm) its plan.
+    fn asks(&self) -> bool {
+        false
+    }
+    /// The plan is not empty: go ahead? `false` cancels the verb with nothing changed.
+    /// Asked before the lock is taken (an answer can take minutes, and nobody waits for
+    /// it), and asked `again` only if the plan, made anew under the lock, changed.
+    fn confirm(&mut self, _changes: &[Change], _again: bool) -> Result<bool> {
         Ok(true)
     }
     fn step_started(&mut self, _revision: &str, _direction: Direction) {}
@@ -302,24 +307,23 @@ impl Runtime {
         opts: &WriteOptions,
         observer: &mut dyn Observer,
     ) -> Result<StampOutcome> {
-        let lock = self.lock(db, opts, observer).await?;
+        let (lock, state, desired) = self
+            .prepare(db, opts, observer, |state| {
+                if !state.unknown.is_empty() && !purge {
+                    return Err(unknown_error(&state.unknown, "stamp", "--purge"));
+                }
+                let resolver = Resolver::new(&self.graph, Some(&state.current));
+                let mut wanted = Vec::new();
+                for t in targets {
+                    wanted.extend(resolver.resolve_str(t)?);
+                }
+                let desired = plan::stamp_set(&self.graph, &wanted);
+                let changes = stamp_changes(&self.graph, state, &desired, purge);
+                Ok((desired, changes))
+            })
+            .await?;
         let result = async {
-            let state = self.state(db).await?;
-            if !state.unknown.is_empty() && !purge {
-                return Err(unknown_error(&state.unknown, "stamp", "--purge"));
-            }
-            let current: Vec<usize> = state.current.clone();
-            let resolver = Resolver::new(&self.graph, Some(&current));
-            let mut wanted = Vec::new();
-            for t in targets {
-                wanted.extend(resolver.resolve_str(t)?);
-            }
-            let desired = plan::stamp_set(&self.graph, &wanted);
             let order = self.graph.topo_order();
-            let changes = stamp_changes(&self.graph, &state, &desired, purge);
-            if !changes.is_empty() && !observer.confirm(&changes)? {
-                return Err(Error::Cancelled);
-            }
             let txn = begin(db).await?;
             let mut outcome = StampOutcome::default();
             if purge {
@@ -387,27 +391,13 @@ impl Runtime {
         opts: &WriteOptions,
         observer: &mut dyn Observer,
     ) -> Result<Vec<String>> {
-        let lock = self.lock(db, opts, observer).await?;
+        let (lock, _, chosen) = self
+            .prepare(db, opts, observer, |state| {
+                let chosen = self.rehash_targets(state, targets)?;
+                Ok((chosen, Vec::new()))
+            })
+            .await?;
         let result = async {
-            let state = self.state(db).await?;
-            let resolver = Resolver::new(&self.graph, Some(&state.current));
-            let chosen: Vec<usize> = if targets.is_empty() {
-                state.changed.clone()
-            } else {
-                let mut v = Vec::new();
-                for t in targets {
-                    for r in resolver.resolve_str(t)? {
-                        if !state.applied[r] {
-                            return Err(Error::usage(format!(
-                                "`{}` is not applied, so it has no checksum to record",
-                                self.graph.id(r)
-                            )));
-                        }
-                        v.push(r);
-                    }
-                }
-                v
-            };
             let txn = begin(db).await?;
             let mut done = Vec::new();
             for r in chosen {
@@ -425,6 +415,28 @@ impl Runtime {
         .await;
         lock.release().await;
         result
+    }
+
+    /// The applied revisions `rehash` records: those `targets` name, or every one whose
+    /// source changed.
+    fn rehash_targets(&self, state: &State, targets: &[String]) -> Result<Vec<usize>> {
+        if targets.is_empty() {
+            return Ok(state.changed.clone());
+        }
+        let resolver = Resolver::new(&self.graph, Some(&state.current));
+        let mut chosen = Vec::new();
+        for t in targets {
+            for r in resolver.resolve_str(t)? {
+                if !state.applied[r] {
+                    return Err(Error::usage(format!(
+                        "`{}` is not applied, so it has no checksum to record",
+                        self.graph.id(r)
+                    )));
+                }
+                chosen.push(r);
+            }
+        }
+        Ok(chosen)
     }
 
     fn plan_upgrade(&self, state: &State, target: &str) -> Result<Vec<usize>> {
@@ -483,6 +495,7 @@ impl Runtime {
         Ok(spec::parse(input)?)
     }
 
+    /// Takes the migration lock, then creates the tracking tables if they are missing.
     async fn lock(
         &self,
         db: &Db,
@@ -508,39 +521,87 @@ impl Runtime {
         }
     }
 
-    /// Every writing verb goes through here: lock, (re-)read the state, refuse unsafe
-    /// states, plan, run each step, release.
+    /// The first half of every writing verb: when the observer asks, plans and confirms
+    /// before locking; then locks, reads the state and plans under the lock, and asks
+    /// (again) only if that plan is not the one confirmed. `plan` gives a verb's plan
+    /// and the changes it makes, or refuses the state. Returns the lock, the state read
+    /// under it, and the plan.
+    async fn prepare<P>(
+        &self,
+        db: &Db,
+        opts: &WriteOptions,
+        observer: &mut dyn Observer,
+        plan: impl Fn(&State) -> Result<(P, Vec<Change>)>,
+    ) -> Result<(Lock, State, P)> {
+        let asks = observer.asks();
+        // A state refused before the lock may be another run's step under way (its
+        // in-progress mark): the plan is then made and asked for under the lock.
+        let confirmed = if !asks {
+            None
+        } else if let Ok((_, changes)) = plan(&self.state(db).await?) {
+            if !changes.is_empty() && !observer.confirm(&changes, false)? {
+                return Err(Error::Cancelled);
+            }
+            Some(changes)
+        } else {
+            None
+        };
+        let lock = self.lock(db, opts, observer).await?;
+        let planned = async {
+            let state = self.state(db).await?;
+            let (plan, changes) = plan(&state)?;
+            if asks
+                && !changes.is_empty()
+                && confirmed.as_ref() != Some(&changes)
+                && !observer.confirm(&changes, confirmed.is_some())?
+            {
+                return Err(Error::Cancelled);
+            }
+            Ok((state, plan))
+        }
+        .await;
+        match planned {
+            Ok((state, plan)) => Ok((lock, state, plan)),
+            Err(e) => {
+                lock.release().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// `upgrade`, `downgrade` and `redo`: plans under the lock (refusing unknown and
+    /// half-applied revisions), runs each step, releases.
     async fn write(
         &self,
         db: &Db,
         opts: &WriteOptions,
         observer: &mut dyn Observer,
-        plan: impl FnOnce(&State) -> Result<Vec<(usize, Direction)>>,
+        plan: impl Fn(&State) -> Result<Vec<(usize, Direction)>>,
     ) -> Result<Vec<StepOutcome>> {
-        let lock = self.lock(db, opts, observer).await?;
+        let (lock, _, steps) = self
+            .prepare(db, opts, observer, |state| {
+                if !state.unknown.is_empty() && !opts.allow_unknown {
+                    return Err(unknown_error(&state.unknown, "migrate", "--allow-unknown"));
+                }
+                let half = state.half_applied();
+                if !half.is_empty() && !opts.retry_failed {
+                    return Err(half_applied_error(state, &half));
+                }
+                let steps = plan(state)?;
+                let changes = steps
+                    .iter()
+                    .map(|&(rev, direction)| {
+                        let id = self.graph.id(rev).to_string();
+                        match direction {
+                            Direction::Up => Change::Apply(id),
+                            Direction::Down => Change::Revert(id),
+                        }
+                    })
+                    .collect();
+                Ok((steps, changes))
+            })
+            .await?;
         let result = async {
-            let state = self.state(db).await?;
-            if !state.unknown.is_empty() && !opts.allow_unknown {
-                return Err(unknown_error(&state.unknown, "migrate", "--allow-unknown"));
-            }
-            let half = state.half_applied();
-            if !half.is_empty() && !opts.retry_failed {
-                return Err(half_applied_error(&state, &half));
-            }
-            let steps = plan(&state)?;
-            let changes: Vec<Change> = steps
-                .iter()
-                .map(|&(rev, direction)| {
-                    let id = self.graph.id(rev).to_string();
-                    match direction {
-                        Direction::Up => Change::Apply(id),
-                        Direction::Down => Change::Revert(id),
-                    }
-                })
-                .collect();
-            if !changes.is_empty() && !observer.confirm(&changes)? {
-                return Err(Error::Cancelled);
-            }
             let mut outcomes: Vec<StepOutcome> = Vec::with_capacity(steps.len());
             for (i, &(rev, direction)) in steps.iter().enumerate() {
                 let migration = self.revisions[rev].migration.as_ref();

@@ -265,21 +265,6 @@ impl Tracking {
             .collect()
     }
 
-    /// Whether `version` is recorded as applied (re-checked inside a step's transaction
-    /// on SQLite, where the write lock is per transaction).
-    pub async fn is_applied<C: ConnectionTrait>(
-        &self,
-        db: &C,
-        version: &str,
-    ) -> Result<bool, DbErr> {
-        let select = Query::select()
-            .column(Alias::new("version"))
-            .from(Alias::new(&self.table))
-            .and_where(Expr::col(Alias::new("version")).eq(version))
-            .to_owned();
-        Ok(db.query_one(&select).await?.is_some())
-    }
-
     /// Records `version` as applied, with its facts, clearing any failure (one round
     /// trip, inside the caller's transaction if it has one).
     pub async fn insert<C: ConnectionTrait>(
@@ -300,8 +285,9 @@ impl Tracking {
     /// (clearing its failure), or reverted when `facts` is `None`; and, with `next`,
     /// the in-progress mark of the step that runs next (MySQL: written in the same
     /// transaction, so it costs no commit of its own). `own_transaction`: the caller has
-    /// no transaction open, and on MySQL the rows are written in one of their own, so a
-    /// step's record is never half written.
+    /// no transaction open, and the rows are written in one of their own (PostgreSQL's
+    /// one statement is one already), so a step's record is never half written: a kill
+    /// between its rows would leave it applied yet marked interrupted.
     pub async fn record<C: ConnectionTrait>(
         &self,
         db: &C,
@@ -335,6 +321,11 @@ impl Tracking {
         }
         let now = now_ms();
         let (t, m) = (quote(backend, &self.table), quote(backend, &self.meta));
+        let (begin, commit) = if own_transaction && backend == DbBackend::Sqlite {
+            ("BEGIN IMMEDIATE; ", "; COMMIT")
+        } else {
+            ("", "")
+        };
         let stmt = match (backend, facts) {
             (DbBackend::Postgres, Some(facts)) => Statement::from_sql_and_values(
                 backend,
@@ -366,9 +357,9 @@ impl Tracking {
             (_, Some(facts)) => Statement::from_sql_and_values(
                 backend,
                 format!(
-                    "INSERT INTO {t} (version, applied_at) VALUES (?, ?); \
+                    "{begin}INSERT INTO {t} (version, applied_at) VALUES (?, ?); \
                      INSERT INTO {m} ({}) VALUES (?, ?, ?, ?, ?, NULL, NULL, NULL, NULL, ?) \
-                     ON CONFLICT (version) DO UPDATE SET {}",
+                     ON CONFLICT (version) DO UPDATE SET {}{commit}",
                     META_COLUMNS.join(", "),
                     excluded(&META_COLUMNS[1..])
                 ),
@@ -385,11 +376,19 @@ impl Tracking {
             ),
             (_, None) => Statement::from_sql_and_values(
                 backend,
-                format!("DELETE FROM {t} WHERE version = ?; DELETE FROM {m} WHERE version = ?"),
+                format!(
+                    "{begin}DELETE FROM {t} WHERE version = ?; \
+                     DELETE FROM {m} WHERE version = ?{commit}"
+                ),
                 [version.into(), version.into()],
             ),
         };
-        db.execute_raw(stmt).await?;
+        let result = db.execute_raw(stmt).await;
+        if result.is_err() && own_transaction && backend == DbBackend::Sqlite {
+            // a statement failed: the rest did not run, the transaction is still open
+            let _ = db.execute_unprepared("ROLLBACK").await;
+        }
+        result?;
         if let Some((next, failure)) = next {
             self.record_failure(db, next, failure).await?;
         }

@@ -19,7 +19,7 @@ async fn connect(verb: &Verb, global: &GlobalArgs) -> Result<(Option<Db>, Policy
         Need::Write => true,
     };
     let url = resolve_url(global.database_url.clone())?
-        .with_schema(resolve_schema(global.database_schema.clone()))?;
+        .with_schema(resolve_schema(global.database_schema.clone())?)?;
     let policy = confirm::policy(verb, global, &url)?;
     let db = Db::connect(
         &url,
@@ -155,10 +155,10 @@ async fn migrate(
         out.object(&json!({
             "event": "done",
             "verb": verb,
-            "steps": steps.iter().filter(|s| !s.skipped).count(),
+            "steps": steps.len(),
             "current": current,
         }));
-    } else if steps.iter().all(|s| s.skipped) {
+    } else if steps.is_empty() {
         out.status(
             "Finished",
             format!(
@@ -167,7 +167,7 @@ async fn migrate(
             ),
         );
     } else {
-        let n = steps.iter().filter(|s| !s.skipped).count();
+        let n = steps.len();
         out.status(
             "Finished",
             format!(

@@ -104,6 +104,35 @@ fn a_missing_database_url_says_how_to_set_it() {
 }
 
 #[test]
+fn a_malformed_env_file_is_named_not_taken_for_a_missing_url() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        "A=1\nB C='hunter2\nDATABASE_URL=sqlite://x.db\n",
+    )
+    .unwrap();
+    let o = Command::new(BIN)
+        .env_remove("DATABASE_URL")
+        .env("NO_COLOR", "1")
+        .current_dir(dir.path())
+        .arg("current")
+        .output()
+        .expect("run the migration binary");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    let want = format!(
+        "error: cannot read {}: a line does not parse",
+        dir.path().join(".env").display()
+    );
+    assert!(err.starts_with(&want), "{err}");
+    assert!(
+        !err.contains("hunter2") && !err.contains("no database URL"),
+        "{err}"
+    );
+    assert!(!dir.path().join("x.db").exists());
+}
+
+#[test]
 fn malformed_and_unreachable_urls_never_show_the_password() {
     let bad_scheme = expect(Some("oracle://app:hunter2@db/x"), &["current"], 2);
     assert!(
