@@ -23,8 +23,8 @@ pub fn resolve_url(given: Option<String>) -> Result<DbUrl> {
     match given.filter(|u| !u.trim().is_empty()) {
         Some(url) => DbUrl::parse(&url),
         None => {
-            let url = dotenv_value("DATABASE_URL")?
-                .ok_or_else(|| Error::Config(URL_HELP.to_string()))?;
+            let url =
+                dotenv_value("DATABASE_URL")?.ok_or_else(|| Error::Config(URL_HELP.to_string()))?;
             Ok(DbUrl::parse(&url)?.as_project_default())
         }
     }

@@ -35,6 +35,10 @@ pub struct StepOutcome {
     pub revision: String,
     pub direction: Direction,
     pub duration_ms: f64,
+    /// The execution time recorded with the step (an upgrade step), in whole ms: what
+    /// `status` shows later, so what the step's line shows now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub execution_ms: Option<i64>,
     /// Ran inside a transaction with its tracking change.
     pub transactional: bool,
     /// The in-progress mark of the step after it was written with its record (see
@@ -142,7 +146,12 @@ async fn step(
             .await
             .map_err(|e| db.error(e))?;
     }
-    let facts = || facts(ctx, started);
+    let recorded = std::cell::Cell::new(None);
+    let facts = || {
+        let facts = facts(ctx, started);
+        recorded.set(Some(facts.execution_ms));
+        facts
+    };
     let ran = if transactional {
         let txn = conn
             .begin_with_options(TransactionOptions {
@@ -186,6 +195,7 @@ async fn step(
         revision: id,
         direction,
         duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+        execution_ms: recorded.get(),
         transactional,
         marked_next: next.is_some(),
     })
@@ -221,7 +231,8 @@ async fn run_and_record(
 /// What is recorded with a step that succeeded.
 fn facts(ctx: &StepContext<'_>, started: Instant) -> StepFacts {
     StepFacts {
-        execution_ms: started.elapsed().as_millis() as i64,
+        // Whole ms, rounded up: a step that ran never reads as taking no time.
+        execution_ms: started.elapsed().as_micros().div_ceil(1000) as i64,
         applied_by: ctx.applied_by.to_string(),
         checksum: ctx.checksum.map(str::to_string),
     }

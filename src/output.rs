@@ -125,10 +125,11 @@ impl Observer for Progress<'_> {
                 Direction::Up => "Applied",
                 Direction::Down => "Reverted",
             };
-            self.out.status(
-                verb,
-                format!("{} ({})", o.revision, duration(o.duration_ms)),
-            );
+            let took = match o.execution_ms {
+                Some(ms) => recorded_duration(ms),
+                None => duration(o.duration_ms),
+            };
+            self.out.status(verb, format!("{} ({took})", o.revision));
         }
     }
 }
@@ -140,6 +141,15 @@ pub fn duration(ms: f64) -> String {
         format!("{ms:.0} ms")
     } else {
         format!("{:.1} s", ms / 1000.0)
+    }
+}
+
+/// An execution time as recorded (whole ms), as the step's line and `status` show it.
+pub fn recorded_duration(ms: i64) -> String {
+    if ms < 10_000 {
+        format!("{ms} ms")
+    } else {
+        format!("{:.1} s", ms as f64 / 1000.0)
     }
 }
 
@@ -221,7 +231,7 @@ pub fn log_entry(rt: &Runtime, state: Option<&State>, r: usize) -> String {
             Some((at, meta)) => {
                 let mut line = format!("Applied: {}", timestamp(at));
                 if let Some(ms) = meta.and_then(|m| m.execution_ms) {
-                    line.push_str(&format!(" in {ms} ms"));
+                    line.push_str(&format!(" in {}", recorded_duration(ms)));
                 }
                 if let Some(by) = meta.and_then(|m| m.applied_by.as_deref()) {
                     line.push_str(&format!(" by {by}"));

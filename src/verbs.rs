@@ -449,7 +449,7 @@ fn status(rt: &Runtime, out: Output, db: Option<&Db>, state: Option<&State>) -> 
                     .meta
                     .get(id)
                     .and_then(|m| m.execution_ms)
-                    .map(|ms| format!("  {ms} ms"))
+                    .map(|ms| format!("  {}", output::recorded_duration(ms)))
                     .unwrap_or_default();
                 let changed = if state.changed.contains(&r) {
                     format!("  {}", console::style("(changed since applied)").red())

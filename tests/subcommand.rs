@@ -845,8 +845,10 @@ fn a_sea_orm_migration_1_crate_is_named_before_any_build() {
     let o = p.expect_on("sqlite::memory:", &["current"], 2);
     let e = one_line(&o);
     assert!(
-        e.contains(&format!("`{}` is built on sea-orm-migration `^1.1.0`", p.name))
-            && e.contains("cargo migrate runs crates on sea-orm-migration 2.x")
+        e.contains(&format!(
+            "`{}` is built on sea-orm-migration `^1.1.0`",
+            p.name
+        )) && e.contains("cargo migrate runs crates on sea-orm-migration 2.x")
             && e.contains(&format!("cargo run -p {}", p.name)),
         "{e}"
     );

@@ -90,7 +90,25 @@ fn assert_one_line_error(o: &Output, what: &str, needle: &str) -> String {
         "`{what}`: not a one-line error:\n{err}"
     );
     assert!(err.contains(needle), "`{what}`: no `{needle}` in:\n{err}");
-    assert_eq!(stdout(o), "", "`{what}`: an error prints no data");
+    let out = stdout(o);
+    if what.contains("--format json") {
+        // With JSON, the error is also the one object on stdout, with the exit code.
+        let v: serde_json::Value = serde_json::from_str(out.trim_end())
+            .unwrap_or_else(|e| panic!("`{what}`: not one JSON object ({e}):\n{out}"));
+        assert_eq!(out.lines().count(), 1, "`{what}`:\n{out}");
+        assert_eq!(v["event"], "error", "`{what}`: {v}");
+        assert_eq!(
+            v["exit_code"].as_i64(),
+            o.status.code().map(i64::from),
+            "`{what}`: {v}"
+        );
+        assert!(
+            v["error"].as_str().is_some_and(|e| e.contains(needle)),
+            "`{what}`: {v}"
+        );
+    } else {
+        assert_eq!(out, "", "`{what}`: an error prints no data");
+    }
     err
 }
 
@@ -259,7 +277,8 @@ struct Contents {
 /// The database's contents; `None` for a SQLite file that does not exist.
 async fn contents(tdb: &TestDb) -> Option<Contents> {
     if tdb.backend == Backend::Sqlite {
-        let file = tdb.url.strip_prefix("sqlite://").expect("a sqlite:// URL");
+        let url = tdb.url.strip_prefix("sqlite://").expect("a sqlite:// URL");
+        let file = url.split('?').next().unwrap_or(url);
         if !std::path::Path::new(file).exists() {
             return None;
         }

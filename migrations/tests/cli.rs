@@ -436,7 +436,10 @@ fn downgrade_asks_on_a_terminal_and_does_what_the_answer_says() {
 
     let dir = tempfile::tempdir().expect("temp dir");
     // A space in the path: the command line goes through a shell.
-    let db_url = format!("sqlite://{}", dir.path().join("prompt test.db").display());
+    let db_url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("prompt test.db").display()
+    );
     let url = Some(db_url.as_str());
     expect(url, &["upgrade", "head"], 0);
     let downgrade = format!(
@@ -471,4 +474,26 @@ fn downgrade_asks_on_a_terminal_and_does_what_the_answer_says() {
     assert_eq!(code, Some(0), "`y` goes ahead:\n{shown}");
     assert!(shown.contains(&format!("Reverted {HEAD} (")), "{shown}");
     assert_eq!(current(), [BELOW], "`y` reverted the head");
+}
+
+#[test]
+fn status_shows_the_execution_time_upgrade_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
+    let o = expect(Some(&url), &["upgrade", "head"], 0);
+    let printed: Vec<(String, String)> = stderr(&o)
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("Applied "))
+        .filter_map(|l| {
+            let (id, took) = l.split_once(" (")?;
+            Some((id.to_string(), took.trim_end_matches(')').to_string()))
+        })
+        .collect();
+    assert_eq!(printed.len(), 6, "{}", stderr(&o));
+    let status = stdout(&expect(Some(&url), &["status"], 0));
+    for (id, took) in &printed {
+        assert!(took.ends_with(" ms") && took != "0 ms", "{id}: {took}");
+        let line = status.lines().find(|l| l.contains(id.as_str())).unwrap();
+        assert!(line.ends_with(&format!("  {took}")), "{line} vs {took}");
+    }
 }
