@@ -775,6 +775,19 @@ fn init_commits_no_machine_path_and_the_workspace_builds() {
         "{}",
         out(&o)
     );
+    let head = out(&o).trim_end().trim_end_matches(" (head)").to_string();
+    // One chain: `branches` says there is none; `stamp` ends with a sentence.
+    let o = p.expect(&["branches"], 0);
+    assert_eq!(out(&o), "");
+    assert!(err(&o).contains("no branch points"), "{}", err(&o));
+    let o = p.expect(&["stamp", "head", "-y"], 0);
+    assert!(
+        err(&o).contains(&format!(
+            "Finished stamp: 1 record changed; the database is at {head}"
+        )),
+        "{}",
+        err(&o)
+    );
 }
 
 #[test]
