@@ -32,7 +32,7 @@ impl<'a> Target<'a> {
                 krate.name
             ))
         })?;
-        let source = Source::read_indexed(lib, Some(&krate.target_dir))?;
+        let source = Source::read_indexed(lib, Some(&krate.state_dir))?;
         if source.layout == Layout::Discover && krate.build_script.is_none() {
             return Err(ToolError::usage(format!(
                 "{} uses `cargo_migrate::discover!()`, but the crate `{}` has no build.rs to find \
