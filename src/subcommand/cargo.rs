@@ -66,6 +66,31 @@ pub fn build(
     cmd
 }
 
+/// `cargo clean` of `packages` (package ids) in the profile `how` builds.
+pub fn clean(
+    manifest: &Path,
+    packages: &[String],
+    target_dir: &Path,
+    args: &CargoArgs,
+    how: Build,
+) -> Command {
+    let mut cmd = Command::new(program());
+    cmd.arg("clean")
+        .arg("--manifest-path")
+        .arg(manifest)
+        .arg("--target-dir")
+        .arg(target_dir)
+        .arg(color_flag(how.color))
+        .args(resolution_flags(args));
+    for package in packages {
+        cmd.args(["--package", package]);
+    }
+    if how.release {
+        cmd.arg("--release");
+    }
+    cmd
+}
+
 /// `cargo fetch`: resolves the workspace at `manifest` (writing its lock file) and
 /// downloads what it needs, compiling nothing.
 pub fn fetch(manifest: &Path, args: &CargoArgs, color: bool) -> Command {

@@ -99,8 +99,8 @@ fn remember(
 
 /// A built migration binary.
 pub struct Binary {
-    /// The file to run: the binary's own unit file when it could be traced (see
-    /// `fresh`), else cargo's copy.
+    /// The file to run: kept in the workspace's own directory (see `fresh`), or
+    /// cargo's copy if it could not be.
     pub path: PathBuf,
     pub built: Built,
     /// A sea-orm-cli crate's runner.
@@ -131,30 +131,39 @@ pub fn build_binary(
             krate.bin.clone().unwrap_or_else(|| krate.name.clone()),
         ),
     };
-    let cmd = cargo::build(
-        &manifest,
-        &package,
-        &bin,
-        &ws.target_dir,
-        &cargo_args,
-        cargo::Build {
-            color: cargo_color(args.global.color),
-            quiet: args.global.quiet,
-            release,
-        },
-    );
+    let how = cargo::Build {
+        color: cargo_color(args.global.color),
+        quiet: args.global.quiet,
+        release,
+    };
+    let cargo_build = || cargo::build(&manifest, &package, &bin, &ws.target_dir, &cargo_args, how);
     let noise = if args.global.verbose >= 2 {
         Noise::All
     } else {
         Noise::WhenCompiling
     };
     let cwd = manifest.parent().unwrap_or(&ws.root);
-    let (exe, built) = build(cmd, &krate.name, &bin, noise, cwd)?;
+    let profile = if release { "release" } else { "debug" };
+    let keep = ws
+        .state_dir()
+        .join(profile)
+        .join(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
+    let owners = fresh::Owners::lock(&ws.target_dir, &ws.root);
+    let (mut path, mut built) = build(cargo_build(), &krate.name, &bin, noise, cwd, &keep)?;
+    if let Some(owners) = &owners {
+        let foreign = owners.foreign(&built);
+        if !foreign.is_empty() {
+            let clean = cargo::clean(&manifest, &foreign, &ws.target_dir, &cargo_args, how);
+            run_held(clean, &krate.name)?;
+            (path, built) = build(cargo_build(), &krate.name, &bin, noise, cwd, &keep)?;
+        }
+        owners.claim(&built);
+    }
     let lock_moved = runner
         .as_ref()
         .is_some_and(|r| lock_moved(args, ws, krate, r));
     Ok(Binary {
-        path: built.binary.as_ref().map_or(exe, |u| u.output.clone()),
+        path,
         built,
         runner,
         lock_moved,
@@ -262,14 +271,15 @@ pub enum Noise {
 }
 
 /// Runs `cmd` (a `cargo build --message-format=json-render-diagnostics` of a workspace
-/// rooted at `cwd`) and returns cargo's copy of the executable of binary target `bin`
-/// and what `fresh` needs of the build: the units of local packages, the binary's own.
+/// rooted at `cwd`) and returns the executable of binary target `bin`, kept at `keep`,
+/// and what `fresh` needs of the build.
 pub fn build(
     mut cmd: Command,
     krate: &str,
     bin: &str,
     noise: Noise,
     cwd: &Path,
+    keep: &Path,
 ) -> Result<(PathBuf, Built)> {
     cmd.stdin(Stdio::null()).stdout(Stdio::piped());
     cmd.stderr(match noise {
@@ -281,27 +291,14 @@ pub fn build(
         .stderr
         .take()
         .map(|stderr| std::thread::spawn(move || hold_until_compiling(stderr)));
-    let mut exe = None;
-    let mut built = Built {
-        cwd: cwd.to_path_buf(),
-        ..Built::default()
-    };
+    let mut binary = None;
+    let mut built = Built::new(cwd);
     let mut roots = HashMap::new();
-    let mut scripts = Vec::new();
     if let Some(stdout) = child.stdout.take() {
+        // Each message is read as it comes, while cargo holds the build directory.
         for message in Message::parse_stream(BufReader::new(stdout)).flatten() {
             match message {
                 Message::CompilerArtifact(artifact) => {
-                    // cargo's copy of the binary is shared by every workspace with a
-                    // binary of this name in this target directory: it is traced to
-                    // this build's own unit now, while cargo still holds the build
-                    // directory's lock and no other build can replace it.
-                    if artifact.target.name.as_str() == bin
-                        && let Some(path) = &artifact.executable
-                    {
-                        exe = Some(path.as_std_path().to_path_buf());
-                        built.binary = fresh::unit_of(path.as_std_path());
-                    }
                     if is_local(&artifact.package_id) {
                         if let Some(dir) = artifact.manifest_path.parent() {
                             roots.insert(
@@ -309,21 +306,25 @@ pub fn build(
                                 dir.as_std_path().to_path_buf(),
                             );
                         }
-                        for file in &artifact.filenames {
-                            match fresh::unit_of(file.as_std_path()) {
-                                Some(unit)
-                                    if !built.units.iter().any(|u| u.dep_info == unit.dep_info) =>
-                                {
-                                    built.units.push(unit)
-                                }
-                                Some(_) => {}
-                                None => built.incomplete = true,
-                            }
-                        }
+                        let root = artifact
+                            .manifest_path
+                            .parent()
+                            .map_or(cwd, |d| d.as_std_path());
+                        built.add_artifact(
+                            &artifact.package_id.repr,
+                            root,
+                            artifact.filenames.iter().map(|f| f.as_std_path()),
+                        );
+                    }
+                    if artifact.target.name.as_str() == bin
+                        && let Some(exe) = &artifact.executable
+                    {
+                        binary = Some(built.keep_binary(exe.as_std_path(), keep));
                     }
                 }
                 Message::BuildScriptExecuted(script) if is_local(&script.package_id) => {
-                    scripts.push((script.package_id, script.out_dir.into_std_path_buf()));
+                    let root = roots.get(&script.package_id).map(PathBuf::as_path);
+                    built.add_build_script(root, script.out_dir.as_std_path());
                 }
                 _ => {}
             }
@@ -338,18 +339,12 @@ pub fn build(
         let _ = err.write_all(&held);
         return Err(ToolError::Build(krate.to_string()));
     }
-    for (package, out_dir) in scripts {
-        match roots.get(&package) {
-            Some(root) => built.scripts.push((root.clone(), out_dir)),
-            None => built.incomplete = true,
-        }
-    }
-    let exe = exe.ok_or_else(|| {
+    let binary = binary.ok_or_else(|| {
         ToolError::Failure(format!(
             "cargo built `{krate}` but reported no executable for its binary `{bin}`"
         ))
     })?;
-    Ok((exe, built))
+    Ok((binary, built))
 }
 
 /// Runs a cargo command whose output matters only when it fails.

@@ -9,10 +9,10 @@
 //! directory alone, and when every file and variable is as recorded it runs the binary
 //! without `cargo metadata` or `cargo build`. Any doubt means a normal build.
 //!
-//! The binary recorded is the unit's own file under `deps/` (`<name>-<hash>`), never the
-//! copy cargo links to `target/<profile>/<name>`: that path is shared by every workspace
-//! with a binary of that name building into the same target directory, and another
-//! workspace's build may replace it at any moment.
+//! All of it is read while cargo still holds the build directory's lock, and the binary
+//! recorded is a hard link kept in the workspace's own directory: in a target directory
+//! shared by workspaces, cargo's copy at `target/<profile>/<name>` is shared by every
+//! binary of that name, and even its units are shared by workspaces of the same layout.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -178,27 +178,182 @@ fn save<T: Serialize>(dir: &Path, kind: &str, record: &Stamped<T>) {
     }
 }
 
-/// One compiled unit of a local package: its own output file and rustc's dep-info.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unit {
-    pub output: PathBuf,
-    pub dep_info: PathBuf,
-}
-
-/// What cargo reported about a build, as `store` needs it.
+/// What a build read and left, gathered from cargo's messages while cargo still holds
+/// the build directory's lock: in a target directory shared by workspaces of the same
+/// layout, units of the same name (`deps/<name>-<hash>`) and cargo's copies
+/// (`target/<profile>/<name>`) are shared too, and the next build of another workspace
+/// replaces them.
 #[derive(Debug, Default)]
 pub struct Built {
-    /// The binary's own unit (`deps/<name>-<hash>`).
-    pub binary: Option<Unit>,
-    /// The units of local (path) packages.
-    pub units: Vec<Unit>,
-    /// `(package root, OUT_DIR)` of each local build script run.
-    pub scripts: Vec<(PathBuf, PathBuf)>,
-    /// A local unit whose dep-info was not found: what the build read is unknown.
-    pub incomplete: bool,
+    /// This build's binary, kept where no other build writes (`None`: it could not be
+    /// kept, nothing is recorded).
+    pub binary: Option<PathBuf>,
+    /// The sources and variables the local units read.
+    read: Read,
+    /// The `OUT_DIR` of each local build script run: the sources it generates.
+    out_dirs: Vec<PathBuf>,
+    /// Dep-info files already read.
+    seen: BTreeSet<PathBuf>,
+    /// `(package id, dep-info)` of the units of packages inside the workspace (see
+    /// `Owners`).
+    inside: Vec<(String, PathBuf)>,
+    /// What some local unit read is unknown.
+    incomplete: bool,
     /// Where rustc ran for the built workspace's members (its root): the base of the
     /// relative paths in their dep-info.
-    pub cwd: PathBuf,
+    cwd: PathBuf,
+}
+
+impl Built {
+    /// A build of the workspace rooted at `cwd`.
+    pub fn new(cwd: &Path) -> Built {
+        Built {
+            cwd: cwd.to_path_buf(),
+            ..Built::default()
+        }
+    }
+
+    /// Adds what the units of `files` (the files cargo reported for an artifact of the
+    /// local package `package` at `root`) read, from rustc's dep-info.
+    pub fn add_artifact<'a>(
+        &mut self,
+        package: &str,
+        root: &Path,
+        files: impl IntoIterator<Item = &'a Path>,
+    ) {
+        for file in files {
+            let Some(dep_info) = dep_info_of(file) else {
+                self.incomplete = true;
+                continue;
+            };
+            if !self.seen.insert(dep_info.clone()) {
+                continue;
+            }
+            if root.starts_with(&self.cwd) {
+                self.inside.push((package.to_string(), dep_info.clone()));
+            }
+            match DepInfo::read(&dep_info) {
+                Some(info) => {
+                    let cwd = &self.cwd;
+                    self.read
+                        .sources
+                        .extend(info.sources.iter().map(|s| cwd.join(s)));
+                    self.read.env.extend(info.env);
+                }
+                None => self.incomplete = true,
+            }
+        }
+    }
+
+    /// Adds what a local build script run (of the package at `root`, with `out_dir`)
+    /// declared it reads. One that declares no `rerun-if-changed` is rerun whenever
+    /// anything in its package changes: what it read is unknown.
+    pub fn add_build_script(&mut self, root: Option<&Path>, out_dir: &Path) {
+        let output = out_dir
+            .parent()
+            .and_then(|d| std::fs::read_to_string(d.join("output")).ok());
+        let (Some(root), Some(output)) = (root, output) else {
+            self.incomplete = true;
+            return;
+        };
+        let (paths, env) = script_reads(&output);
+        self.incomplete |= paths.is_empty();
+        self.read.sources.extend(paths.iter().map(|p| root.join(p)));
+        self.read.env.extend(env);
+        self.out_dirs.push(out_dir.to_path_buf());
+    }
+
+    /// Keeps the binary cargo put at `exe` at `keep`, where no other build writes: a
+    /// hard link (the unit's file, which a later build replaces rather than rewrites),
+    /// else a copy. Returns where the binary to run is.
+    pub fn keep_binary(&mut self, exe: &Path, keep: &Path) -> PathBuf {
+        self.binary = keep_at(exe, keep);
+        self.binary.clone().unwrap_or_else(|| exe.to_path_buf())
+    }
+}
+
+/// Who built each unit of a package inside a workspace last. cargo names such units by
+/// their path relative to the workspace root, so workspaces of the same layout sharing
+/// a target directory build the very same files, and cargo, which compares times, can
+/// take one workspace's build as fresh for the other's sources. Builds through
+/// cargo-migrate hold this lock (cargo serialises them anyway) from the build to the
+/// record of who made it, and a unit another workspace built last is built again.
+pub struct Owners {
+    _lock: std::fs::File,
+    dir: PathBuf,
+    id: String,
+}
+
+impl Owners {
+    /// Waits for the lock of the owners of `target_dir`'s units, for the workspace at
+    /// `root`; `None` if it cannot be had (nothing is checked then).
+    pub fn lock(target_dir: &Path, root: &Path) -> Option<Owners> {
+        let dir = target_dir.join("cargo-migrate").join("owners");
+        std::fs::create_dir_all(&dir).ok()?;
+        let lock = std::fs::File::create(dir.join(".lock")).ok()?;
+        if lock.try_lock().is_err() {
+            // as cargo says it
+            eprintln!(
+                "{:>12} waiting for file lock on the build records of cargo-migrate",
+                console::style("Blocking").cyan().bold()
+            );
+            lock.lock().ok()?;
+        }
+        Some(Owners {
+            _lock: lock,
+            dir,
+            id: workspace_id(root),
+        })
+    }
+
+    /// The packages of `built` whose units another workspace built last.
+    pub fn foreign(&self, built: &Built) -> Vec<String> {
+        let mut packages: Vec<String> = built
+            .inside
+            .iter()
+            .filter(|(_, dep_info)| {
+                std::fs::read_to_string(self.marker(dep_info)).is_ok_and(|id| id != self.id)
+            })
+            .map(|(package, _)| package.clone())
+            .collect();
+        packages.sort();
+        packages.dedup();
+        packages
+    }
+
+    /// Records this workspace as the last builder of the units of `built`.
+    pub fn claim(&self, built: &Built) {
+        for (_, dep_info) in &built.inside {
+            let _ = std::fs::write(self.marker(dep_info), &self.id);
+        }
+    }
+
+    fn marker(&self, dep_info: &Path) -> PathBuf {
+        self.dir
+            .join(dep_info.file_name().unwrap_or(dep_info.as_os_str()))
+    }
+}
+
+/// Links (else copies) `exe` to `keep` through a temporary name, so `keep` is always a
+/// whole binary.
+fn keep_at(exe: &Path, keep: &Path) -> Option<PathBuf> {
+    std::fs::create_dir_all(keep.parent()?).ok()?;
+    let tmp = keep.with_file_name(format!(
+        ".{}.{}.tmp",
+        keep.file_name()?.to_string_lossy(),
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&tmp);
+    std::fs::hard_link(exe, &tmp)
+        .or_else(|_| std::fs::copy(exe, &tmp).map(drop))
+        .ok()?;
+    match std::fs::rename(&tmp, keep) {
+        Ok(()) => Some(keep.to_path_buf()),
+        Err(_) => {
+            let _ = std::fs::remove_file(&tmp);
+            None
+        }
+    }
 }
 
 /// A finished build, as `store` records it.
@@ -235,7 +390,7 @@ pub fn store(args: &CargoArgs, build: Build) {
         return;
     };
     let root = build.root;
-    let mut paths: Vec<PathBuf> = vec![binary.output.clone(), root.join("Cargo.lock")];
+    let mut paths: Vec<PathBuf> = vec![binary.clone(), root.join("Cargo.lock")];
     for source in &read.sources {
         if let Some(manifest) = source
             .ancestors()
@@ -254,7 +409,7 @@ pub fn store(args: &CargoArgs, build: Build) {
     // cargo itself writes the binary, the lock file and what build scripts generate
     // during the build
     let cargos_own = |path: &Path| {
-        path == binary.output
+        path == binary
             || path.starts_with(build.target_dir)
             || path.file_name().is_some_and(|f| f == "Cargo.lock")
     };
@@ -276,7 +431,7 @@ pub fn store(args: &CargoArgs, build: Build) {
         value: Record {
             root: root.to_path_buf(),
             name: build.name.to_string(),
-            binary: binary.output.clone(),
+            binary: binary.clone(),
             config: build.config.clone(),
             runner_backends: build.runner_backends,
             lock_moved: build.lock_moved,
@@ -289,19 +444,36 @@ pub fn store(args: &CargoArgs, build: Build) {
 /// the crate's build script is `init`'s (which lists the migration files; cargo lists
 /// their directory, whose stamp changes when a file is added or removed), every source
 /// exists, and the sources under the target directory are generated by the runner or
-/// by a build script that declares what it reads.
+/// by a build script that declares what it reads. What a build script generates is
+/// left out: its inputs are watched.
 fn recordable(build: &Build) -> Option<Read> {
     let built = build.built;
     if built.incomplete || build.build_script.is_some_and(|b| !is_discovery_script(b)) {
         return None;
     }
-    let read = read_by(built)?;
     let generated = |s: &Path| {
         build.generated.is_some_and(|g| s.starts_with(g))
-            || built.scripts.iter().any(|(_, out)| s.starts_with(out))
+            || built.out_dirs.iter().any(|out| s.starts_with(out))
     };
     let doubtful = |s: &PathBuf| !s.exists() || (s.starts_with(build.target_dir) && !generated(s));
-    (!read.sources.is_empty() && !read.sources.iter().any(doubtful)).then_some(read)
+    if built.read.sources.is_empty() || built.read.sources.iter().any(doubtful) {
+        return None;
+    }
+    // Workspaces of the same layout share a build script's directory (see `Owners`).
+    let by_script = |s: &&PathBuf| built.out_dirs.iter().any(|out| s.starts_with(out));
+    let mut sources: Vec<PathBuf> = built
+        .read
+        .sources
+        .iter()
+        .filter(|s| !by_script(s))
+        .cloned()
+        .collect();
+    sources.sort();
+    sources.dedup();
+    Some(Read {
+        sources,
+        env: built.read.env.clone(),
+    })
 }
 
 /// The stamp of each of `paths`; `None` when one of them (but what cargo writes itself)
@@ -332,31 +504,6 @@ fn stamped(
 struct Read {
     sources: Vec<PathBuf>,
     env: BTreeSet<String>,
-}
-
-/// Everything the local units of `built` read; `None` when that cannot be known (a
-/// dep-info that cannot be read, a build script that does not say what it reads).
-fn read_by(built: &Built) -> Option<Read> {
-    let mut read = Read::default();
-    for unit in built.units.iter().chain(&built.binary) {
-        let info = DepInfo::read(&unit.dep_info)?;
-        read.sources
-            .extend(info.sources.iter().map(|s| built.cwd.join(s)));
-        read.env.extend(info.env);
-    }
-    for (package, out_dir) in &built.scripts {
-        let output = std::fs::read_to_string(out_dir.parent()?.join("output")).ok()?;
-        let (paths, env) = script_reads(&output);
-        // No `rerun-if-changed`: cargo reruns it when anything in the package changes.
-        if paths.is_empty() {
-            return None;
-        }
-        read.sources.extend(paths.iter().map(|p| package.join(p)));
-        read.env.extend(env);
-    }
-    read.sources.sort();
-    read.sources.dedup();
-    Some(read)
 }
 
 /// A build script's `rerun-if-changed` paths and `rerun-if-env-changed` variables,
@@ -411,43 +558,32 @@ impl DepInfo {
     }
 }
 
-/// The unit that `file` (a file cargo reported for a local package) belongs to: the
-/// unit's own file under `deps/` (`<crate>-<hash>`, with `lib` and an extension for a
-/// library), or the one `file` is a hard link of (cargo's copy of a binary at
-/// `target/<profile>/<name>`, of a build script at `build/<unit>/build-script-build`).
-pub fn unit_of(file: &Path) -> Option<Unit> {
+/// rustc's dep-info of the unit `file` (a file cargo reported for a local package)
+/// belongs to: the unit's own file under `deps/` (`<crate>-<hash>`, with `lib` and an
+/// extension for a library), or the one `file` is a hard link of (cargo's copy of a
+/// binary at `target/<profile>/<name>`, of a build script at
+/// `build/<unit>/build-script-build`).
+fn dep_info_of(file: &Path) -> Option<PathBuf> {
     let dir = file.parent()?;
     let name = file.file_name()?.to_str()?;
     if let Some(dep_info) = hashed_dep_info(dir, name) {
-        return Some(Unit {
-            output: file.to_path_buf(),
-            dep_info,
-        });
+        return Some(dep_info);
     }
     let prefix = format!("{}-", name.split('.').next()?.replace('-', "_"));
     let want = Identity::of(&std::fs::metadata(file).ok()?);
-    for dir in [dir.join("deps"), dir.to_path_buf()] {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
+    [dir.join("deps"), dir.to_path_buf()]
+        .iter()
+        .filter_map(|dir| Some((dir, std::fs::read_dir(dir).ok()?)))
+        .flat_map(|(dir, entries)| entries.flatten().map(move |e| (dir, e)))
+        .find_map(|(dir, entry)| {
             let candidate = entry.file_name();
-            let Some(candidate) = candidate.to_str() else {
-                continue;
-            };
-            if candidate.starts_with(&prefix)
+            let candidate = candidate.to_str()?;
+            (candidate.starts_with(&prefix)
                 && !candidate.ends_with(".d")
-                && entry.metadata().is_ok_and(|m| Identity::of(&m) == want)
-                && let Some(dep_info) = hashed_dep_info(&dir, candidate)
-            {
-                return Some(Unit {
-                    output: entry.path(),
-                    dep_info,
-                });
-            }
-        }
-    }
-    None
+                && entry.metadata().is_ok_and(|m| Identity::of(&m) == want))
+            .then(|| hashed_dep_info(dir, candidate))
+            .flatten()
+        })
 }
 
 /// `dir/<crate>-<hash>.d` for a unit file named `[lib]<crate>-<hash>[.ext]`.
@@ -703,7 +839,7 @@ mod tests {
     }
 
     #[test]
-    fn a_binary_is_traced_to_its_own_unit_file() {
+    fn a_binary_is_traced_to_its_units_dep_info() {
         let dir = tempfile::tempdir().unwrap();
         let deps = dir.path().join("deps");
         std::fs::create_dir(&deps).unwrap();
@@ -717,25 +853,29 @@ mod tests {
         let uplifted = dir.path().join("migration");
         std::fs::hard_link(deps.join("migration-0123456789abcdef"), &uplifted).unwrap();
         assert_eq!(
-            unit_of(&uplifted),
-            Some(Unit {
-                output: deps.join("migration-0123456789abcdef"),
-                dep_info: deps.join("migration-0123456789abcdef.d"),
-            })
+            dep_info_of(&uplifted),
+            Some(deps.join("migration-0123456789abcdef.d"))
         );
         // a library's own file names its unit
         std::fs::write(deps.join("libmigration-0123456789abcdef.rlib"), "").unwrap();
         assert_eq!(
-            unit_of(&deps.join("libmigration-0123456789abcdef.rlib")).map(|u| u.dep_info),
+            dep_info_of(&deps.join("libmigration-0123456789abcdef.rlib")),
             Some(deps.join("migration-0123456789abcdef.d"))
         );
-        // another workspace's build replaced the shared copy: it is traced to theirs
-        std::fs::remove_file(&uplifted).unwrap();
-        std::fs::hard_link(deps.join("migration-fedcba9876543210"), &uplifted).unwrap();
-        assert_eq!(
-            unit_of(&uplifted).map(|u| u.output),
-            Some(deps.join("migration-fedcba9876543210"))
-        );
+    }
+
+    #[test]
+    fn a_kept_binary_is_not_replaced_by_the_next_build() {
+        let dir = tempfile::tempdir().unwrap();
+        let exe = dir.path().join("migration");
+        std::fs::write(&exe, "ours").unwrap();
+        let keep = dir.path().join("state").join("debug").join("migration");
+        let mut built = Built::new(dir.path());
+        assert_eq!(built.keep_binary(&exe, &keep), keep);
+        // cargo replaces its copy (another workspace's build)
+        std::fs::remove_file(&exe).unwrap();
+        std::fs::write(&exe, "theirs").unwrap();
+        assert_eq!(std::fs::read_to_string(&keep).unwrap(), "ours");
     }
 
     #[test]
