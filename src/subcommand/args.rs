@@ -91,8 +91,7 @@ pub enum Command {
     Merge(MergeArgs),
     /// List the templates `create` can use, or copy the built-ins out to edit them
     Templates(TemplatesArgs),
-    /// Build the migration crate's standalone binary, with every database verb, for
-    /// production: it runs with no cargo and no sources (`./migration upgrade head`)
+    /// Build the standalone migration binary for production (no cargo or sources needed)
     Build(BuildArgs),
     #[command(flatten)]
     Db(Verb),
@@ -181,7 +180,8 @@ pub struct MergeArgs {
 
 #[derive(Debug, Args)]
 pub struct BuildArgs {
-    /// Build with the release profile
+    /// Build with the release profile, as production should (a debug build reads `sql`
+    /// migrations' files from the sources)
     #[arg(short, long)]
     pub release: bool,
     /// Where to put the binary [default: <target-dir>/<profile>/cargo-migrate/<crate>]

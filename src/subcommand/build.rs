@@ -30,8 +30,12 @@ pub fn build(args: &MigrateArgs, build: &BuildArgs, out: Output) -> Result<()> {
         None => default_out(&ws.target_dir, build.release, &krate.name),
     };
     copy(&binary.path, &to)?;
-    out.status("Built", format!("`{}` at {}", krate.name, relative(&to)));
-    out.data(relative(&to));
+    if out.json() {
+        out.object(&serde_json::json!({"event": "built", "package": krate.name, "path": to}));
+    } else {
+        out.status("Built", format!("`{}` at {}", krate.name, relative(&to)));
+        out.data(relative(&to));
+    }
     Ok(())
 }
 
