@@ -31,17 +31,6 @@ fn runs_recorded(p: &Project, dir: &Path, db: &str, args: &[&str]) -> Output {
     o
 }
 
-/// `args` needed a build: the recorded binary is not trusted.
-fn needs_a_build(p: &Project, dir: &Path, db: &str, args: &[&str], why: &str) {
-    let o = without_cargo(p, dir, db, args);
-    assert_eq!(o.status.code(), Some(1), "{why}: {}{}", out(&o), err(&o));
-    assert!(
-        one_line(&o).contains("/nonexistent/cargo"),
-        "{why}: {}",
-        err(&o)
-    );
-}
-
 /// Runs `cargo migrate upgrade head` in each project at once, `rounds` times with a
 /// `downgrade base` between, and returns each project's stderr.
 fn upgrade_at_once(projects: &[(&Project, String)], rounds: usize) -> Vec<String> {
@@ -269,14 +258,10 @@ fn a_crate_picked_at_the_prompt_is_not_remembered_for_runs_without_a_terminal() 
     );
 }
 
-#[test]
-fn a_stale_binary_never_runs() {
-    let p = Project::new();
-    // cargo writes its dep-info relative to the workspace, and the user works below it
-    p.write(".cargo/config.toml", "[build]\ndep-info-basedir = \".\"\n");
+/// A built project whose migration crate reads `CM_TEST_PREFIX` at compile time, built
+/// with `CM_TEST_PREFIX=a` from `migration/` below the workspace; its database URL.
+fn built_reading_the_environment(p: &Project) -> String {
     p.init();
-    let dir = p.path().join("migration");
-    // A migration crate that reads the environment at compile time.
     let lib = p.read("migration/src/lib.rs");
     p.write(
         "migration/src/lib.rs",
@@ -284,67 +269,76 @@ fn a_stale_binary_never_runs() {
     );
     let db = format!("sqlite://{}/app.db?mode=rwc", p.path().display());
     let mut cmd = p.command(&["upgrade", "head"]);
-    cmd.current_dir(&dir)
+    cmd.current_dir(p.path().join("migration"))
         .env("DATABASE_URL", &db)
         .env("CM_TEST_PREFIX", "a");
     p.expect_with(cmd, &["upgrade", "head"], 0);
+    db
+}
 
-    let recorded = |why: &str| {
-        let mut cmd = p.command(&["current"]);
-        cmd.current_dir(&dir)
-            .env("CARGO", "/nonexistent/cargo")
-            .env("DATABASE_URL", &db)
-            .env("CM_TEST_PREFIX", "a");
-        let o = cmd.output().unwrap();
-        assert_eq!(o.status.code(), Some(0), "{why}: {}", err(&o));
-    };
-    recorded("as built");
-
-    // compile-time environment
+/// `current` from `migration/`, with no cargo, `CM_TEST_PREFIX=a` and `env`: its exit
+/// code (1: it needed a build) and stderr.
+fn current_without_cargo(p: &Project, db: &str, env: &[(&str, &str)]) -> (Option<i32>, String) {
     let mut cmd = p.command(&["current"]);
-    cmd.current_dir(&dir)
+    cmd.current_dir(p.path().join("migration"))
+        .env("CARGO", "/nonexistent/cargo")
+        .env("DATABASE_URL", db)
+        .env("CM_TEST_PREFIX", "a");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let o = cmd.output().unwrap();
+    (o.status.code(), err(&o))
+}
+
+#[test]
+fn a_binary_built_with_other_compile_time_environment_is_not_run() {
+    let p = Project::new();
+    let db = built_reading_the_environment(&p);
+    assert_eq!(current_without_cargo(&p, &db, &[]).0, Some(0), "as built");
+    let (code, e) = current_without_cargo(&p, &db, &[("CM_TEST_PREFIX", "b")]);
+    assert!(
+        code == Some(1) && e.contains("/nonexistent/cargo"),
+        "option_env! changed: {e}"
+    );
+    let mut cmd = p.command(&["current"]);
+    cmd.current_dir(p.path().join("migration"))
         .env("CARGO", "/nonexistent/cargo")
         .env("DATABASE_URL", &db)
-        .env("CM_TEST_PREFIX", "b");
+        .env_remove("CM_TEST_PREFIX");
     let o = cmd.output().unwrap();
-    assert_eq!(o.status.code(), Some(1), "env! changed: {}", err(&o));
-    assert!(one_line(&o).contains("/nonexistent/cargo"), "{}", err(&o));
-    needs_a_build(&p, &dir, &db, &["current"], "env! unset");
+    assert_eq!(o.status.code(), Some(1), "option_env! unset: {}", err(&o));
+}
 
-    // the toolchain
-    let mut cmd = p.command(&["current"]);
-    cmd.current_dir(&dir)
-        .env("CARGO", "/nonexistent/cargo")
-        .env("DATABASE_URL", &db)
-        .env("CM_TEST_PREFIX", "a")
-        .env("RUSTUP_TOOLCHAIN", "cm-test-another-toolchain");
-    let o = cmd.output().unwrap();
-    assert_eq!(o.status.code(), Some(1), "another toolchain: {}", err(&o));
+#[test]
+fn a_binary_built_by_another_toolchain_is_not_run() {
+    let p = Project::new();
+    let db = built_reading_the_environment(&p);
+    let other = [("RUSTUP_TOOLCHAIN", "cm-test-another-toolchain")];
+    let (code, e) = current_without_cargo(&p, &db, &other);
+    assert_eq!(code, Some(1), "`cargo +toolchain`: {e}");
     p.write(
         "rust-toolchain.toml",
         "[toolchain]\nchannel = \"nightly\"\n",
     );
-    let mut cmd = p.command(&["current"]);
-    cmd.current_dir(&dir)
-        .env("CARGO", "/nonexistent/cargo")
-        .env("DATABASE_URL", &db)
-        .env("CM_TEST_PREFIX", "a");
-    let o = cmd.output().unwrap();
-    assert_eq!(o.status.code(), Some(1), "rust-toolchain.toml: {}", err(&o));
+    let (code, e) = current_without_cargo(&p, &db, &[]);
+    assert_eq!(code, Some(1), "rust-toolchain.toml: {e}");
     std::fs::remove_file(p.path().join("rust-toolchain.toml")).unwrap();
-    recorded("the toolchain as built");
+    assert_eq!(current_without_cargo(&p, &db, &[]).0, Some(0), "as built");
+}
 
-    // an edit, with cargo's dep-info relative to another directory
+#[test]
+fn edits_are_seen_whatever_dep_info_basedir_says() {
+    let p = Project::new();
+    // cargo writes its dep-info relative to the workspace, and the user works below it
+    p.write(".cargo/config.toml", "[build]\ndep-info-basedir = \".\"\n");
+    let db = built_reading_the_environment(&p);
+    assert_eq!(current_without_cargo(&p, &db, &[]).0, Some(0), "as built");
     let mut cmd = p.command(&["create", "one more"]);
-    cmd.current_dir(&dir);
+    cmd.current_dir(p.path().join("migration"));
     p.expect_with(cmd, &["create"], 0);
-    let mut cmd = p.command(&["current"]);
-    cmd.current_dir(&dir)
-        .env("CARGO", "/nonexistent/cargo")
-        .env("DATABASE_URL", &db)
-        .env("CM_TEST_PREFIX", "a");
-    let o = cmd.output().unwrap();
-    assert_eq!(o.status.code(), Some(1), "a new migration: {}", err(&o));
+    let (code, e) = current_without_cargo(&p, &db, &[]);
+    assert_eq!(code, Some(1), "a new migration: {e}");
 }
 
 /// Copies the binary `cargo migrate build` printed to an empty directory, removes the
