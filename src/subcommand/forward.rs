@@ -131,12 +131,52 @@ pub fn build_binary(
             krate.bin.clone().unwrap_or_else(|| krate.name.clone()),
         ),
     };
+    let target = Target {
+        manifest: &manifest,
+        package: &package,
+        bin: &bin,
+    };
+    let (path, built) = build_owned(args, ws, &krate.name, &target, &cargo_args, release)?;
+    let lock_moved = runner
+        .as_ref()
+        .is_some_and(|r| lock_moved(args, ws, krate, r));
+    Ok(Binary {
+        path,
+        built,
+        runner,
+        lock_moved,
+    })
+}
+
+/// A binary target of a package of the workspace at `manifest`.
+struct Target<'a> {
+    manifest: &'a Path,
+    package: &'a str,
+    bin: &'a str,
+}
+
+/// Builds `target` and keeps its binary in the workspace's own directory. A unit that
+/// another workspace of the same layout built last (see `fresh::Owners`) may be taken
+/// by cargo as fresh for this one: its package is cleaned and built again.
+fn build_owned(
+    args: &MigrateArgs,
+    ws: &Workspace,
+    krate: &str,
+    target: &Target,
+    cargo_args: &CargoArgs,
+    release: bool,
+) -> Result<(PathBuf, Built)> {
     let how = cargo::Build {
         color: cargo_color(args.global.color),
         quiet: args.global.quiet,
         release,
     };
-    let cargo_build = || cargo::build(&manifest, &package, &bin, &ws.target_dir, &cargo_args, how);
+    let Target {
+        manifest,
+        package,
+        bin,
+    } = *target;
+    let cargo_build = || cargo::build(manifest, package, bin, &ws.target_dir, cargo_args, how);
     let noise = if args.global.verbose >= 2 {
         Noise::All
     } else {
@@ -149,25 +189,19 @@ pub fn build_binary(
         .join(profile)
         .join(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
     let owners = fresh::Owners::lock(&ws.target_dir, &ws.root);
-    let (mut path, mut built) = build(cargo_build(), &krate.name, &bin, noise, cwd, &keep)?;
+    let (mut path, mut built) = build(cargo_build(), krate, bin, noise, cwd, &keep)?;
     if let Some(owners) = &owners {
         let foreign = owners.foreign(&built);
         if !foreign.is_empty() {
-            let clean = cargo::clean(&manifest, &foreign, &ws.target_dir, &cargo_args, how);
-            run_held(clean, &krate.name)?;
-            (path, built) = build(cargo_build(), &krate.name, &bin, noise, cwd, &keep)?;
+            run_held(
+                cargo::clean(manifest, &foreign, &ws.target_dir, cargo_args, how),
+                krate,
+            )?;
+            (path, built) = build(cargo_build(), krate, bin, noise, cwd, &keep)?;
         }
         owners.claim(&built);
     }
-    let lock_moved = runner
-        .as_ref()
-        .is_some_and(|r| lock_moved(args, ws, krate, r));
-    Ok(Binary {
-        path,
-        built,
-        runner,
-        lock_moved,
-    })
+    Ok((path, built))
 }
 
 /// Writes the runner of a sea-orm-cli crate. Its lock file is its own and grows by the

@@ -36,7 +36,6 @@ struct Stamped<T> {
     entries: Vec<PathBuf>,
     files: Vec<FileStamp>,
     /// `(variable, value)` the build read; `None`: it must be unset.
-    #[serde(default)]
     env: Vec<(String, Option<String>)>,
     value: T,
 }
@@ -876,6 +875,29 @@ mod tests {
         std::fs::remove_file(&exe).unwrap();
         std::fs::write(&exe, "theirs").unwrap();
         assert_eq!(std::fs::read_to_string(&keep).unwrap(), "ours");
+    }
+
+    #[test]
+    fn a_unit_another_workspace_built_last_is_foreign() {
+        let target = tempfile::tempdir().unwrap();
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let mut built = Built::new(a.path());
+        built.inside.push((
+            "path+file:///ws/migration#migration@0.1.0".to_string(),
+            target
+                .path()
+                .join("debug/deps/migration-0123456789abcdef.d"),
+        ));
+        let owners = Owners::lock(target.path(), a.path()).unwrap();
+        assert!(owners.foreign(&built).is_empty(), "never built");
+        owners.claim(&built);
+        assert!(owners.foreign(&built).is_empty(), "built by this workspace");
+        drop(owners);
+        let theirs = Owners::lock(target.path(), b.path()).unwrap();
+        assert_eq!(
+            theirs.foreign(&built),
+            vec!["path+file:///ws/migration#migration@0.1.0"]
+        );
     }
 
     #[test]
