@@ -383,12 +383,22 @@ fn the_binary_runs_without_cargo_when_nothing_changed() {
         "{}",
         err(&o)
     );
-    for f in std::fs::read_dir(Path::new(REPO).join("target/e2e/cargo-migrate"))
+    // This workspace's records (other tests' are in other directories).
+    let root = serde_json::to_string(&p.path().display().to_string()).unwrap();
+    for dir in std::fs::read_dir(Path::new(REPO).join("target/e2e/cargo-migrate"))
         .unwrap()
         .flatten()
     {
-        if f.file_name().to_string_lossy().starts_with("fresh-") {
-            let _ = std::fs::remove_file(f.path());
+        for f in std::fs::read_dir(dir.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if f.file_name().to_string_lossy().starts_with("fresh-")
+                && std::fs::read_to_string(f.path()).is_ok_and(|r| r.contains(&root))
+            {
+                let _ = std::fs::remove_file(f.path());
+            }
         }
     }
     let o = p.expect_on(&db, &["current"], 0);

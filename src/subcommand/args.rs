@@ -19,7 +19,8 @@ pub enum CargoCli {
     version,
     about = "Alembic's migration workflow for SeaORM: revision graph, locks, one transaction per migration",
     after_help = "Database verbs build the migration crate (only when something changed) and run its binary \
-                  with the same arguments; in production run that binary directly: `./migration upgrade head`.\n\
+                  with the same arguments; in production run that binary directly (`cargo migrate build` \
+                  puts it at a stable path): `./migration upgrade head`.\n\
                   Revisions: `head`, `heads`, `base`, `current`, an id or a unique prefix of at least 4 \
                   characters, `+N`/`-N`, `<rev>+N`, `<rev>-N`, `head-N`.\n\
                   Exit codes: 0 ok, 1 migration or database error, 2 usage error or bad input, \
@@ -77,6 +78,13 @@ pub struct CargoArgs {
     pub frozen: bool,
 }
 
+impl CargoArgs {
+    /// `--locked` or `--frozen`: the workspace's resolved versions must not change.
+    pub fn keeps_lock(&self) -> bool {
+        self.locked || self.frozen
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Add a migration crate to this workspace
@@ -88,6 +96,8 @@ pub enum Command {
     Merge(MergeArgs),
     /// List the templates `create` can use, or copy the built-ins out to edit them
     Templates(TemplatesArgs),
+    /// Build the standalone migration binary for production (no cargo or sources needed)
+    Build(BuildArgs),
     #[command(flatten)]
     Db(Verb),
 }
@@ -171,6 +181,17 @@ pub struct MergeArgs {
     /// The template to write it from
     #[arg(short, long, default_value = "empty")]
     pub template: String,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Build with the release profile, as production should (a debug build reads `sql`
+    /// migrations' files from the sources)
+    #[arg(short, long)]
+    pub release: bool,
+    /// Where to put the binary [default: <target-dir>/<profile>/cargo-migrate/<crate>]
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -28,6 +28,16 @@ pub fn resolution_flags(args: &CargoArgs) -> Vec<String> {
     flags
 }
 
+/// How `build` shows its output and what it builds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Build {
+    /// Colour cargo's (piped) output.
+    pub color: bool,
+    pub quiet: bool,
+    /// The release profile instead of the dev profile.
+    pub release: bool,
+}
+
 /// `cargo build` of one binary, reporting artifacts as JSON on stdout.
 pub fn build(
     manifest: &Path,
@@ -35,8 +45,7 @@ pub fn build(
     bin: &str,
     target_dir: &Path,
     args: &CargoArgs,
-    color: bool,
-    quiet: bool,
+    how: Build,
 ) -> Command {
     let mut cmd = Command::new(program());
     cmd.arg("build")
@@ -46,14 +55,58 @@ pub fn build(
         .arg("--target-dir")
         .arg(target_dir)
         .arg("--message-format=json-render-diagnostics")
-        .arg(if color {
-            "--color=always"
-        } else {
-            "--color=never"
-        })
+        .arg(color_flag(how.color))
         .args(resolution_flags(args));
-    if quiet {
+    if how.release {
+        cmd.arg("--release");
+    }
+    if how.quiet {
         cmd.arg("--quiet");
     }
     cmd
+}
+
+/// `cargo clean` of `packages` (package ids) in the profile `how` builds.
+pub fn clean(
+    manifest: &Path,
+    packages: &[String],
+    target_dir: &Path,
+    args: &CargoArgs,
+    how: Build,
+) -> Command {
+    let mut cmd = Command::new(program());
+    cmd.arg("clean")
+        .arg("--manifest-path")
+        .arg(manifest)
+        .arg("--target-dir")
+        .arg(target_dir)
+        .arg(color_flag(how.color))
+        .args(resolution_flags(args));
+    for package in packages {
+        cmd.args(["--package", package]);
+    }
+    if how.release {
+        cmd.arg("--release");
+    }
+    cmd
+}
+
+/// `cargo fetch`: resolves the workspace at `manifest` (writing its lock file) and
+/// downloads what it needs, compiling nothing.
+pub fn fetch(manifest: &Path, args: &CargoArgs, color: bool) -> Command {
+    let mut cmd = Command::new(program());
+    cmd.arg("fetch")
+        .arg("--manifest-path")
+        .arg(manifest)
+        .arg(color_flag(color))
+        .args(resolution_flags(args));
+    cmd
+}
+
+fn color_flag(color: bool) -> &'static str {
+    if color {
+        "--color=always"
+    } else {
+        "--color=never"
+    }
 }

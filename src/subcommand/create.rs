@@ -32,7 +32,7 @@ impl<'a> Target<'a> {
                 krate.name
             ))
         })?;
-        let source = Source::read_indexed(lib, Some(&krate.target_dir))?;
+        let source = Source::read_indexed(lib, Some(&krate.state_dir))?;
         if source.layout == Layout::Discover && krate.build_script.is_none() {
             return Err(ToolError::usage(format!(
                 "{} uses `cargo_migrate::discover!()`, but the crate `{}` has no build.rs to find \
@@ -71,12 +71,12 @@ pub struct Written {
     pub files: Vec<PathBuf>,
 }
 
-/// Waits for, then holds, the lock that serialises `create` and `merge` on the crates
-/// of one target directory: the file under `target/cargo-migrate` stays locked until the
-/// returned handle is dropped (the process exits, at the latest).
+/// Waits for, then holds, the lock that serialises `create` and `merge` in one
+/// workspace: a file in the workspace's state directory under the target directory,
+/// locked until the returned handle is dropped (the process exits, at the latest).
 pub fn lock(krate: &MigrationCrate) -> Result<std::fs::File> {
-    let dir = krate.target_dir.join("cargo-migrate");
-    std::fs::create_dir_all(&dir).map_err(ToolError::io("create", &dir))?;
+    let dir = &krate.state_dir;
+    std::fs::create_dir_all(dir).map_err(ToolError::io("create", dir))?;
     let path = dir.join("create.lock");
     let file = std::fs::OpenOptions::new()
         .create(true)

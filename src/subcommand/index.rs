@@ -9,8 +9,8 @@
 //! one, another version's, another directory's, a changed stamp, a stamp too recent to
 //! be trusted) means the file is read, as it always was before the index existed.
 //!
-//! The index lives under the target directory, beside `fresh`'s records, and is
-//! replaced atomically (a temporary file renamed over it); a failure to write it only
+//! The index lives in the workspace's directory under the target directory
+//! (`fresh::state_dir`), beside `fresh`'s records, and is replaced atomically (a temporary file renamed over it); a failure to write it only
 //! means the next run reads the files again.
 
 use std::borrow::Cow;
@@ -116,20 +116,20 @@ pub struct Index {
 }
 
 impl Index {
-    /// The index of the module files in `dir`, kept under `target_dir` (none: every file
-    /// is read and nothing is kept).
-    pub fn open(target_dir: Option<&Path>, dir: &Path) -> Index {
+    /// The index of the module files in `dir`, kept in `state_dir` (none: every file is
+    /// read and nothing is kept).
+    pub fn open(state_dir: Option<&Path>, dir: &Path) -> Index {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(i128::MIN / 2, |d| d.as_nanos() as i128);
-        Index::open_at(target_dir, dir, now)
+        Index::open_at(state_dir, dir, now)
     }
 
-    fn open_at(target_dir: Option<&Path>, dir: &Path, now: i128) -> Index {
-        let file = target_dir
+    fn open_at(state_dir: Option<&Path>, dir: &Path, now: i128) -> Index {
+        let file = state_dir
             .zip(dir.to_str())
             .filter(|(_, d)| !d.contains(['\n', '\r']))
-            .map(|(t, d)| t.join("cargo-migrate").join(file_name(d)));
+            .map(|(t, d)| t.join(file_name(d)));
         let (text, kept) = file
             .as_deref()
             .and_then(|f| std::fs::read_to_string(f).ok())
@@ -572,12 +572,7 @@ mod tests {
         std::fs::write(&path, module("m2", "mW")).unwrap();
         let (facts, reads) = run(&d, &["m2.rs"], Index::open(None, &d.src).now);
         assert_eq!((parents(&facts), reads), (vec![vec!["mW".to_string()]], 1));
-        assert!(
-            !d.target
-                .join("cargo-migrate")
-                .join(file_name(d.src.to_str().unwrap()))
-                .exists()
-        );
+        assert!(!d.target.join(file_name(d.src.to_str().unwrap())).exists());
     }
 
     #[test]
@@ -585,10 +580,7 @@ mod tests {
         let d = dirs();
         std::fs::write(d.src.join("m1.rs"), module("m1", "m0")).unwrap();
         run(&d, &["m1.rs"], later());
-        let file = d
-            .target
-            .join("cargo-migrate")
-            .join(file_name(d.src.to_str().unwrap()));
+        let file = d.target.join(file_name(d.src.to_str().unwrap()));
         let text = std::fs::read_to_string(&file).unwrap();
         let other = text.replace(&header(), "cargo-migrate module index 1 0.0.0");
         assert_ne!(text, other);

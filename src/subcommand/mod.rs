@@ -4,6 +4,7 @@
 //! only when something changed.
 
 pub mod args;
+pub mod build;
 pub mod cargo;
 pub mod compat;
 pub mod config;
@@ -66,6 +67,10 @@ pub fn main(argv: Vec<OsString>) -> ExitCode {
 fn run(args: &MigrateArgs, out: Output) -> Result<ExitCode> {
     match &args.command {
         Command::Db(verb) => forward::run(args, verb),
+        Command::Build(b) => {
+            build::build(args, b, out)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Init(init_args) => {
             let ws = Workspace::load(&args.cargo)?;
             let url = args.global.database_url.as_deref();

@@ -60,8 +60,8 @@ impl Source {
     }
 
     /// The crate's source, the module files that did not change since the last run
-    /// answered by an index kept under `target_dir` (`super::index`).
-    pub fn read_indexed(lib: &Path, target_dir: Option<&Path>) -> Result<Source> {
+    /// answered by an index kept in `state_dir` (`super::index`).
+    pub fn read_indexed(lib: &Path, state_dir: Option<&Path>) -> Result<Source> {
         let text = std::fs::read_to_string(lib).map_err(ToolError::io("read", lib))?;
         let (layout, modules) = parse_lib(&text).map_err(|why| {
             ToolError::usage(format!(
@@ -74,7 +74,7 @@ impl Source {
             Layout::Discover => discovered(dir)?,
             _ => modules.into_iter().map(|m| (m, None)).collect(),
         };
-        let mut index = Index::open(target_dir, dir);
+        let mut index = Index::open(state_dir, dir);
         let mut revisions = Vec::with_capacity(modules.len());
         for (module, entry) in modules {
             let (path, facts) = read_module(&mut index, dir, &module, entry).ok_or_else(|| {

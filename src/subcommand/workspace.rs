@@ -52,8 +52,11 @@ pub struct MigrationCrate {
     pub sea_orm_features: Vec<String>,
     /// The build script's source, if the crate has one.
     pub build_script: Option<PathBuf>,
-    /// The workspace's target directory.
-    pub target_dir: PathBuf,
+    /// Where the subcommand keeps what it writes for this workspace
+    /// (`fresh::state_dir`).
+    pub state_dir: PathBuf,
+    /// Chosen at the prompt among several: a run without a terminal would not get it.
+    pub picked: bool,
 }
 
 impl Workspace {
@@ -103,6 +106,11 @@ impl Workspace {
         })
     }
 
+    /// Where the subcommand keeps what it writes for this workspace.
+    pub fn state_dir(&self) -> PathBuf {
+        fresh::state_dir(&self.target_dir, &self.root)
+    }
+
     pub fn members(&self) -> Vec<&Package> {
         self.meta.workspace_packages()
     }
@@ -118,6 +126,7 @@ impl Workspace {
                 .join(", ")
         };
         let wanted = package.or(self.config.package.as_deref());
+        let mut picked = false;
         let chosen: &Package = if let Some(name) = wanted {
             let from = if package.is_some() {
                 "`-p`"
@@ -159,7 +168,7 @@ impl Workspace {
                 }
                 several if interactive() => {
                     let names: Vec<&str> = several.iter().map(|p| p.name.as_str()).collect();
-                    let picked = dialoguer::Select::new()
+                    let choice = dialoguer::Select::new()
                         .with_prompt("Which migration crate? (`-p <name>` skips this question)")
                         .items(&names)
                         .default(0)
@@ -167,7 +176,8 @@ impl Workspace {
                         .ok()
                         .flatten()
                         .ok_or_else(|| ToolError::usage("no migration crate chosen"))?;
-                    several[picked]
+                    picked = true;
+                    several[choice]
                 }
                 several => {
                     let list: Vec<String> =
@@ -181,7 +191,8 @@ impl Workspace {
             }
         };
         let mut krate = describe(chosen)?;
-        krate.target_dir = self.target_dir.clone();
+        krate.state_dir = self.state_dir();
+        krate.picked = picked;
         let own = Config::from_metadata(&chosen.metadata, &krate.dir, "package.metadata.migrate")?;
         Ok((krate, self.config.clone().merged(own)))
     }
@@ -281,7 +292,8 @@ fn describe(p: &Package) -> Result<MigrationCrate> {
             .iter()
             .find(|t| t.kind.contains(&TargetKind::CustomBuild))
             .map(|t| t.src_path.clone().into()),
-        target_dir: PathBuf::new(),
+        state_dir: PathBuf::new(),
+        picked: false,
     })
 }
 
