@@ -459,6 +459,13 @@ fn ours_workspace(root: &Path, n: usize, backend: &str) -> Res<Vec<String>> {
             &read_string(&scratch.path().join(OURS_DIR).join(file))?,
         )?;
     }
+    // `init` points cargo at this checkout in the workspace's `.cargo/config.toml` (the
+    // manifest asks for the published version).
+    let config = Path::new(".cargo").join("config.toml");
+    write_if_changed(
+        &root.join(&config),
+        &read_string(&scratch.path().join(&config))?,
+    )?;
     let ids: Vec<String> = (0..n).map(common::id).collect();
     let src = krate.join("src");
     for (i, id) in ids.iter().enumerate() {

@@ -134,6 +134,9 @@ pub fn init(ws: &Workspace, args: &InitArgs, url: Option<&str>) -> Result<Initia
     let manifest =
         super::profile::with_overrides(manifest.as_deref().unwrap_or(&manifest_text), &backends)
             .or(manifest);
+    let manifest =
+        super::profile::with_line_tables(manifest.as_deref().unwrap_or(&manifest_text), &name)
+            .or(manifest);
 
     // Then write: the crate, the workspace manifest, `.env`.
     std::fs::create_dir_all(dir.parent().unwrap_or(&ws.root))

@@ -104,6 +104,50 @@ pub fn add_overrides(doc: &mut DocumentMut, levels: &[(&str, i64)]) -> bool {
     added
 }
 
+/// Above the migration crate's own entry.
+const LINE_TABLES: &str = "# The migration crate with line tables only (panics and backtraces keep their lines):\n# adding a migration then recompiles about a third faster. Written by `cargo migrate init`.\n";
+
+/// `text` with `[profile.dev.package.<krate>] debug = "line-tables-only"` added, or
+/// `None` when the user already chose (`debug` in `[profile.dev]` or for that package)
+/// or `text` is not TOML. Adding a migration recompiles the whole crate, and most of its
+/// code generation is debug information: at 500 migrations this took the rebuild from
+/// 7.6 to 5.4 s (README, "The developer loop").
+pub fn with_line_tables(text: &str, krate: &str) -> Option<String> {
+    let mut doc: DocumentMut = text.parse().ok()?;
+    let dev = doc.get("profile").and_then(|p| p.get("dev"));
+    let chosen = dev.is_some_and(|d| {
+        d.get("debug").is_some()
+            || d.get("package")
+                .and_then(|p| p.get(krate))
+                .is_some_and(|own| own.get("debug").is_some())
+    });
+    if chosen {
+        return None;
+    }
+    let package = table_at(doc.as_table_mut(), &["profile", "dev", "package"])?;
+    match package.get_mut(krate) {
+        None => {
+            let mut entry = InlineTable::new();
+            entry.insert("debug", Value::from("line-tables-only"));
+            package.insert(krate, Item::Value(Value::InlineTable(entry)));
+            if let Some(mut key) = package.key_mut(krate) {
+                key.leaf_decor_mut().set_prefix(format!("\n{LINE_TABLES}"));
+            }
+            // An inline entry needs the table's header.
+            package.set_implicit(false);
+        }
+        Some(Item::Value(Value::InlineTable(table))) => {
+            table.insert("debug", Value::from("line-tables-only"));
+            table.fmt();
+        }
+        Some(item) => {
+            item.as_table_mut()?
+                .insert("debug", toml_edit::value("line-tables-only"));
+        }
+    }
+    Some(doc.to_string())
+}
+
 /// The table at `path`, created (without a header of its own) where absent; `None` if
 /// something on the way is not a standard table (an inline table, a value).
 fn table_at<'a>(mut table: &'a mut Table, path: &[&str]) -> Option<&'a mut Table> {
@@ -255,5 +299,43 @@ lto = true
         ] {
             assert_eq!(with_overrides(text, &[Backend::Postgres]), None, "{text}");
         }
+    }
+
+    #[test]
+    fn the_migration_crate_gets_line_tables_unless_debug_info_was_chosen() {
+        let text = "[package]\nname = \"app\"\n";
+        let out = with_overrides(text, &[Backend::Sqlite]).unwrap();
+        let out = with_line_tables(&out, "migration").unwrap();
+        assert!(
+            out.ends_with(&format!(
+                "untrusted = {{ opt-level = 3 }}\n\n{LINE_TABLES}migration = {{ debug = \"line-tables-only\" }}\n"
+            )),
+            "{out}"
+        );
+        let parsed: DocumentMut = out.parse().unwrap();
+        assert_eq!(
+            parsed["profile"]["dev"]["package"]["migration"]["debug"].as_str(),
+            Some("line-tables-only")
+        );
+        // Alone, in a manifest with no profile yet.
+        let alone = with_line_tables(text, "migration").unwrap();
+        let parsed: DocumentMut = alone.parse().unwrap();
+        assert_eq!(
+            parsed["profile"]["dev"]["package"]["migration"]["debug"].as_str(),
+            Some("line-tables-only"),
+            "{alone}"
+        );
+        for chosen in [
+            "[profile.dev]\ndebug = 0\n",
+            "[profile.dev.package.migration]\ndebug = true\n",
+        ] {
+            assert_eq!(with_line_tables(chosen, "migration"), None, "{chosen}");
+        }
+        let tuned = "[profile.dev.package.migration]\nopt-level = 1\n";
+        let out = with_line_tables(tuned, "migration").unwrap();
+        assert_eq!(
+            out,
+            "[profile.dev.package.migration]\nopt-level = 1\ndebug = \"line-tables-only\"\n"
+        );
     }
 }
