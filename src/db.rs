@@ -57,11 +57,16 @@ fn dotenv_value(name: &str) -> Result<Option<String>> {
     }
 }
 
-/// The value the `.env` file `path` gives `name`; a line that does not parse before it
-/// is an error, not a missing value.
-fn dotenv_file_value(path: &Path, name: &str) -> Result<Option<String>> {
+/// The value the `.env` file `path` gives `name` (none if there is no such file); a
+/// line that does not parse before it is an error, not a missing value. The one reader
+/// of `.env` files, for the binary and the subcommand.
+pub fn dotenv_file_value(path: &Path, name: &str) -> Result<Option<String>> {
     let cannot = |why: String| Error::Config(format!("cannot read {}: {why}", path.display()));
-    let items = dotenvy::from_path_iter(path).map_err(|e| cannot(e.to_string()))?;
+    let items = match dotenvy::from_path_iter(path) {
+        Ok(items) => items,
+        Err(dotenvy::Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(cannot(e.to_string())),
+    };
     for item in items {
         match item {
             Ok((key, value)) if key == name => return Ok(Some(value)),

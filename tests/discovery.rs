@@ -8,10 +8,10 @@
 mod project;
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
-use project::{Project, err, out, target_dir};
+use project::{Project, err, git, out, target_dir};
 
 /// The first migration `init` wrote.
 fn first_migration(p: &Project) -> String {
@@ -39,29 +39,6 @@ fn hand_written(p: &Project, id: &str, parent: &str) {
 /// The migration crate's binary in the shared target directory.
 fn binary(p: &Project) -> PathBuf {
     target_dir().join("debug").join(&p.name)
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let o = Command::new("git")
-        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
-        .args([
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git runs");
-    assert!(
-        o.status.success(),
-        "git {}:\n{}{}",
-        args.join(" "),
-        out(&o),
-        err(&o)
-    );
-    out(&o)
 }
 
 #[test]

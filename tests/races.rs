@@ -3,6 +3,8 @@
 //! other run reaches the migration lock (and opens the gate from there), or a
 //! confirmation lets another run change the database before the answer.
 
+#[path = "support/runtime_db.rs"]
+mod runtime_db;
 mod support;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
@@ -16,6 +18,7 @@ use cargo_migrate::sea_orm_migration::sea_orm::{
 };
 use cargo_migrate::sea_orm_migration::{MigrationName, MigrationTrait, SchemaManager, async_trait};
 use cargo_migrate::{DbUrl, Error, Revision, Runtime, State, WriteOptions};
+use runtime_db::{applied, connect, connect_with, ids, opts, tables};
 use support::{Backend, TestDb};
 
 // ---------------------------------------------------------------------------------------
@@ -207,67 +210,8 @@ impl Observer for Answers {
 // ---------------------------------------------------------------------------------------
 // The database, as the test sees it
 
-async fn connect_with(url: &str, opts: ConnectOptionsExt) -> Db {
-    Db::connect(&DbUrl::parse(url).expect("url"), opts)
-        .await
-        .expect("connect")
-}
-
-async fn connect(db: &TestDb) -> Db {
-    let write = ConnectOptionsExt {
-        write: true,
-        ..Default::default()
-    };
-    connect_with(&db.url, write).await
-}
-
 async fn state(rt: &Runtime, db: &Db) -> State {
     rt.state(db).await.expect("state")
-}
-
-/// The applied revisions, sorted.
-async fn applied(rt: &Runtime, db: &Db) -> Vec<String> {
-    let mut v: Vec<String> = state(rt, db)
-        .await
-        .recorded
-        .applied
-        .into_iter()
-        .map(|r| r.version)
-        .collect();
-    v.sort();
-    v
-}
-
-/// The tables whose name starts with `t_`, sorted.
-async fn tables(db: &Db) -> Vec<String> {
-    let sql = match db.backend() {
-        cargo_migrate::sea_orm_migration::sea_orm::DbBackend::Sqlite => {
-            "SELECT name AS t FROM sqlite_master WHERE type = 'table' AND name LIKE 't\\_%' ESCAPE '\\' ORDER BY name"
-        }
-        cargo_migrate::sea_orm_migration::sea_orm::DbBackend::Postgres => {
-            "SELECT table_name::text AS t FROM information_schema.tables WHERE table_schema = current_schema() AND table_name LIKE 't\\_%' ORDER BY table_name"
-        }
-        _ => {
-            "SELECT CAST(table_name AS CHAR) AS t FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE 't\\_%' ORDER BY table_name"
-        }
-    };
-    db.connection()
-        .query_all_raw(
-            cargo_migrate::sea_orm_migration::sea_orm::Statement::from_string(db.backend(), sql),
-        )
-        .await
-        .expect("list tables")
-        .into_iter()
-        .map(|r| r.try_get::<String>("", "t").expect("t"))
-        .collect()
-}
-
-fn opts() -> WriteOptions {
-    WriteOptions::default()
-}
-
-fn ids(steps: &[cargo_migrate::exec::StepOutcome]) -> Vec<&str> {
-    steps.iter().map(|s| s.revision.as_str()).collect()
 }
 
 /// Runs `upgrade <target>` of [`abcd`] as another process would: on its own thread,

@@ -1,6 +1,8 @@
 //! The runtime's verbs against real databases: SQLite always, PostgreSQL and
 //! MySQL/MariaDB when `TEST_POSTGRES_URL` / `TEST_MYSQL_URL` are set (required in CI).
 
+#[path = "support/runtime_db.rs"]
+mod runtime_db;
 mod support;
 
 use cargo_migrate::db::{ConnectOptionsExt, Db};
@@ -10,7 +12,8 @@ use cargo_migrate::sea_orm_migration::{
     MigrationName, MigrationTrait, MigratorTrait, SchemaManager, async_trait,
 };
 use cargo_migrate::{DbUrl, Error, Revision, Runtime, WriteOptions};
-use support::{Backend, TestDb};
+use runtime_db::{applied, connect, ids, opts, tables};
+use support::Backend;
 
 /// A migration made of SQL statements.
 #[derive(Clone)]
@@ -94,64 +97,6 @@ fn runtime(migrations: Vec<(Sql, &'static [&'static str])>) -> Runtime {
         .map(|(m, parents)| Revision::new(m, parents))
         .collect();
     Runtime::new(revisions, "seaql_migrations").expect("valid graph")
-}
-
-async fn connect(db: &TestDb) -> Db {
-    let url = DbUrl::parse(&db.url).expect("url");
-    Db::connect(
-        &url,
-        ConnectOptionsExt {
-            write: true,
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("connect")
-}
-
-async fn tables(db: &Db) -> Vec<String> {
-    let sql = match db.backend() {
-        cargo_migrate::sea_orm_migration::sea_orm::DbBackend::Sqlite => {
-            "SELECT name AS t FROM sqlite_master WHERE type = 'table' AND name LIKE 't\\_%' ESCAPE '\\' ORDER BY name"
-        }
-        cargo_migrate::sea_orm_migration::sea_orm::DbBackend::Postgres => {
-            "SELECT table_name::text AS t FROM information_schema.tables WHERE table_schema = current_schema() AND table_name LIKE 't\\_%' ORDER BY table_name"
-        }
-        _ => {
-            "SELECT CAST(table_name AS CHAR) AS t FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE 't\\_%' ORDER BY table_name"
-        }
-    };
-    db.connection()
-        .query_all_raw(
-            cargo_migrate::sea_orm_migration::sea_orm::Statement::from_string(db.backend(), sql),
-        )
-        .await
-        .expect("list tables")
-        .into_iter()
-        .map(|r| r.try_get::<String>("", "t").expect("t"))
-        .collect()
-}
-
-async fn applied(rt: &Runtime, db: &Db) -> Vec<String> {
-    let mut v: Vec<String> = rt
-        .state(db)
-        .await
-        .expect("state")
-        .recorded
-        .applied
-        .into_iter()
-        .map(|r| r.version)
-        .collect();
-    v.sort();
-    v
-}
-
-fn opts() -> WriteOptions {
-    WriteOptions::default()
-}
-
-fn ids(steps: &[cargo_migrate::exec::StepOutcome]) -> Vec<&str> {
-    steps.iter().map(|s| s.revision.as_str()).collect()
 }
 
 on_every_backend!(upgrade_head_applies_every_revision_parents_first, |tdb| {

@@ -7,9 +7,8 @@ mod project;
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 
-use project::{Project, REPO, err, one_line, out};
+use project::{Project, REPO, err, git, one_line, out};
 
 on_every_backend!(the_whole_workflow, |db| {
     let p = Project::new();
@@ -726,17 +725,6 @@ fn a_panicking_migration_is_a_failed_migration() {
     let o = p.expect_on(&db, &["status", "--format", "json"], 0);
     let v: serde_json::Value = serde_json::from_str(out(&o).trim()).unwrap();
     assert_eq!(v["applied"], 1, "{v}");
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let o = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git");
-    assert!(o.status.success(), "git {args:?}: {}", err(&o));
-    out(&o)
 }
 
 #[test]

@@ -13,6 +13,13 @@ pub fn program() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("cargo"))
 }
 
+/// cargo's home directory: `$CARGO_HOME`, else `~/.cargo`.
+pub fn home() -> Option<PathBuf> {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::home_dir().map(|h| h.join(".cargo")))
+}
+
 /// Flags that change how cargo resolves and fetches, for every cargo call.
 pub fn resolution_flags(args: &CargoArgs) -> Vec<String> {
     let mut flags = Vec::new();

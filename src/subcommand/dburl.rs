@@ -76,36 +76,8 @@ pub fn missing(root: &Path) -> ToolError {
 
 /// The value of `key` in the root's `.env`, if the file exists and sets it.
 fn dotenv(root: &Path, key: &str) -> Result<Option<String>> {
-    let path = root.join(".env");
-    let items = match dotenvy::from_path_iter(&path) {
-        Ok(items) => items,
-        Err(dotenvy::Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
-            return Err(ToolError::usage(format!(
-                "cannot read {}: {e}",
-                path.display()
-            )));
-        }
-    };
-    for item in items {
-        match item {
-            Ok((name, value)) if name == key => return Ok(Some(value)),
-            Ok(_) => {}
-            Err(e) => {
-                return Err(ToolError::usage(format!(
-                    "cannot read {}: {}",
-                    path.display(),
-                    // dotenvy quotes the offending line, which may hold a password.
-                    match e {
-                        dotenvy::Error::LineParse(_, index) =>
-                            format!("a line does not parse (at byte {index})"),
-                        other => other.to_string(),
-                    }
-                )));
-            }
-        }
-    }
-    Ok(None)
+    crate::db::dotenv_file_value(&root.join(".env"), key)
+        .map_err(|e| ToolError::usage(e.to_string()))
 }
 
 /// `sqlite://app.db` → `sqlite:///<root>/app.db`; absolute paths and in-memory

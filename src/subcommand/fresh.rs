@@ -773,9 +773,7 @@ fn split_target(line: &str) -> Option<(&str, &str)> {
 /// later must also force a build).
 fn cargo_config_files(root: &Path) -> Vec<PathBuf> {
     let cwd = std::env::current_dir().unwrap_or_default();
-    let home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    let home = super::cargo::home();
     let mut dirs: Vec<PathBuf> = root
         .ancestors()
         .chain(cwd.ancestors())

@@ -94,7 +94,11 @@ pub fn local_patch(root: &Path, source: &Path) -> Result<Patched> {
     };
     let git = Git::of(root);
     let config = match &git {
-        Some(git) if git.tracks(&in_workspace) => cargo_home()?.join("config.toml"),
+        Some(git) if git.tracks(&in_workspace) => super::cargo::home()
+            .ok_or_else(|| {
+                ToolError::Failure("cannot find cargo's home directory: set CARGO_HOME".into())
+            })?
+            .join("config.toml"),
         _ => in_workspace,
     };
     let text = match std::fs::read_to_string(&config) {
@@ -142,16 +146,6 @@ fn with_patch(text: &str, source: &Path) -> std::result::Result<String, String> 
     entry.insert("path", Value::from(source.display().to_string()));
     registry.insert(PACKAGE, Item::Value(Value::InlineTable(entry)));
     Ok(doc.to_string())
-}
-
-/// `$CARGO_HOME`, else `~/.cargo`.
-fn cargo_home() -> Result<PathBuf> {
-    std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::home_dir().map(|h| h.join(".cargo")))
-        .ok_or_else(|| {
-            ToolError::Failure("cannot find cargo's home directory: set CARGO_HOME".into())
-        })
 }
 
 /// The git work tree a directory is in.

@@ -298,3 +298,28 @@ pub fn one_line(o: &Output) -> String {
     assert_eq!(e.trim_end().lines().count(), 1, "one line expected:\n{e}");
     e
 }
+
+/// `git <args>` in `dir` (as a test user, on branch `main`), which must succeed; its
+/// stdout.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let o = Command::new("git")
+        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
+        .args([
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git runs");
+    assert!(
+        o.status.success(),
+        "git {}:\n{}{}",
+        args.join(" "),
+        out(&o),
+        err(&o)
+    );
+    out(&o)
+}
