@@ -24,14 +24,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use cargo_migrate::db::{ConnectOptionsExt, Db};
-use cargo_migrate::runtime::Quiet;
+use cargo_migrate::Quiet;
 use cargo_migrate::sea_orm_migration::sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DbBackend, DbErr, Schema,
 };
 use cargo_migrate::sea_orm_migration::{
     MigrationName, MigrationTrait, MigratorTrait, SchemaManager, async_trait, seaql_migrations,
 };
+use cargo_migrate::{Db, DbOptions};
 use cargo_migrate::{DbUrl, Revision, Runtime, WriteOptions};
 
 fn env_or(name: &str, default: &str) -> String {
@@ -261,7 +261,7 @@ async fn timed(contender: Contender, url: &str, rt: &Runtime, script: &Path) -> 
         Contender::Ours => {
             let db = Db::connect(
                 &DbUrl::parse(url).expect("url"),
-                ConnectOptionsExt {
+                DbOptions {
                     write: true,
                     ..Default::default()
                 },

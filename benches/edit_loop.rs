@@ -396,7 +396,7 @@ fn remove_other_migrations(src: &Path, keep: &[String]) -> Res<()> {
     for name in files_in(src)? {
         let name = name.to_string_lossy();
         if let Some(stem) = name.strip_suffix(".rs")
-            && cargo_migrate::revision::is_migration_module(stem)
+            && cargo_migrate::__private::is_migration_module(stem)
             && !keep.iter().any(|k| k == stem)
         {
             let path = src.join(&*name);
@@ -575,7 +575,7 @@ impl Side {
     fn generate(&self) -> impl Fn() -> Res<()> + use<> {
         let (src, ids) = (self.src.clone(), self.ids.clone());
         move || {
-            let now = cargo_migrate::output::timestamp(common::now_secs());
+            let now = cargo_migrate::__private::timestamp(common::now_secs());
             let id = format!(
                 "m{}_{}_{NEW_THEIRS}",
                 now[..10].replace('-', ""),

@@ -5,8 +5,8 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use cargo_migrate::graph::{Graph, Node};
-use cargo_migrate::spec::{Resolver, parse_range};
+use cargo_migrate::__private::graph::{Graph, Node};
+use cargo_migrate::__private::spec::{Resolver, parse_range};
 
 const REVISIONS: usize = 10_000;
 

@@ -1,7 +1,8 @@
 //! The runtime's one error type, and the one place errors become exit codes.
 
-use crate::graph::GraphError;
-use crate::spec::SpecError;
+use crate::model::graph::GraphError;
+use crate::model::plan::PlanError;
+use crate::model::spec::SpecError;
 
 /// Exit codes of the runtime and the subcommand (README, "Exit codes").
 pub mod exit {
@@ -25,6 +26,9 @@ pub enum Error {
     Graph(#[from] GraphError),
     #[error(transparent)]
     Spec(#[from] SpecError),
+    /// A plan that cannot be made as asked.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
     /// Bad input or a request that cannot be carried out as asked.
     #[error("{0}")]
     Usage(String),
@@ -55,7 +59,11 @@ pub enum Error {
 impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Graph(_) | Error::Spec(_) | Error::Usage(_) | Error::Config(_) => exit::USAGE,
+            Error::Graph(_)
+            | Error::Spec(_)
+            | Error::Plan(_)
+            | Error::Usage(_)
+            | Error::Config(_) => exit::USAGE,
             Error::Database(_)
             | Error::Migration { .. }
             | Error::Panic { .. }

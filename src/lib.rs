@@ -2,7 +2,7 @@
 //!
 //! This library is the **runtime** a migration crate links: the revision graph, revision
 //! specs, planning, the tracking table, the lock, transactions, and the verbs
-//! `upgrade downgrade redo stamp history heads current status check show branches`.
+//! `upgrade downgrade redo stamp rehash history heads current status check show branches`.
 //! A migration crate's `main.rs` is one line:
 //!
 //! ```ignore
@@ -13,33 +13,48 @@
 //!
 //! and its `lib.rs` is `cargo_migrate::discover!();`: the crate's `build.rs` finds the
 //! migration files (see [`discover!`], [`register!`] and [`migrator!`]). The `cargo migrate`
-//! subcommand (feature `cli`) builds that binary and forwards its verbs to it.
+//! subcommand (feature `cli`) builds that binary and forwards its verbs to it. An
+//! application that migrates itself uses [`Runtime`] with its own [`Observer`].
+//!
+//! # Layers
+//!
+//! The code reads bottom-up; a module imports only from its own layer or the ones below
+//! it, and no layer has an import cycle (`tests/architecture.rs` checks both):
+//!
+//! 1. `text`: one-line messages and timestamps, for every layer.
+//! 2. `model`: the revision graph, specs, plans, checksums, the lexer, and the
+//!    definitions a migration crate is made of. No database, no command line.
+//! 3. `error`: [`Error`] and the exit codes ([`exit`]).
+//! 4. `engine`: URLs, connections, the tracking tables, the lock, one step, and the
+//!    [`Runtime`] that runs a verb under the lock. No command line, no printing.
+//! 5. `app`: the migration binary: arguments, the context resolved from them once, the
+//!    verbs' handlers, confirmation, progress and rendering ([`run`]).
+//! 6. `subcommand` (feature `cli`): `cargo migrate`, which finds the migration crate,
+//!    scaffolds migrations, builds the binary and forwards the verb to it.
+//!
+//! `ARCHITECTURE.md` follows a verb from `cargo migrate upgrade head` to the database.
 
-pub mod checksum;
-pub mod cli;
-pub mod confirm;
-pub mod db;
-pub mod error;
-pub mod exec;
-pub mod graph;
-pub mod lexer;
-pub mod lock;
-pub mod output;
-pub mod plan;
-pub mod revision;
-pub mod runtime;
-pub mod spec;
-pub mod sql;
+#![warn(missing_docs)]
+
+mod app;
+mod engine;
+mod error;
+mod model;
 #[cfg(feature = "cli")]
+#[doc(hidden)]
 pub mod subcommand;
-pub mod tracking;
-pub mod verbs;
+mod text;
 
-pub use cli::run;
-pub use db::{Db, DbUrl};
-pub use error::{Error, exit};
-pub use revision::{Legacy, Migrations, Revision};
-pub use runtime::{Runtime, State, WriteOptions};
+pub use app::run::run;
+pub use engine::connect::{Db, DbOptions};
+pub use engine::runtime::{Change, Observer, Quiet, Runtime, StampOutcome, State, WriteOptions};
+pub use engine::step::{Direction, StepOutcome};
+pub use engine::tracking::{AppliedRow, Failure, MetaRow, Recorded};
+pub use engine::url::DbUrl;
+pub use error::{Error, Result, exit};
+pub use model::graph::{Graph, GraphError};
+pub use model::revision::{Legacy, Migrations, Revision};
+pub use model::spec::{AsSpec, RangeSpec, Resolver, Spec, SpecError};
 
 /// Re-exported so migration crates and [`migrator!`] need no direct dependency.
 pub use sea_orm_migration;
@@ -49,6 +64,18 @@ pub mod prelude {
     pub use sea_orm_migration::prelude::*;
     pub use sea_orm_migration::schema::*;
 
-    pub use crate::sql::SqlFile;
+    pub use crate::model::sql::SqlFile;
     pub use crate::sql_file;
+}
+
+/// Not API: what the macros expand to, and the internals this crate's own tests and
+/// benchmarks exercise. Anything here may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::engine::lock::Lock;
+    pub use crate::engine::runtime::ids;
+    pub use crate::model::revision::{Parts, is_migration_module};
+    pub use crate::model::sql::{NoSqlFiles, SqlFile};
+    pub use crate::model::{graph, lexer, spec};
+    pub use crate::text::timestamp;
 }

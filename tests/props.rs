@@ -4,9 +4,9 @@
 
 use std::collections::HashSet;
 
-use cargo_migrate::graph::{Graph, Node};
-use cargo_migrate::lexer::{self, Kind};
-use cargo_migrate::spec::{self, RangeSpec, Resolver, Spec, SpecError};
+use cargo_migrate::__private::graph::{Graph, Node};
+use cargo_migrate::__private::lexer::{self, Kind};
+use cargo_migrate::__private::spec::{self, RangeSpec, Resolver, Spec, SpecError};
 use cargo_migrate::subcommand::config::TimeZone;
 use cargo_migrate::subcommand::naming::{self, SLUG_MAX};
 use proptest::prelude::*;
@@ -556,7 +556,7 @@ fn chrono_now_id() -> String {
         .map(|d| d.as_secs())
         .unwrap_or_default();
     // `YYYY-MM-DD HH:MM:SS UTC` → `mYYYYMMDD_HHMMSS_now`
-    let text: String = cargo_migrate::output::timestamp(secs as i64)
+    let text: String = cargo_migrate::__private::timestamp(secs as i64)
         .chars()
         .filter(char::is_ascii_digit)
         .collect();

@@ -11,12 +11,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use cargo_migrate::db::{ConnectOptionsExt, Db};
-use cargo_migrate::runtime::{Change, Observer, Quiet};
 use cargo_migrate::sea_orm_migration::sea_orm::{
     ConnectionTrait, DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use cargo_migrate::sea_orm_migration::{MigrationName, MigrationTrait, SchemaManager, async_trait};
+use cargo_migrate::{Change, Observer, Quiet};
+use cargo_migrate::{Db, DbOptions};
 use cargo_migrate::{DbUrl, Error, Revision, Runtime, State, WriteOptions};
 use runtime_db::{applied, connect, connect_with, ids, opts, tables};
 use support::{Backend, TestDb};
@@ -225,7 +225,7 @@ fn upgrade_elsewhere(url: &str, target: &str) -> Result<usize, String> {
             .build()
             .expect("runtime");
         tokio.block_on(async {
-            let write = ConnectOptionsExt {
+            let write = DbOptions {
                 write: true,
                 ..Default::default()
             };
@@ -693,11 +693,11 @@ async fn sqlite_locked_by_another_program_says_who_to_wait_for() {
     let rt = abcd();
     let holder = connect(&tdb).await;
     let briefly = Some(Duration::from_millis(200));
-    let reading = ConnectOptionsExt {
+    let reading = DbOptions {
         lock_timeout: briefly,
         ..Default::default()
     };
-    let writing = ConnectOptionsExt {
+    let writing = DbOptions {
         write: true,
         ..reading
     };

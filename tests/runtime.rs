@@ -5,12 +5,12 @@
 mod runtime_db;
 mod support;
 
-use cargo_migrate::db::{ConnectOptionsExt, Db};
-use cargo_migrate::runtime::Quiet;
+use cargo_migrate::Quiet;
 use cargo_migrate::sea_orm_migration::sea_orm::{ConnectionTrait, DbErr};
 use cargo_migrate::sea_orm_migration::{
     MigrationName, MigrationTrait, MigratorTrait, SchemaManager, async_trait,
 };
+use cargo_migrate::{Db, DbOptions};
 use cargo_migrate::{DbUrl, Error, Revision, Runtime, WriteOptions};
 use runtime_db::{applied, connect, ids, opts, tables};
 use support::Backend;
@@ -126,7 +126,7 @@ on_every_backend!(upgrade_head_applies_every_revision_parents_first, |tdb| {
     let state = rt.state(&db).await.unwrap();
     assert_eq!(state.applied_count(), 6);
     assert_eq!(
-        cargo_migrate::runtime::ids(rt.graph(), &state.current),
+        cargo_migrate::__private::ids(rt.graph(), &state.current),
         ["m20260105_000000_e"]
     );
     let meta = &state.recorded.meta["m20260101_000000_a"];
@@ -182,7 +182,7 @@ on_every_backend!(downgrade_across_the_merge, |tdb| {
     assert_eq!(tables(&db).await, ["t_a", "t_b", "t_d"]);
     let state = rt.state(&db).await.unwrap();
     assert_eq!(
-        cargo_migrate::runtime::ids(rt.graph(), &state.current),
+        cargo_migrate::__private::ids(rt.graph(), &state.current),
         ["m20260102_000000_b", "m20260103_000001_d"]
     );
     // two current revisions: -1 is ambiguous and names them
@@ -220,8 +220,8 @@ on_every_backend!(downgrade_minus_one_and_redo, |tdb| {
     assert_eq!(ids(&steps), ["m20260105_000000_e"]);
     let steps = rt.redo(&db, &opts(), &mut Quiet).await.unwrap();
     assert_eq!(ids(&steps), ["m20260104_000000_m", "m20260104_000000_m"]);
-    assert_eq!(steps[0].direction, cargo_migrate::exec::Direction::Down);
-    assert_eq!(steps[1].direction, cargo_migrate::exec::Direction::Up);
+    assert_eq!(steps[0].direction, cargo_migrate::Direction::Down);
+    assert_eq!(steps[1].direction, cargo_migrate::Direction::Up);
     assert_eq!(applied(&rt, &db).await.len(), 5);
 });
 
@@ -391,9 +391,7 @@ on_every_backend!(multiple_heads_refuse_head_and_accept_heads, |tdb| {
 on_every_backend!(read_only_verbs_create_nothing, |tdb| {
     let rt = runtime(diamond());
     let url = DbUrl::parse(&tdb.url).unwrap();
-    let db = Db::connect(&url, ConnectOptionsExt::default())
-        .await
-        .unwrap();
+    let db = Db::connect(&url, DbOptions::default()).await.unwrap();
     let state = rt.state(&db).await.unwrap();
     assert_eq!(state.applied_count(), 0);
     db.close().await;
@@ -493,7 +491,7 @@ on_every_backend!(
         let rt = legacy_runtime();
         let state = rt.state(&db).await.unwrap();
         assert_eq!(
-            cargo_migrate::runtime::ids(rt.graph(), &state.current),
+            cargo_migrate::__private::ids(rt.graph(), &state.current),
             ["m20260102_000000_b"]
         );
         let steps = rt.upgrade(&db, "head", &opts(), &mut Quiet).await.unwrap();
@@ -548,7 +546,7 @@ async fn a_host_that_does_not_resolve_is_not_a_server_to_wait_for() {
     let connect = |url: &str| {
         let url = DbUrl::parse(url).unwrap();
         async move {
-            match Db::connect(&url, ConnectOptionsExt::default()).await {
+            match Db::connect(&url, DbOptions::default()).await {
                 Ok(_) => panic!("connected to {url}"),
                 Err(e) => e.to_string(),
             }

@@ -9,15 +9,15 @@ mod support;
 
 use std::time::Duration;
 
-use cargo_migrate::db::{ConnectOptionsExt, Db};
-use cargo_migrate::lock::Lock;
-use cargo_migrate::runtime::Quiet;
+use cargo_migrate::__private::Lock;
+use cargo_migrate::Quiet;
 use cargo_migrate::sea_orm_migration::sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, Statement,
 };
 use cargo_migrate::sea_orm_migration::{
     MigrationName, MigrationTrait, MigratorTrait, SchemaManager, async_trait,
 };
+use cargo_migrate::{Db, DbOptions};
 use cargo_migrate::{DbUrl, Legacy, Runtime, WriteOptions, exit};
 use project::{Project, err, one_line, out};
 use support::{Backend, TestDb};
@@ -89,7 +89,7 @@ async fn database() -> Option<(TestDb, DatabaseConnection)> {
 
 async fn connect(tdb: &TestDb, schema: &str, write: bool) -> Result<Db, cargo_migrate::Error> {
     let url = DbUrl::parse(&tdb.url)?.with_schema(Some(schema.to_string()))?;
-    let opts = ConnectOptionsExt {
+    let opts = DbOptions {
         write,
         ..Default::default()
     };

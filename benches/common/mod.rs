@@ -572,7 +572,7 @@ pub fn now_secs() -> i64 {
 
 /// Today's date (UTC), `YYYY-MM-DD`.
 pub fn today() -> String {
-    cargo_migrate::output::timestamp(now_secs())[..10].to_string()
+    cargo_migrate::__private::timestamp(now_secs())[..10].to_string()
 }
 
 /// The number of cores, for the tables' headers.

@@ -1,12 +1,12 @@
 //! The subcommand's command line. cargo runs `cargo-migrate migrate <args>`; the
-//! database verbs are the runtime's own (`crate::cli::Verb`), so their flags and help
+//! database verbs are the runtime's own (`crate::app::args::Verb`), so their flags and help
 //! are identical to the migration binary's.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::cli::{GlobalArgs, Verb};
+use crate::app::args::{GlobalArgs, Verb};
 
 #[derive(Debug, Parser)]
 #[command(name = "cargo", bin_name = "cargo", styles = STYLES)]
@@ -127,7 +127,7 @@ pub enum Backend {
 
 impl Backend {
     /// The backend a database URL names.
-    pub fn of(url: &crate::db::DbUrl) -> Backend {
+    pub fn of(url: &crate::engine::url::DbUrl) -> Backend {
         use sea_orm_migration::sea_orm::DbBackend;
         match url.backend() {
             DbBackend::Postgres => Backend::Postgres,

@@ -9,7 +9,7 @@ use super::error::{Result, ToolError};
 use super::forward;
 use super::workspace::Workspace;
 use super::{dburl, relative};
-use crate::output::Output;
+use crate::app::render::Output;
 
 /// Builds the binary and copies it to `--out` or `default_out`; prints where.
 pub fn build(args: &MigrateArgs, build: &BuildArgs, out: Output) -> Result<()> {

@@ -5,8 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::graph::Graph;
-use crate::spec::Resolver;
+use crate::model::graph::Graph;
+use crate::model::spec::Resolver;
 
 use super::args::{CreateArgs, MergeArgs};
 use super::config::{Config, TimeZone};

@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use crate::db::DbUrl;
+use crate::engine::url::DbUrl;
 
 use super::error::{Result, ToolError};
 
@@ -76,14 +76,14 @@ pub fn missing(root: &Path) -> ToolError {
 
 /// The value of `key` in the root's `.env`, if the file exists and sets it.
 fn dotenv(root: &Path, key: &str) -> Result<Option<String>> {
-    crate::db::dotenv_file_value(&root.join(".env"), key)
+    crate::engine::url::dotenv_file_value(&root.join(".env"), key)
         .map_err(|e| ToolError::usage(e.to_string()))
 }
 
 /// `sqlite://app.db` → `sqlite:///<root>/app.db`; absolute paths and in-memory
 /// databases are left alone.
 pub fn anchor_sqlite(url: &str, root: &Path) -> String {
-    let Some((path, query)) = crate::db::split_sqlite(url) else {
+    let Some((path, query)) = crate::engine::url::split_sqlite(url) else {
         return url.to_string();
     };
     if path.is_empty()

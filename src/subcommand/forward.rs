@@ -12,8 +12,9 @@ use std::process::{Command, ExitCode, Stdio};
 
 use cargo_metadata::Message;
 
-use crate::cli::{ColorChoice, EXPECT_TABLE_ENV, GlobalArgs, Need, Verb};
-use crate::output::Output;
+use crate::app::args::{ColorChoice, GlobalArgs, Need, Verb};
+use crate::app::render::Output;
+use crate::app::run::EXPECT_TABLE_ENV;
 
 use super::args::{self, CargoArgs, MigrateArgs};
 use super::config::Config;
@@ -21,7 +22,7 @@ use super::error::{Result, ToolError};
 use super::fresh::{self, Built};
 use super::workspace::{Kind, MigrationCrate, Workspace};
 use super::{cargo, compat, dburl, legacy};
-use crate::db::DbUrl;
+use crate::engine::url::DbUrl;
 
 /// A database verb: resolve the URL, build (or reuse) the binary, run it.
 pub fn run(args: &MigrateArgs, verb: &Verb) -> Result<ExitCode> {

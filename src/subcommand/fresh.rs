@@ -620,7 +620,7 @@ impl Identity {
 /// formatting aside).
 fn is_discovery_script(path: &Path) -> bool {
     let tokens = |text: &str| -> Vec<String> {
-        crate::lexer::tokens(text)
+        crate::model::lexer::tokens(text)
             .iter()
             .map(|t| text[t.start..t.end].to_string())
             .collect()

@@ -217,7 +217,7 @@ fn choose_backends(ws: &Workspace, given: &[Backend], url: Option<&str>) -> Vec<
         }
     }
     if out.is_empty()
-        && let Some(url) = url.and_then(|u| crate::db::DbUrl::parse(u).ok())
+        && let Some(url) = url.and_then(|u| crate::engine::url::DbUrl::parse(u).ok())
     {
         out.push(Backend::of(&url));
     }

@@ -31,7 +31,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use serde_json::json;
 
-use crate::output::Output;
+use crate::app::render::Output;
 
 use args::{CargoCli, Command, MigrateArgs, TemplatesAction};
 use error::{Result, ToolError};
@@ -44,13 +44,13 @@ pub fn main(argv: Vec<OsString>) -> ExitCode {
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() {
-                crate::exit::USAGE
+                crate::error::exit::USAGE
             } else {
-                crate::exit::OK
+                crate::error::exit::OK
             });
         }
     };
-    crate::cli::set_colors(args.global.color);
+    crate::app::run::set_colors(args.global.color);
     let out = Output {
         format: args.global.format,
         quiet: args.global.quiet,

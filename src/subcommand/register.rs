@@ -3,7 +3,7 @@
 //! exactly the old modules plus the new one.
 
 use super::source::{Layout, Source, first_item_start, mod_names, parse_lib};
-use crate::lexer;
+use crate::model::lexer;
 
 /// `lib.rs` with `module` registered last (a crate that discovers its modules lists
 /// nothing, so its `lib.rs` stays as it is).

@@ -7,11 +7,11 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::graph::{Graph, Node};
+use crate::model::graph::{Graph, Node};
 
 use super::error::{Result, ToolError};
 use super::index::Index;
-use crate::lexer::{self, Kind, Token};
+use crate::model::lexer::{self, Kind, Token};
 
 /// How `lib.rs` registers its migrations.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,7 +123,7 @@ impl Source {
         }
         let dir = self.lib.parent().unwrap_or(Path::new("."));
         let listed = self.revisions.iter().map(|r| r.module.as_str());
-        crate::revision::unregistered_files(&dir.to_string_lossy(), listed)
+        crate::model::revision::unregistered_files(&dir.to_string_lossy(), listed)
             .into_iter()
             .map(|f| dir.join(f))
             .collect()
@@ -155,7 +155,7 @@ fn discovered(dir: &Path) -> Result<Vec<(String, Option<std::fs::DirEntry>)>> {
             let entry = entry.ok()?;
             let mut stem = entry.file_name().into_string().ok()?;
             stem.truncate(stem.strip_suffix(".rs")?.len());
-            crate::revision::is_migration_module(&stem).then_some((stem, Some(entry)))
+            crate::model::revision::is_migration_module(&stem).then_some((stem, Some(entry)))
         })
         .collect();
     modules.sort_unstable_by(|a, b| a.0.cmp(&b.0));

@@ -201,7 +201,9 @@ impl Workspace {
 /// A person at a terminal who can be asked (not CI, not a pipe).
 fn interactive() -> bool {
     use std::io::IsTerminal;
-    std::io::stdin().is_terminal() && std::io::stderr().is_terminal() && !crate::confirm::in_ci()
+    std::io::stdin().is_terminal()
+        && std::io::stderr().is_terminal()
+        && !crate::app::confirm::in_ci()
 }
 
 pub fn depends_on(p: &Package, name: &str) -> bool {

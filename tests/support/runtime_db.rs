@@ -2,14 +2,14 @@
 //! applied revisions, the test tables (`t_*`).
 #![allow(dead_code)]
 
-use cargo_migrate::db::{ConnectOptionsExt, Db};
 use cargo_migrate::sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, Statement};
+use cargo_migrate::{Db, DbOptions};
 use cargo_migrate::{DbUrl, Runtime, WriteOptions};
 
 use crate::support::TestDb;
 
 /// A connection to `url` with `opts`.
-pub async fn connect_with(url: &str, opts: ConnectOptionsExt) -> Db {
+pub async fn connect_with(url: &str, opts: DbOptions) -> Db {
     Db::connect(&DbUrl::parse(url).expect("url"), opts)
         .await
         .expect("connect")
@@ -17,7 +17,7 @@ pub async fn connect_with(url: &str, opts: ConnectOptionsExt) -> Db {
 
 /// A connection to the test's database for writing.
 pub async fn connect(db: &TestDb) -> Db {
-    let write = ConnectOptionsExt {
+    let write = DbOptions {
         write: true,
         ..Default::default()
     };
@@ -66,6 +66,6 @@ pub fn opts() -> WriteOptions {
 }
 
 /// The revisions of the steps, in order.
-pub fn ids(steps: &[cargo_migrate::exec::StepOutcome]) -> Vec<&str> {
+pub fn ids(steps: &[cargo_migrate::StepOutcome]) -> Vec<&str> {
     steps.iter().map(|s| s.revision.as_str()).collect()
 }

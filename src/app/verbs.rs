@@ -3,13 +3,15 @@
 
 use serde_json::json;
 
-use crate::cli::{Cli, GlobalArgs, Need, Verb};
-use crate::confirm::{self, Policy};
-use crate::db::{ConnectOptionsExt, Db, resolve_schema, resolve_url};
+use crate::app::args::{Cli, GlobalArgs, Need, Verb};
+use crate::app::confirm::{self, Policy};
+use crate::app::progress::Progress;
+use crate::app::render::{self, Output};
+use crate::engine::connect::{Db, DbOptions};
+use crate::engine::runtime::{Runtime, State, WriteOptions, ids};
+use crate::engine::url::{resolve_schema, resolve_url};
 use crate::error::{Error, Result, exit};
-use crate::output::{self, Output, Progress};
-use crate::runtime::{Runtime, State, WriteOptions, ids};
-use crate::spec::parse_range;
+use crate::model::spec::parse_range;
 
 /// Connects as the verb needs; a destructive verb that may not run is refused first.
 async fn connect(verb: &Verb, global: &GlobalArgs) -> Result<(Option<Db>, Policy)> {
@@ -23,7 +25,7 @@ async fn connect(verb: &Verb, global: &GlobalArgs) -> Result<(Option<Db>, Policy
     let policy = confirm::policy(verb, global, &url)?;
     let db = Db::connect(
         &url,
-        ConnectOptionsExt {
+        DbOptions {
             write,
             wait: global.wait,
             lock_timeout: global.lock_timeout,
@@ -92,7 +94,7 @@ async fn dispatch(rt: &Runtime, cli: &Cli, out: Output, db: Option<&Db>, ask: bo
                 list(rt, out, state, &heads, verbose, "heads");
             } else {
                 for &r in &heads {
-                    out.data(output::id_line(rt, state, r));
+                    out.data(render::id_line(rt, state, r));
                 }
             }
             Ok(exit::OK)
@@ -102,7 +104,7 @@ async fn dispatch(rt: &Runtime, cli: &Cli, out: Output, db: Option<&Db>, ask: bo
         Verb::Check => check(rt, out, state),
         Verb::Show { revision } => {
             let current = state.map(|s| s.current.clone());
-            let resolver = crate::spec::Resolver::new(rt.graph(), current.as_deref());
+            let resolver = crate::model::spec::Resolver::new(rt.graph(), current.as_deref());
             let revs = resolver.resolve_str(revision)?;
             if revs.is_empty() {
                 out.note("`base` is the empty state before the first revision");
@@ -174,7 +176,7 @@ async fn migrate(
                 "{verb}: {n} migration{} in {}; the database is at {}",
                 if n == 1 { "" } else { "s" },
                 // the steps' own time, not the time spent at a confirmation
-                output::duration(steps.iter().map(|s| s.duration_ms).sum()),
+                render::duration(steps.iter().map(|s| s.duration_ms).sum()),
                 describe_current(&current)
             ),
         );
@@ -270,7 +272,7 @@ fn history(
     verbose: bool,
 ) -> Result<u8> {
     let current = state.map(|s| s.current.clone());
-    let resolver = crate::spec::Resolver::new(rt.graph(), current.as_deref());
+    let resolver = crate::model::spec::Resolver::new(rt.graph(), current.as_deref());
     let revs = match range {
         Some(r) => resolver.range(&parse_range(r)?)?,
         None => rt.graph().topo_order().iter().rev().copied().collect(),
@@ -291,18 +293,18 @@ fn list(
     if out.json() {
         let items: Vec<_> = revs
             .iter()
-            .map(|&r| output::revision_json(rt, state, r))
+            .map(|&r| render::revision_json(rt, state, r))
             .collect();
         out.object(&json!({ key: items }));
     } else if verbose {
         let blocks: Vec<String> = revs
             .iter()
-            .map(|&r| output::log_entry(rt, state, r))
+            .map(|&r| render::log_entry(rt, state, r))
             .collect();
         out.data(blocks.join("\n").trim_end());
     } else {
         for &r in revs {
-            out.data(output::history_line(rt, state, r));
+            out.data(render::history_line(rt, state, r));
         }
     }
 }
@@ -321,7 +323,7 @@ fn current(
         let revisions: Vec<_> = state
             .current
             .iter()
-            .map(|&r| output::revision_json(rt, Some(state), r))
+            .map(|&r| render::revision_json(rt, Some(state), r))
             .collect();
         out.object(&json!({
             "database": db.url().masked(),
@@ -338,7 +340,7 @@ fn current(
     }
     for &r in &state.current {
         if verbose {
-            out.data(output::log_entry(rt, Some(state), r).trim_end());
+            out.data(render::log_entry(rt, Some(state), r).trim_end());
         } else {
             let head = if g.is_head(r) { " (head)" } else { "" };
             out.data(format!("{}{head}", g.id(r)));
@@ -404,7 +406,7 @@ fn report_problems(rt: &Runtime, out: Output, state: &State) {
         out.warn(format!(
             "{} of `{id}` failed at {} ({partial}): {}",
             f.direction,
-            output::timestamp(f.failed_at_ms / 1000),
+            crate::text::timestamp(f.failed_at_ms / 1000),
             f.error
         ));
     }
@@ -423,7 +425,7 @@ fn status(rt: &Runtime, out: Output, db: Option<&Db>, state: Option<&State>) -> 
     if out.json() {
         let revisions: Vec<_> = order
             .iter()
-            .map(|&r| output::revision_json(rt, Some(state), r))
+            .map(|&r| render::revision_json(rt, Some(state), r))
             .collect();
         out.object(&json!({
             "database": db.url().masked(),
@@ -449,7 +451,7 @@ fn status(rt: &Runtime, out: Output, db: Option<&Db>, state: Option<&State>) -> 
                     .meta
                     .get(id)
                     .and_then(|m| m.execution_ms)
-                    .map(|ms| format!("  {}", output::recorded_duration(ms)))
+                    .map(|ms| format!("  {}", render::recorded_duration(ms)))
                     .unwrap_or_default();
                 let changed = if state.changed.contains(&r) {
                     format!("  {}", console::style("(changed since applied)").red())
@@ -459,7 +461,7 @@ fn status(rt: &Runtime, out: Output, db: Option<&Db>, state: Option<&State>) -> 
                 format!(
                     "  {}  {id:<width$}  {}{ms}{changed}",
                     console::style("applied").green(),
-                    output::timestamp(applied_at)
+                    crate::text::timestamp(applied_at)
                 )
             }
             None => format!("  {}  {id}", console::style("pending").yellow()),
@@ -591,7 +593,7 @@ fn branches(rt: &Runtime, out: Output, verbose: bool) -> Result<u8> {
     if out.json() {
         let items: Vec<_> = points
             .iter()
-            .map(|&r| output::revision_json(rt, None, r))
+            .map(|&r| render::revision_json(rt, None, r))
             .collect();
         out.object(&json!({ "branchpoints": items }));
         return Ok(exit::OK);
@@ -601,7 +603,7 @@ fn branches(rt: &Runtime, out: Output, verbose: bool) -> Result<u8> {
     }
     for &r in &points {
         if verbose {
-            out.data(output::log_entry(rt, None, r).trim_end());
+            out.data(render::log_entry(rt, None, r).trim_end());
         } else {
             out.data(format!("{} (branchpoint)", g.id(r)));
         }
@@ -611,7 +613,7 @@ fn branches(rt: &Runtime, out: Output, verbose: bool) -> Result<u8> {
             out.data(format!(
                 "{pad} -> {}{head}, {}",
                 g.id(c),
-                output::message(g.id(c))
+                render::message(g.id(c))
             ));
         }
     }

@@ -30,8 +30,8 @@ use std::marker::PhantomData;
 
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
-use crate::graph::Node;
-use crate::sql::SqlFile;
+use crate::model::graph::Node;
+use crate::model::sql::SqlFile;
 
 /// What `register!` knows of a module besides its migration: `REVISES`, its path
 /// relative to the crate, its source and its SQL files.
@@ -128,7 +128,7 @@ impl Revision {
                     .map(|f| f.text().ok().map(|t| (f.path(), t)))
                     .collect::<Option<Vec<_>>>()?;
                 let files: Vec<(&str, &str)> = texts.iter().map(|(p, t)| (*p, &**t)).collect();
-                Some(crate::checksum::of_migration(source, &files))
+                Some(crate::model::checksum::of_migration(source, &files))
             })
             .as_deref()
     }
@@ -299,8 +299,8 @@ macro_rules! register {
                 // Data, not code: adding a migration adds a row here, so the crate
                 // compiles no more per migration than sea-orm-migration's own list.
                 #[allow(unused_imports)]
-                use $crate::sql::NoSqlFiles as _;
-                const PARTS: &[$crate::revision::Parts] = &[$(
+                use $crate::__private::NoSqlFiles as _;
+                const PARTS: &[$crate::__private::Parts] = &[$(
                     (
                         $module::REVISES,
                         concat!("src/", stringify!($module), ".rs"),

@@ -9,9 +9,9 @@ use sea_orm_migration::sea_orm::{
 use sea_orm_migration::{MigrationTrait, SchemaManager};
 use serde::Serialize;
 
-use crate::db::Db;
+use crate::engine::connect::Db;
+use crate::engine::tracking::{Failure, StepFacts, Tracking, now_ms};
 use crate::error::{Error, Result};
-use crate::tracking::{Failure, StepFacts, Tracking, now_ms};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -5,11 +5,11 @@
 
 use std::io::IsTerminal;
 
-use crate::cli::{GlobalArgs, Verb};
-use crate::db::DbUrl;
+use crate::app::args::{GlobalArgs, Verb};
+use crate::app::render::Format;
+use crate::engine::runtime::Change;
+use crate::engine::url::DbUrl;
 use crate::error::{Error, Result};
-use crate::output::Format;
-use crate::runtime::Change;
 
 /// What to do before a verb changes the database.
 #[derive(Debug, Clone, PartialEq, Eq)]

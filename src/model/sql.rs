@@ -108,7 +108,7 @@ macro_rules! sql_file {
         #[cfg(not(debug_assertions))]
         const COMPILED: ::core::option::Option<&str> =
             ::core::option::Option::Some(include_str!($path));
-        $crate::sql::SqlFile::new(
+        $crate::__private::SqlFile::new(
             $path,
             concat!(env!("CARGO_MANIFEST_DIR"), "/src/", $path),
             COMPILED,

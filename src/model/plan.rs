@@ -1,8 +1,15 @@
 //! Planning: which revisions an upgrade or a downgrade runs, in which order. Pure
 //! functions of the graph and the applied set.
 
-use crate::error::{Error, Result};
-use crate::graph::Graph;
+use crate::model::graph::Graph;
+
+/// A plan that cannot be made as asked (`upgrade +3` with two pending, a downgrade to a
+/// revision that is not applied): bad input, in words for the user.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct PlanError(pub String);
+
+type Result<T> = std::result::Result<T, PlanError>;
 
 /// Everything `targets` needs that is not applied yet, parents first.
 pub fn upgrade_to(graph: &Graph, applied: &[bool], targets: &[usize]) -> Vec<usize> {
@@ -19,7 +26,7 @@ pub fn upgrade_to(graph: &Graph, applied: &[bool], targets: &[usize]) -> Vec<usi
 pub fn upgrade_steps(graph: &Graph, applied: &[bool], head: usize, n: u64) -> Result<Vec<usize>> {
     let pending = upgrade_to(graph, applied, &[head]);
     if (pending.len() as u64) < n {
-        return Err(Error::usage(format!(
+        return Err(PlanError(format!(
             "`upgrade +{n}`: only {} migration{} pending",
             pending.len(),
             if pending.len() == 1 { " is" } else { "s are" }
@@ -32,7 +39,7 @@ pub fn upgrade_steps(graph: &Graph, applied: &[bool], head: usize, n: u64) -> Re
 /// children first. `targets` empty means base: everything applied.
 pub fn downgrade_to(graph: &Graph, applied: &[bool], targets: &[usize]) -> Result<Vec<usize>> {
     if let Some(&missing) = targets.iter().find(|&&t| !applied[t]) {
-        return Err(Error::usage(format!(
+        return Err(PlanError(format!(
             "`{}` is not applied, so the database cannot go back to it; \
              `current` shows where the database is",
             graph.id(missing)
@@ -64,7 +71,7 @@ pub fn downgrade_steps(graph: &Graph, applied: &[bool], n: u64) -> Result<Vec<us
         let current = graph.frontier(&applied);
         match current.as_slice() {
             [] => {
-                return Err(Error::usage(format!(
+                return Err(PlanError(format!(
                     "`downgrade -{n}`: only {done} migration{} applied",
                     if done == 1 { " is" } else { "s are" }
                 )));
@@ -75,7 +82,7 @@ pub fn downgrade_steps(graph: &Graph, applied: &[bool], n: u64) -> Result<Vec<us
             }
             several => {
                 let names: Vec<&str> = several.iter().map(|&r| graph.id(r)).collect();
-                return Err(Error::usage(format!(
+                return Err(PlanError(format!(
                     "`downgrade -{n}` is ambiguous: the database is at {} revisions ({}); \
                      name the revision to go back to, e.g. `downgrade {}`",
                     names.len(),
@@ -99,7 +106,7 @@ pub fn stamp_set(graph: &Graph, targets: &[usize]) -> Vec<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::graph::Node;
+    use crate::model::graph::Node;
 
     /// a -> b -> c, a -> d, (c, d) -> m
     fn diamond() -> Graph {

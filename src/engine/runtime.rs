@@ -4,15 +4,15 @@
 
 use std::time::Duration;
 
-use crate::db::Db;
+use crate::engine::connect::Db;
+use crate::engine::lock::Lock;
+use crate::engine::step::{Direction, StepContext, StepOutcome, run_step};
+use crate::engine::tracking::{AppliedRow, Recorded, Tracking};
 use crate::error::{Error, Result};
-use crate::exec::{Direction, StepContext, StepOutcome, run_step};
-use crate::graph::Graph;
-use crate::lock::Lock;
-use crate::plan;
-use crate::revision::{Migrations, Revision};
-use crate::spec::{self, Resolver, Spec};
-use crate::tracking::{AppliedRow, Recorded, Tracking};
+use crate::model::graph::Graph;
+use crate::model::plan;
+use crate::model::revision::{Migrations, Revision};
+use crate::model::spec::{AsSpec, Resolver, Spec};
 
 /// One change a writing verb is about to make, for a confirmation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,11 +133,11 @@ impl Runtime {
     pub fn of<M: Migrations>() -> Result<Runtime> {
         let mut rt = Runtime::new(M::revisions(), &M::table_name())?;
         if let Some(dir) = M::source_dir() {
-            crate::db::remember_crate_source(dir);
+            crate::engine::url::remember_crate_source(dir);
             // A legacy revision has no path: its id is its module's name.
             let modules = rt.revisions.iter().map(|r| r.module().unwrap_or(r.id()));
             rt.missing = Missing {
-                files: crate::revision::unregistered_files(dir, modules)
+                files: crate::model::revision::unregistered_files(dir, modules)
                     .into_iter()
                     .map(|f| format!("src/{f}"))
                     .collect(),
@@ -256,12 +256,13 @@ impl Runtime {
     pub async fn upgrade(
         &self,
         db: &Db,
-        target: &str,
+        target: &(impl AsSpec + ?Sized),
         opts: &WriteOptions,
         observer: &mut dyn Observer,
     ) -> Result<Vec<StepOutcome>> {
+        let target = target.as_spec(&self.graph)?;
         self.write(db, opts, observer, |state| {
-            let steps = self.plan_upgrade(state, target)?;
+            let steps = self.plan_upgrade(state, &target)?;
             Ok(steps.into_iter().map(|r| (r, Direction::Up)).collect())
         })
         .await
@@ -271,12 +272,13 @@ impl Runtime {
     pub async fn downgrade(
         &self,
         db: &Db,
-        target: &str,
+        target: &(impl AsSpec + ?Sized),
         opts: &WriteOptions,
         observer: &mut dyn Observer,
     ) -> Result<Vec<StepOutcome>> {
+        let target = target.as_spec(&self.graph)?;
         self.write(db, opts, observer, |state| {
-            let steps = self.plan_downgrade(state, target)?;
+            let steps = self.plan_downgrade(state, &target)?;
             Ok(steps.into_iter().map(|r| (r, Direction::Down)).collect())
         })
         .await
@@ -302,7 +304,7 @@ impl Runtime {
     pub async fn stamp(
         &self,
         db: &Db,
-        targets: &[String],
+        targets: &[impl AsSpec],
         purge: bool,
         opts: &WriteOptions,
         observer: &mut dyn Observer,
@@ -315,7 +317,7 @@ impl Runtime {
                 let resolver = Resolver::new(&self.graph, Some(&state.current));
                 let mut wanted = Vec::new();
                 for t in targets {
-                    wanted.extend(resolver.resolve_str(t)?);
+                    wanted.extend(resolver.resolve(&t.as_spec(&self.graph)?)?);
                 }
                 let desired = plan::stamp_set(&self.graph, &wanted);
                 let changes = stamp_changes(&self.graph, state, &desired, purge);
@@ -346,7 +348,7 @@ impl Runtime {
             }
             for &r in order {
                 if desired[r] && !state.applied[r] {
-                    let facts = crate::tracking::StepFacts {
+                    let facts = crate::engine::tracking::StepFacts {
                         execution_ms: 0,
                         applied_by: format!("{} (stamp)", self.applied_by),
                         checksum: self.revisions[r].checksum().map(str::to_string),
@@ -387,7 +389,7 @@ impl Runtime {
     pub async fn rehash(
         &self,
         db: &Db,
-        targets: &[String],
+        targets: &[impl AsSpec],
         opts: &WriteOptions,
         observer: &mut dyn Observer,
     ) -> Result<Vec<String>> {
@@ -419,14 +421,14 @@ impl Runtime {
 
     /// The applied revisions `rehash` records: those `targets` name, or every one whose
     /// source changed.
-    fn rehash_targets(&self, state: &State, targets: &[String]) -> Result<Vec<usize>> {
+    fn rehash_targets(&self, state: &State, targets: &[impl AsSpec]) -> Result<Vec<usize>> {
         if targets.is_empty() {
             return Ok(state.changed.clone());
         }
         let resolver = Resolver::new(&self.graph, Some(&state.current));
         let mut chosen = Vec::new();
         for t in targets {
-            for r in resolver.resolve_str(t)? {
+            for r in resolver.resolve(&t.as_spec(&self.graph)?)? {
                 if !state.applied[r] {
                     return Err(Error::usage(format!(
                         "`{}` is not applied, so it has no checksum to record",
@@ -439,13 +441,18 @@ impl Runtime {
         Ok(chosen)
     }
 
-    fn plan_upgrade(&self, state: &State, target: &str) -> Result<Vec<usize>> {
+    fn plan_upgrade(&self, state: &State, target: &Spec) -> Result<Vec<usize>> {
         let resolver = Resolver::new(&self.graph, Some(&state.current));
-        match self.parse(target)? {
+        match target.clone() {
             Spec::Relative(n) if n > 0 => {
                 let head = resolver.resolve(&Spec::Head)?;
                 match head.first() {
-                    Some(&h) => plan::upgrade_steps(&self.graph, &state.applied, h, n as u64),
+                    Some(&h) => Ok(plan::upgrade_steps(
+                        &self.graph,
+                        &state.applied,
+                        h,
+                        n as u64,
+                    )?),
                     None => Err(Error::usage("`upgrade +N`: the crate has no migrations")),
                 }
             }
@@ -457,16 +464,18 @@ impl Runtime {
         }
     }
 
-    fn plan_downgrade(&self, state: &State, target: &str) -> Result<Vec<usize>> {
+    fn plan_downgrade(&self, state: &State, target: &Spec) -> Result<Vec<usize>> {
         let resolver = Resolver::new(&self.graph, Some(&state.current));
-        match self.parse(target)? {
-            Spec::Relative(n) if n < 0 => {
-                plan::downgrade_steps(&self.graph, &state.applied, n.unsigned_abs())
-            }
+        match target.clone() {
+            Spec::Relative(n) if n < 0 => Ok(plan::downgrade_steps(
+                &self.graph,
+                &state.applied,
+                n.unsigned_abs(),
+            )?),
             Spec::Relative(n) => Err(forwards(n)),
             spec => {
                 let targets = resolver.resolve(&spec)?;
-                plan::downgrade_to(&self.graph, &state.applied, &targets)
+                Ok(plan::downgrade_to(&self.graph, &state.applied, &targets)?)
             }
         }
     }
@@ -474,8 +483,8 @@ impl Runtime {
     /// Checks a target before anything connects: its syntax, its direction, and (when
     /// it does not depend on the database's state) that it names revisions that exist.
     /// A bad target then creates nothing, not even the tracking table.
-    pub fn check_target(&self, verb: &str, input: &str) -> Result<()> {
-        let spec = self.parse(input)?;
+    pub fn check_target(&self, verb: &str, target: &(impl AsSpec + ?Sized)) -> Result<()> {
+        let spec = target.as_spec(&self.graph)?;
         match (verb, &spec) {
             ("upgrade", Spec::Relative(n)) if *n <= 0 => return Err(backwards(*n)),
             ("downgrade", Spec::Relative(n)) if *n > 0 => return Err(forwards(*n)),
@@ -485,14 +494,6 @@ impl Runtime {
             Resolver::new(&self.graph, None).resolve(&spec)?;
         }
         Ok(())
-    }
-
-    /// A spec, where an exact revision id always wins over the grammar.
-    fn parse(&self, input: &str) -> Result<Spec> {
-        if self.graph.find(input).is_some() {
-            return Ok(Spec::Rev(input.to_string()));
-        }
-        Ok(spec::parse(input)?)
     }
 
     /// Takes the migration lock, then creates the tracking tables if they are missing.

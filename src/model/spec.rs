@@ -11,7 +11,7 @@
 //! Every error is one line saying what was expected. Walks and ranges are linear in the
 //! graph's size; prefix lookup is a binary search.
 
-use crate::graph::Graph;
+use crate::model::graph::Graph;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Spec {
@@ -35,6 +35,48 @@ impl Spec {
             Spec::Offset(anchor, _) => anchor.needs_state(),
             _ => false,
         }
+    }
+}
+
+/// Parses `input` for a crate whose revisions are `graph`: an input equal to a revision
+/// id (around white space) always means that revision, before the grammar is applied.
+/// The one place that rule lives.
+pub fn parse_with(graph: &Graph, input: &str) -> Result<Spec, SpecError> {
+    let t = input.trim();
+    match graph.find(t) {
+        Some(_) => Ok(Spec::Rev(t.to_string())),
+        None => parse(input),
+    }
+}
+
+/// A revision spec as the runtime's verbs take it: a [`Spec`] parsed once already, or
+/// text, parsed with [`parse_with`]'s exact-id rule.
+pub trait AsSpec {
+    /// The spec, for a crate whose revisions are `graph`.
+    fn as_spec(&self, graph: &Graph) -> Result<Spec, SpecError>;
+}
+
+impl AsSpec for Spec {
+    fn as_spec(&self, _graph: &Graph) -> Result<Spec, SpecError> {
+        Ok(self.clone())
+    }
+}
+
+impl AsSpec for str {
+    fn as_spec(&self, graph: &Graph) -> Result<Spec, SpecError> {
+        parse_with(graph, self)
+    }
+}
+
+impl AsSpec for String {
+    fn as_spec(&self, graph: &Graph) -> Result<Spec, SpecError> {
+        parse_with(graph, self)
+    }
+}
+
+impl<T: AsSpec + ?Sized> AsSpec for &T {
+    fn as_spec(&self, graph: &Graph) -> Result<Spec, SpecError> {
+        (**self).as_spec(graph)
     }
 }
 
@@ -117,7 +159,7 @@ fn syntax(input: &str, why: &str) -> SpecError {
 
 /// Input as an error shows it: on one line, control characters escaped.
 fn shown(input: &str) -> String {
-    crate::output::one_line(input)
+    crate::text::one_line(input)
 }
 
 /// Parses one spec (no ranges).
@@ -209,10 +251,7 @@ impl<'g> Resolver<'g> {
 
     /// An input equal to a revision id always means that revision, before parsing.
     pub fn resolve_str(&self, input: &str) -> Result<Vec<usize>, SpecError> {
-        if let Some(r) = self.graph.find(input.trim()) {
-            return Ok(vec![r]);
-        }
-        self.resolve(&parse(input)?)
+        self.resolve(&parse_with(self.graph, input)?)
     }
 
     pub fn resolve(&self, spec: &Spec) -> Result<Vec<usize>, SpecError> {
@@ -420,7 +459,7 @@ fn display(anchor: &Spec, n: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::graph::Node;
+    use crate::model::graph::Node;
 
     /// a -> b -> c, a -> d, (c, d) -> m, m -> e
     fn graph() -> Graph {

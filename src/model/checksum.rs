@@ -6,9 +6,10 @@
 //! files a migration runs (the `sql` template's) are covered byte for byte (line endings
 //! aside).
 
-use crate::lexer::{self, Kind};
+use crate::model::lexer::{self, Kind};
 
 /// `v1:` and 16 hex digits.
+#[cfg(test)]
 pub fn of_source(source: &str) -> String {
     of_migration(source, &[])
 }

@@ -2,11 +2,8 @@
 //! how it is shown (never with its password), and how a connection is opened.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
-use sea_orm_migration::sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement,
-};
+use sea_orm_migration::sea_orm::DbBackend;
 
 use crate::error::{Error, Result};
 
@@ -84,7 +81,7 @@ pub fn dotenv_file_value(path: &Path, name: &str) -> Result<Option<String>> {
 /// A parsed database URL. `Display` masks the password.
 #[derive(Clone)]
 pub struct DbUrl {
-    raw: String,
+    pub(crate) raw: String,
     backend: DbBackend,
     /// Every password the URL holds (userinfo, `?password=`), as written.
     passwords: Vec<String>,
@@ -175,7 +172,7 @@ impl DbUrl {
     }
 
     /// The schema that holds what is created: the first of [`DbUrl::schema`].
-    fn creation_schema(&self) -> Option<String> {
+    pub(crate) fn creation_schema(&self) -> Option<String> {
         let names = schema_names(self.schema.as_deref()?).ok()?;
         names.into_iter().next()
     }
@@ -202,7 +199,7 @@ impl DbUrl {
     }
 
     /// A missing SQLite file may be created: the URL says `mode=rwc`.
-    fn creates_missing_file(&self) -> bool {
+    pub(crate) fn creates_missing_file(&self) -> bool {
         self.query_param("mode") == Some("rwc")
     }
 
@@ -245,7 +242,7 @@ impl DbUrl {
     }
 
     /// The host and port of a server URL reached over TCP (not a Unix socket).
-    fn tcp_address(&self) -> Option<(String, u16)> {
+    pub(crate) fn tcp_address(&self) -> Option<(String, u16)> {
         let default_port = match self.backend {
             DbBackend::Postgres => 5432,
             DbBackend::MySql => 3306,
@@ -324,7 +321,7 @@ fn schema_names(schema: &str) -> std::result::Result<Vec<String>, String> {
                 Err(format!(
                     "`{}` is not a schema name: expected a name of 1 to 63 characters without `\"` \
                      (or a comma-separated list of them)",
-                    crate::output::one_line(schema)
+                    crate::text::one_line(schema)
                 ))
             } else {
                 Ok(name.to_string())
@@ -579,337 +576,6 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// How a verb wants its connection.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ConnectOptionsExt {
-    /// A writing verb: a missing SQLite file is created if the URL allows it
-    /// (`mode=rwc`); a read-only verb never creates it.
-    pub write: bool,
-    /// Keep retrying an unreachable database this long (`--wait`).
-    pub wait: Option<Duration>,
-    /// How long a SQLite writer waits for another (`--lock-timeout`); unbounded if `None`.
-    pub lock_timeout: Option<Duration>,
-}
-
-/// An open database with the URL it came from (for the lock's own connection and for
-/// scrubbing messages).
-pub struct Db {
-    conn: DatabaseConnection,
-    url: DbUrl,
-    /// A read-only verb on a SQLite file that does not exist yet and that a writing verb
-    /// would create (`mode=rwc`): an empty in-memory database stands in, so nothing is
-    /// created.
-    absent: bool,
-    /// How it was opened, for messages.
-    opts: ConnectOptionsExt,
-}
-
-impl Db {
-    pub async fn connect(url: &DbUrl, opts: ConnectOptionsExt) -> Result<Db> {
-        let mut target = url.raw.clone();
-        let mut absent = false;
-        if let Some(file) = url.sqlite_file()
-            && !file.exists()
-        {
-            if !url.creates_missing_file() {
-                return Err(missing_sqlite_file(url, &file, opts.write));
-            }
-            if !opts.write {
-                absent = true;
-                target = "sqlite::memory:".to_string();
-            }
-        }
-        let deadline = opts.wait.map(|w| Instant::now() + w);
-        let waited = match opts.wait {
-            Some(w) => format!(" (retried for {}s)", w.as_secs_f64()),
-            None => String::new(),
-        };
-        // A server that is not listening is told at once (the driver would retry for
-        // seconds and then only say that its pool timed out).
-        if let Some((host, port)) = url.tcp_address() {
-            loop {
-                let attempt =
-                    tokio::time::timeout(Duration::from_secs(5), reach(host.as_str(), port)).await;
-                let failure = match attempt {
-                    Ok(Ok(())) => break,
-                    Ok(Err(failure)) => failure,
-                    Err(_) => Unreachable::Server("no answer within 5 s".to_string()),
-                };
-                if deadline.is_some_and(|d| Instant::now() < d) {
-                    tokio::time::sleep(Duration::from_millis(250)).await;
-                    continue;
-                }
-                let message = match failure {
-                    // A name that does not resolve is a typo far more often than a server
-                    // that has not started: waiting would not help.
-                    Unreachable::Name(reason) => format!(
-                        "cannot connect to {url}{waited}: the host name `{host}` does not resolve \
-                         ({reason}); check the host in the URL"
-                    ),
-                    Unreachable::Server(reason) if opts.wait.is_none() => format!(
-                        "cannot connect to {url}: {reason}; is the server running? `--wait 60s` \
-                         waits for it to start"
-                    ),
-                    Unreachable::Server(reason) => {
-                        format!("cannot connect to {url}{waited}: {reason}")
-                    }
-                };
-                return Err(Error::Database(message));
-            }
-        }
-        let conn = loop {
-            match Database::connect(connect_options(
-                &target,
-                url.search_path_sql(),
-                opts.lock_timeout,
-            ))
-            .await
-            {
-                Ok(conn) => break conn,
-                Err(err) => {
-                    let retry = deadline.is_some_and(|d| Instant::now() < d) && retryable(&err);
-                    if !retry {
-                        return Err(Error::Database(format!(
-                            "cannot connect to {url}{waited}: {}",
-                            locked(url.scrub(&describe(&err)), url.backend(), opts)
-                        )));
-                    }
-                    tokio::time::sleep(Duration::from_millis(250)).await;
-                }
-            }
-        };
-        let db = Db {
-            conn,
-            url: url.clone(),
-            absent,
-            opts,
-        };
-        if let Err(e) = db.check_schema().await {
-            db.close().await;
-            return Err(e);
-        }
-        Ok(db)
-    }
-
-    /// The schema everything is created in exists (and this user may use it): a
-    /// schema PostgreSQL cannot use drops out of the search path, and its tables would
-    /// be looked for, or created, elsewhere.
-    async fn check_schema(&self) -> Result<()> {
-        let Some(wanted) = self.url.creation_schema() else {
-            return Ok(());
-        };
-        let row = self
-            .conn
-            .query_one_raw(Statement::from_string(
-                DbBackend::Postgres,
-                "SELECT current_schema() AS s",
-            ))
-            .await
-            .map_err(|e| self.error(e))?;
-        let current: Option<String> = row
-            .map(|r| r.try_get::<Option<String>>("", "s"))
-            .transpose()
-            .map_err(|e| self.error(e))?
-            .flatten();
-        if current.as_deref() == Some(wanted.as_str()) {
-            return Ok(());
-        }
-        Err(Error::Config(format!(
-            "schema `{wanted}` does not exist in {} (or this user may not use it); create it \
-             (`CREATE SCHEMA \"{wanted}\"`), or correct `--database-schema`/DATABASE_SCHEMA",
-            self.url.masked()
-        )))
-    }
-
-    pub fn connection(&self) -> &DatabaseConnection {
-        &self.conn
-    }
-
-    pub fn backend(&self) -> DbBackend {
-        self.conn.get_database_backend()
-    }
-
-    pub fn url(&self) -> &DbUrl {
-        &self.url
-    }
-
-    /// True when a read-only verb found no SQLite file and nothing was opened.
-    pub fn is_absent(&self) -> bool {
-        self.absent
-    }
-
-    /// A database error, as a message free of secrets.
-    pub fn error(&self, err: DbErr) -> Error {
-        Error::Database(self.message(&err))
-    }
-
-    /// The text of a database error, free of secrets (see [`locked`]).
-    pub fn message(&self, err: &DbErr) -> String {
-        locked(self.url.scrub(&describe(err)), self.backend(), self.opts)
-    }
-
-    pub async fn close(self) {
-        let _ = self.conn.close().await;
-    }
-}
-
-/// The error for a SQLite URL whose file does not exist and may not be created: a
-/// typo'd path must not read as an empty database, nor become a new one.
-fn missing_sqlite_file(url: &DbUrl, file: &std::path::Path, write: bool) -> Error {
-    let path = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
-    let create = format!("sqlite://{}?mode=rwc", path.display());
-    Error::Config(if write {
-        format!(
-            "no SQLite database at {} (from `{url}`); check the path, or to create it there \
-             add `mode=rwc` to the URL: `{create}`",
-            path.display()
-        )
-    } else {
-        format!(
-            "no SQLite database at {} (from `{url}`); check the path (`upgrade` creates it when \
-             the URL says so: `{create}`)",
-            path.display()
-        )
-    })
-}
-
-/// `text` with, after SQLite's "database is locked" (its busy timeout, `--lock-timeout`,
-/// ran out), whom to wait for: cargo-migrate runs wait for each other at the migration
-/// lock, so a writing verb waited for another program, and a reading verb for any
-/// writer.
-fn locked(text: String, backend: DbBackend, opts: ConnectOptionsExt) -> String {
-    if backend != DbBackend::Sqlite || !text.contains("database is locked") {
-        return text;
-    }
-    let longer = match opts.lock_timeout {
-        Some(t) => format!(
-            ", or wait longer than {}s with --lock-timeout",
-            t.as_secs_f64()
-        ),
-        None => String::new(),
-    };
-    if opts.write {
-        format!(
-            "{text}: another program is writing to the database (not a cargo-migrate run, \
-             which would hold the migration lock); wait for it to finish{longer}"
-        )
-    } else {
-        format!(
-            "{text}: another process is writing to the database; try again when it is done{longer}"
-        )
-    }
-}
-
-/// Options of every connection to `url`; `search_path` is [`DbUrl::search_path_sql`].
-pub(crate) fn connect_options(
-    url: &str,
-    search_path: Option<String>,
-    lock_timeout: Option<Duration>,
-) -> ConnectOptions {
-    let mut opts = ConnectOptions::new(url.to_string());
-    // One connection, the same session for the whole run: a run's session state (the
-    // lock's session above all) must not be closed by the pool for idleness or age
-    // (sqlx's defaults: 10 and 30 minutes), and is not pinged each time a statement takes
-    // it (sqlx still pings it once each time it is given back).
-    opts.max_connections(1)
-        .min_connections(1)
-        .idle_timeout(None)
-        .max_lifetime(None)
-        .test_before_acquire(false)
-        // sqlx retries a refused connection until this deadline; `--wait` extends it.
-        .acquire_timeout(Duration::from_secs(5))
-        .sqlx_logging(false);
-    #[cfg(feature = "sqlite")]
-    {
-        let busy = lock_timeout.unwrap_or(Duration::from_secs(24 * 3600));
-        opts.map_sqlx_sqlite_opts(move |o| o.busy_timeout(busy));
-    }
-    #[cfg(not(feature = "sqlite"))]
-    let _ = lock_timeout;
-    // The search path is set here rather than with sea-orm's `set_schema_search_path`:
-    // sqlx keeps one `after_connect`, and this one would replace sea-orm's.
-    #[cfg(feature = "postgres")]
-    opts.map_sqlx_postgres_pool_opts(move |pool| {
-        let search_path = search_path.clone();
-        pool.after_connect(move |conn, _| {
-            let search_path = search_path.clone();
-            Box::pin(async move {
-                use sea_orm_migration::sea_orm::sqlx::{AssertSqlSafe, Executor};
-                // A killed migration's statement must not run on for hours, holding its
-                // locks, after its client is gone (PostgreSQL 14+; older servers say no,
-                // which is fine).
-                let _ =
-                    Executor::execute(&mut *conn, "SET client_connection_check_interval = 1000")
-                        .await;
-                if let Some(sql) = search_path {
-                    Executor::execute(&mut *conn, AssertSqlSafe(sql)).await?;
-                }
-                Ok(())
-            })
-        })
-    });
-    #[cfg(not(feature = "postgres"))]
-    let _ = search_path;
-    opts
-}
-
-/// Why a server's address could not be reached.
-enum Unreachable {
-    /// Its host name does not resolve.
-    Name(String),
-    /// Nothing answered there (refused, reset, unreachable network).
-    Server(String),
-}
-
-/// Resolves `host` and opens (then drops) a TCP connection to it.
-async fn reach(host: &str, port: u16) -> std::result::Result<(), Unreachable> {
-    let addresses: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host, port))
-        .await
-        .map_err(|e| Unreachable::Name(e.to_string()))?
-        .collect();
-    if addresses.is_empty() {
-        return Err(Unreachable::Name("no address".to_string()));
-    }
-    tokio::net::TcpStream::connect(&addresses[..])
-        .await
-        .map(drop)
-        .map_err(|e| Unreachable::Server(e.to_string()))
-}
-
-/// Connection refused or reset: worth retrying while waiting for a server to start.
-/// Authentication and "no such database" are final.
-fn retryable(err: &DbErr) -> bool {
-    let text = err.to_string().to_ascii_lowercase();
-    !(text.contains("password")
-        || text.contains("authentication")
-        || text.contains("access denied")
-        || text.contains("does not exist")
-        || text.contains("unknown database"))
-}
-
-/// A driver error without sea-orm's wrapping noise.
-pub fn describe(err: &DbErr) -> String {
-    let text = err.to_string();
-    let text = text
-        .strip_prefix("Connection Error: ")
-        .or_else(|| text.strip_prefix("Execution Error: "))
-        .or_else(|| text.strip_prefix("Query Error: "))
-        .unwrap_or(&text);
-    let text = text
-        .strip_prefix("error returned from database: ")
-        .unwrap_or(text);
-    without_server_source_line(text.trim()).to_string()
-}
-
-/// sqlx ends PostgreSQL's messages with the line of PostgreSQL's own source that raised
-/// them (`... does not exist at line 1392`), which reads like a line of the user's SQL.
-fn without_server_source_line(text: &str) -> &str {
-    match text.rsplit_once(" at line ") {
-        Some((head, line)) if !line.is_empty() && line.bytes().all(|b| b.is_ascii_digit()) => head,
-        _ => text,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -949,17 +615,6 @@ mod tests {
             runtime_dependency_line("[dependencies]\ncargo-migrate-x = 1\n"),
             None
         );
-    }
-
-    #[test]
-    fn one_connection_kept_for_the_whole_run() {
-        let opts = connect_options("postgres://u@h/db", None, None);
-        assert_eq!(opts.get_max_connections(), Some(1));
-        assert_eq!(opts.get_min_connections(), Some(1));
-        // never closed under a long migration (the lock's session would go with it)
-        assert_eq!(opts.get_idle_timeout(), Some(None));
-        assert_eq!(opts.get_max_lifetime(), Some(None));
-        assert!(!opts.get_test_before_acquire());
     }
 
     #[test]
@@ -1013,18 +668,6 @@ mod tests {
         ] {
             assert_eq!(DbUrl::parse(url).unwrap().is_local(), local, "{url}");
         }
-    }
-
-    #[test]
-    fn postgres_source_lines_are_not_shown() {
-        assert_eq!(
-            without_server_source_line("relation \"x\" does not exist at line 1392"),
-            "relation \"x\" does not exist"
-        );
-        assert_eq!(
-            without_server_source_line("syntax error at line one"),
-            "syntax error at line one"
-        );
     }
 
     #[test]

@@ -22,7 +22,7 @@ use sea_orm_migration::sea_orm::{
     ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement,
 };
 
-use crate::db::{Db, connect_options, describe};
+use crate::engine::connect::{Db, connect_options, describe};
 use crate::error::{Error, Result};
 
 pub struct Lock {

@@ -4,9 +4,9 @@
 use console::style;
 use serde_json::{Value, json};
 
-use crate::exec::{Direction, StepOutcome};
-use crate::graph::Graph;
-use crate::runtime::{Observer, Runtime, State};
+use crate::engine::runtime::{Runtime, State};
+use crate::model::graph::Graph;
+use crate::text::{one_line, timestamp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -64,72 +64,6 @@ impl Output {
         eprintln!("{} {}", style("error:").red().bold(), one_line(message));
         if self.json() {
             self.object(&json!({"event": "error", "error": message, "exit_code": exit_code}));
-        }
-    }
-}
-
-/// `text` with control characters escaped (`\n`, `\u{1b}`), so it prints as one line.
-pub fn one_line(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
-
-/// Prints each step as it finishes; asks before changing anything when `ask` names
-/// the database.
-pub struct Progress<'a> {
-    pub out: Output,
-    pub ask: Option<&'a crate::db::DbUrl>,
-}
-
-impl Observer for Progress<'_> {
-    fn asks(&self) -> bool {
-        self.ask.is_some()
-    }
-
-    fn confirm(
-        &mut self,
-        changes: &[crate::runtime::Change],
-        again: bool,
-    ) -> crate::error::Result<bool> {
-        match self.ask {
-            Some(url) => crate::confirm::ask(url, changes, again),
-            None => Ok(true),
-        }
-    }
-
-    fn waiting_for_lock(&mut self) {
-        if self.out.json() {
-            self.out.object(&json!({"event": "waiting_for_lock"}));
-        } else {
-            self.out.status(
-                "Waiting",
-                "for the migration lock: another process is migrating this database",
-            );
-        }
-    }
-
-    fn step_finished(&mut self, o: &StepOutcome) {
-        if self.out.json() {
-            let mut v = serde_json::to_value(o).unwrap_or_default();
-            v["event"] = json!("step");
-            self.out.object(&v);
-        } else {
-            let verb = match o.direction {
-                Direction::Up => "Applied",
-                Direction::Down => "Reverted",
-            };
-            let took = match o.execution_ms {
-                Some(ms) => recorded_duration(ms),
-                None => duration(o.duration_ms),
-            };
-            self.out.status(verb, format!("{} ({took})", o.revision));
         }
     }
 }
@@ -262,7 +196,7 @@ pub fn log_entry(rt: &Runtime, state: Option<&State>, r: usize) -> String {
 fn applied_row<'s>(
     state: &'s State,
     id: &str,
-) -> Option<(i64, Option<&'s crate::tracking::MetaRow>)> {
+) -> Option<(i64, Option<&'s crate::engine::tracking::MetaRow>)> {
     state
         .applied_at(id)
         .map(|at| (at, state.recorded.meta.get(id)))
@@ -306,28 +240,6 @@ pub fn revision_json(rt: &Runtime, state: Option<&State>, r: usize) -> Value {
     v
 }
 
-/// `YYYY-MM-DD HH:MM:SS UTC` from Unix seconds.
-pub fn timestamp(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Howard Hinnant's civil-from-days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,22 +252,6 @@ mod tests {
         );
         assert_eq!(message("m20220101_000001_create_table"), "create table");
         assert_eq!(message("seed_data"), "seed data");
-    }
-
-    #[test]
-    fn timestamps_are_utc() {
-        assert_eq!(timestamp(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(timestamp(1_795_353_815), "2026-11-22 13:23:35 UTC");
-        assert_eq!(timestamp(951_782_400), "2000-02-29 00:00:00 UTC");
-    }
-
-    #[test]
-    fn errors_are_one_line() {
-        assert_eq!(
-            one_line("`head\nx` is not a revision"),
-            "`head\\nx` is not a revision"
-        );
-        assert_eq!(one_line("plain: ünïcode"), "plain: ünïcode");
     }
 
     #[test]

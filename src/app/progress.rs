@@ -1,0 +1,61 @@
+//! The observer of a writing verb: prints each step as it finishes and asks before
+//! changing anything when the verb must confirm.
+
+use serde_json::json;
+
+use crate::app::render::{Output, duration, recorded_duration};
+use crate::engine::runtime::Observer;
+use crate::engine::step::{Direction, StepOutcome};
+
+/// Prints each step as it finishes; asks before changing anything when `ask` names
+/// the database.
+pub struct Progress<'a> {
+    pub out: Output,
+    pub ask: Option<&'a crate::engine::url::DbUrl>,
+}
+
+impl Observer for Progress<'_> {
+    fn asks(&self) -> bool {
+        self.ask.is_some()
+    }
+
+    fn confirm(
+        &mut self,
+        changes: &[crate::engine::runtime::Change],
+        again: bool,
+    ) -> crate::error::Result<bool> {
+        match self.ask {
+            Some(url) => crate::app::confirm::ask(url, changes, again),
+            None => Ok(true),
+        }
+    }
+
+    fn waiting_for_lock(&mut self) {
+        if self.out.json() {
+            self.out.object(&json!({"event": "waiting_for_lock"}));
+        } else {
+            self.out.status(
+                "Waiting",
+                "for the migration lock: another process is migrating this database",
+            );
+        }
+    }
+
+    fn step_finished(&mut self, o: &StepOutcome) {
+        if self.out.json() {
+            let mut v = serde_json::to_value(o).unwrap_or_default();
+            v["event"] = json!("step");
+            self.out.object(&v);
+        } else {
+            let verb = match o.direction {
+                Direction::Up => "Applied",
+                Direction::Down => "Reverted",
+            };
+            let took = match o.execution_ms {
+                Some(ms) => recorded_duration(ms),
+                None => duration(o.duration_ms),
+            };
+            self.out.status(verb, format!("{} ({took})", o.revision));
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! Small pure helpers for text every layer shows: one-line messages, UTC timestamps.
+
+/// `text` with control characters escaped (`\n`, `\u{1b}`), so it prints as one line.
+pub fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// `YYYY-MM-DD HH:MM:SS UTC` from Unix seconds.
+pub fn timestamp(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil-from-days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_utc() {
+        assert_eq!(timestamp(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(timestamp(1_795_353_815), "2026-11-22 13:23:35 UTC");
+        assert_eq!(timestamp(951_782_400), "2000-02-29 00:00:00 UTC");
+    }
+
+    #[test]
+    fn errors_are_one_line() {
+        assert_eq!(
+            one_line("`head\nx` is not a revision"),
+            "`head\\nx` is not a revision"
+        );
+        assert_eq!(one_line("plain: ünïcode"), "plain: ünïcode");
+    }
+}
