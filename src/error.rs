@@ -47,6 +47,9 @@ pub enum Error {
          (RUST_BACKTRACE=1 prints the backtrace)"
     )]
     Panic { location: String, message: String },
+    /// A broken invariant of cargo-migrate's own code: a bug.
+    #[error("internal error: {0}; this is a bug in cargo-migrate")]
+    Internal(String),
     /// A migration's own code (or its DDL) failed.
     #[error("{direction} of `{id}` failed: {message}")]
     Migration {
@@ -67,6 +70,7 @@ impl Error {
             Error::Database(_)
             | Error::Migration { .. }
             | Error::Panic { .. }
+            | Error::Internal(_)
             | Error::Cancelled => exit::FAILURE,
         }
     }

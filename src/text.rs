@@ -1,4 +1,5 @@
-//! Small pure helpers for text every layer shows: one-line messages, UTC timestamps.
+//! Small pure helpers for text every layer shows: one-line messages, UTC timestamps,
+//! the words of a revision id.
 
 /// `text` with control characters escaped (`\n`, `\u{1b}`), so it prints as one line.
 pub fn one_line(text: &str) -> String {
@@ -35,6 +36,19 @@ pub fn timestamp(secs: i64) -> String {
     )
 }
 
+/// The human message of a revision: its slug, as words.
+pub fn slug_words(id: &str) -> String {
+    let b = id.as_bytes();
+    let timestamped = b.len() > 17
+        && b[0] == b'm'
+        && b[1..9].iter().all(u8::is_ascii_digit)
+        && b[9] == b'_'
+        && b[10..16].iter().all(u8::is_ascii_digit)
+        && b[16] == b'_';
+    let slug = if timestamped { &id[17..] } else { id };
+    slug.replace('_', " ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,5 +67,15 @@ mod tests {
             "`head\\nx` is not a revision"
         );
         assert_eq!(one_line("plain: ünïcode"), "plain: ünïcode");
+    }
+
+    #[test]
+    fn messages_come_from_slugs() {
+        assert_eq!(
+            slug_words("m20261122_101500_add_users_table"),
+            "add users table"
+        );
+        assert_eq!(slug_words("m20220101_000001_create_table"), "create table");
+        assert_eq!(slug_words("seed_data"), "seed data");
     }
 }

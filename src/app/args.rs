@@ -184,14 +184,6 @@ pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
         .ok_or_else(|| format!("`{text}` is out of range; give at most a week, e.g. 30s, 10m, 2h"))
 }
 
-/// What a verb needs from the database.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Need {
-    Nothing,
-    Read,
-    Write,
-}
-
 impl Verb {
     /// The verb's name on the command line.
     pub fn name(&self) -> &'static str {
@@ -208,30 +200,6 @@ impl Verb {
             Verb::Check => "check",
             Verb::Show { .. } => "show",
             Verb::Branches => "branches",
-        }
-    }
-
-    /// Whether the verb connects, and whether it writes.
-    pub fn need(&self) -> Need {
-        match self {
-            Verb::Upgrade { .. }
-            | Verb::Downgrade { .. }
-            | Verb::Redo { .. }
-            | Verb::Stamp { .. }
-            | Verb::Rehash { .. } => Need::Write,
-            Verb::Current | Verb::Status | Verb::Check => Need::Read,
-            Verb::History {
-                range,
-                indicate_current,
-            } => {
-                if *indicate_current || range.as_deref().is_some_and(range_needs_state) {
-                    Need::Read
-                } else {
-                    Need::Nothing
-                }
-            }
-            Verb::Show { revision } if crate::model::spec::needs_state(revision) => Need::Read,
-            Verb::Heads | Verb::Show { .. } | Verb::Branches => Need::Nothing,
         }
     }
 
@@ -325,16 +293,6 @@ impl GlobalArgs {
     }
 }
 
-/// Whether either end of a `history -r` range needs the database's state.
-fn range_needs_state(range: &str) -> bool {
-    crate::model::spec::parse_range(range).is_ok_and(|r| {
-        [r.start, r.end]
-            .iter()
-            .flatten()
-            .any(crate::model::spec::Spec::needs_state)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -409,36 +367,6 @@ mod tests {
         assert!(matches!(cli.verb, Verb::Stamp { ref revisions, .. } if revisions == &["base"]));
         let cli = Cli::try_parse_from(["m", "downgrade", "-1", "-y"]).unwrap();
         assert!(cli.global.yes);
-    }
-
-    /// Only a spec that names the database's state connects: an id that merely
-    /// contains `current` does not.
-    #[test]
-    fn offline_verbs_connect_only_for_state_specs() {
-        let need = |line: &str| {
-            let argv = std::iter::once("m").chain(line.split(' '));
-            Cli::try_parse_from(argv).unwrap().verb.need()
-        };
-        for line in [
-            "show m20260301_120000_add_current_price",
-            "show 20260301_1200",
-            "show head-1",
-            "history -r m20260301_120000_add_current_price:",
-            "history -r base:head",
-            "show not+a+spec",
-        ] {
-            assert_eq!(need(line), Need::Nothing, "{line}");
-        }
-        for line in [
-            "show current",
-            "show -1",
-            "show current-1",
-            "history -r -3:current",
-            "history -r :+1",
-            "history -i",
-        ] {
-            assert_eq!(need(line), Need::Read, "{line}");
-        }
     }
 
     #[test]

@@ -5,8 +5,6 @@
 
 use std::io::IsTerminal;
 
-use crate::app::args::{GlobalArgs, Verb};
-use crate::app::render::Format;
 use crate::engine::runtime::Change;
 use crate::engine::url::DbUrl;
 use crate::error::{Error, Result};
@@ -20,19 +18,27 @@ pub enum Policy {
     Ask,
 }
 
-/// Decides, before connecting, whether `verb` may run, must ask, or is refused.
-pub fn policy(verb: &Verb, global: &GlobalArgs, url: &DbUrl) -> Result<Policy> {
-    let destructive = match verb {
-        Verb::Downgrade { .. } | Verb::Stamp { .. } => true,
-        Verb::Redo { .. } => !url.is_local(),
-        _ => false,
-    };
-    if !destructive || global.yes {
-        return Ok(Policy::Go);
-    }
-    let why = if global.format != Format::Human {
+/// Decides, before connecting, whether the destructive `verb` may ask on a terminal or
+/// is refused because nobody can answer (`json`: the output is for a program).
+pub fn policy(verb: &str, url: &DbUrl, json: bool) -> Result<Policy> {
+    let why = if json {
         Some("with `--format json`")
-    } else if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+    } else {
+        cannot_ask()
+    };
+    match why {
+        None => Ok(Policy::Ask),
+        Some(why) => Err(Error::usage(format!(
+            "`{verb}` changes what {url} records, and asks first; {why}, confirm with `--yes`"
+        ))),
+    }
+}
+
+/// Why nobody can be asked a question here, if so: no terminal on both stdin and
+/// stderr, CI, or a binary built without the `prompt` feature. The one answer for
+/// every prompt of the binary and the subcommand.
+pub fn cannot_ask() -> Option<&'static str> {
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
         Some("without a terminal to ask on")
     } else if in_ci() {
         Some("in CI")
@@ -40,13 +46,6 @@ pub fn policy(verb: &Verb, global: &GlobalArgs, url: &DbUrl) -> Result<Policy> {
         Some("in a binary built without cargo-migrate's `prompt` feature")
     } else {
         None
-    };
-    match why {
-        None => Ok(Policy::Ask),
-        Some(why) => Err(Error::usage(format!(
-            "`{}` changes what {url} records, and asks first; {why}, confirm with `--yes`",
-            verb.name()
-        ))),
     }
 }
 

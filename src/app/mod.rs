@@ -3,7 +3,10 @@
 //! rendering for people (`--format human`) and for programs (`--format json`).
 
 pub mod args;
+pub mod command;
 pub mod confirm;
+pub mod context;
+pub mod json;
 pub mod progress;
 pub mod render;
 pub mod run;

@@ -1,8 +1,7 @@
 //! The observer of a writing verb: prints each step as it finishes and asks before
 //! changing anything when the verb must confirm.
 
-use serde_json::json;
-
+use crate::app::json::Event;
 use crate::app::render::{Output, duration, recorded_duration};
 use crate::engine::runtime::Observer;
 use crate::engine::step::{Direction, StepOutcome};
@@ -32,7 +31,7 @@ impl Observer for Progress<'_> {
 
     fn waiting_for_lock(&mut self) {
         if self.out.json() {
-            self.out.object(&json!({"event": "waiting_for_lock"}));
+            self.out.object(Event::WaitingForLock);
         } else {
             self.out.status(
                 "Waiting",
@@ -43,9 +42,7 @@ impl Observer for Progress<'_> {
 
     fn step_finished(&mut self, o: &StepOutcome) {
         if self.out.json() {
-            let mut v = serde_json::to_value(o).unwrap_or_default();
-            v["event"] = json!("step");
-            self.out.object(&v);
+            self.out.object(Event::Step(o));
         } else {
             let verb = match o.direction {
                 Direction::Up => "Applied",

@@ -2,11 +2,15 @@
 //! progress and errors to stderr; nothing here decides what to do.
 
 use console::style;
-use serde_json::{Value, json};
+use serde::Serialize;
 
-use crate::engine::runtime::{Runtime, State};
+use crate::app::json::{Event, FORMAT_VERSION, Versioned};
+
+use crate::engine::runtime::{Runtime, StampOutcome, State, ids};
+use crate::engine::step::StepOutcome;
+use crate::engine::url::DbUrl;
 use crate::model::graph::Graph;
-use crate::text::{one_line, timestamp};
+use crate::text::{one_line, slug_words, timestamp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -15,43 +19,90 @@ pub enum Format {
 }
 
 /// Where output goes and how it looks, resolved once from the flags.
+///
+/// A stream that is gone (`cargo migrate upgrade head | head -1`, a closed terminal) does
+/// not stop the verb: what it does to the database does not depend on who reads.
 #[derive(Debug, Clone, Copy)]
 pub struct Output {
+    /// Human lines or JSON objects.
     pub format: Format,
+    /// `--quiet`: data and errors only.
     pub quiet: bool,
 }
 
+/// Writes one line, ignoring a reader that went away.
+macro_rules! line {
+    (stdout, $($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+    (stderr, $($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 impl Output {
+    /// Whether the output is JSON.
     pub fn json(&self) -> bool {
         self.format == Format::Json
     }
 
     /// A line of data on stdout.
     pub fn data(&self, line: impl AsRef<str>) {
-        println!("{}", line.as_ref());
+        line!(stdout, "{}", line.as_ref());
     }
 
-    /// One JSON object on one line of stdout.
-    pub fn object(&self, value: &Value) {
-        println!("{value}");
+    /// One JSON object on one line of stdout, with the format version, its keys in
+    /// alphabetical order.
+    pub fn object(&self, body: impl Serialize) {
+        let object = Versioned {
+            format_version: FORMAT_VERSION,
+            body,
+        };
+        match serde_json::to_value(&object) {
+            Ok(value) => line!(stdout, "{value}"),
+            Err(e) => line!(
+                stderr,
+                "{} cannot print JSON: {e}",
+                style("error:").red().bold()
+            ),
+        }
     }
 
     /// A progress or summary line on stderr (human mode, not quiet).
     pub fn status(&self, verb: &str, message: impl AsRef<str>) {
         if !self.quiet && !self.json() {
-            eprintln!("{:>12} {}", style(verb).green().bold(), message.as_ref());
+            line!(
+                stderr,
+                "{:>12} {}",
+                style(verb).green().bold(),
+                message.as_ref()
+            );
         }
     }
 
+    /// A note on stderr (human mode, not quiet).
     pub fn note(&self, message: impl AsRef<str>) {
         if !self.quiet && !self.json() {
-            eprintln!("{} {}", style("note:").cyan().bold(), message.as_ref());
+            line!(
+                stderr,
+                "{} {}",
+                style("note:").cyan().bold(),
+                message.as_ref()
+            );
         }
     }
 
+    /// A warning on stderr (human mode, even quiet).
     pub fn warn(&self, message: impl AsRef<str>) {
         if !self.json() {
-            eprintln!("{} {}", style("warning:").yellow().bold(), message.as_ref());
+            line!(
+                stderr,
+                "{} {}",
+                style("warning:").yellow().bold(),
+                message.as_ref()
+            );
         }
     }
 
@@ -61,9 +112,17 @@ impl Output {
     /// script reading stdout sees why there is no result.
     pub fn error(&self, message: impl AsRef<str>, exit_code: u8) {
         let message = message.as_ref();
-        eprintln!("{} {}", style("error:").red().bold(), one_line(message));
+        line!(
+            stderr,
+            "{} {}",
+            style("error:").red().bold(),
+            one_line(message)
+        );
         if self.json() {
-            self.object(&json!({"event": "error", "error": message, "exit_code": exit_code}));
+            self.object(Event::Error {
+                error: message,
+                exit_code,
+            });
         }
     }
 }
@@ -85,19 +144,6 @@ pub fn recorded_duration(ms: i64) -> String {
     } else {
         format!("{:.1} s", ms as f64 / 1000.0)
     }
-}
-
-/// The human message of a revision: its slug, as words.
-pub fn message(id: &str) -> String {
-    let b = id.as_bytes();
-    let timestamped = b.len() > 17
-        && b[0] == b'm'
-        && b[1..9].iter().all(u8::is_ascii_digit)
-        && b[9] == b'_'
-        && b[10..16].iter().all(u8::is_ascii_digit)
-        && b[16] == b'_';
-    let slug = if timestamped { &id[17..] } else { id };
-    slug.replace('_', " ")
 }
 
 fn tags(graph: &Graph, state: Option<&State>, r: usize) -> String {
@@ -134,7 +180,7 @@ pub fn history_line(rt: &Runtime, state: Option<&State>, r: usize) -> String {
         parent_list(g, r),
         g.id(r),
         tags(g, state, r),
-        message(g.id(r))
+        slug_words(g.id(r))
     )
 }
 
@@ -189,7 +235,7 @@ pub fn log_entry(rt: &Runtime, state: Option<&State>, r: usize) -> String {
             ));
         }
     }
-    s.push_str(&format!("\n    {}\n", message(g.id(r))));
+    s.push_str(&format!("\n    {}\n", slug_words(g.id(r))));
     s
 }
 
@@ -202,57 +248,283 @@ fn applied_row<'s>(
         .map(|at| (at, state.recorded.meta.get(id)))
 }
 
-/// A revision as JSON, with its database facts when the state is known.
-pub fn revision_json(rt: &Runtime, state: Option<&State>, r: usize) -> Value {
-    let g = rt.graph();
-    let names =
-        |revs: &[usize]| -> Vec<String> { revs.iter().map(|&x| g.id(x).to_string()).collect() };
-    let mut v = json!({
-        "id": g.id(r),
-        "parents": names(g.parents(r)),
-        "children": names(g.children(r)),
-        "message": message(g.id(r)),
-        "path": rt.revision(r).path,
-        "head": g.is_head(r),
-        "base": g.is_base(r),
-        "branchpoint": g.is_branch_point(r),
-        "mergepoint": g.is_merge_point(r),
-    });
-    v["checksum"] = json!(rt.revision(r).checksum());
-    if let Some(state) = state {
-        v["applied"] = json!(state.applied[r]);
-        v["current"] = json!(state.current.contains(&r));
-        v["changed"] = json!(state.changed.contains(&r));
-        if let Some((at, meta)) = applied_row(state, g.id(r)) {
-            v["applied_at"] = json!(at);
-            v["execution_ms"] = json!(meta.and_then(|m| m.execution_ms));
-            v["applied_by"] = json!(meta.and_then(|m| m.applied_by.clone()));
-        }
-        if let Some(f) = state
-            .recorded
-            .meta
-            .get(g.id(r))
-            .and_then(|m| m.failure.as_ref())
-        {
-            v["failure"] = json!(f);
+/// The database's current revisions in a sentence: `base` when none is applied.
+pub fn describe_current(current: &[String]) -> String {
+    if current.is_empty() {
+        "base".to_string()
+    } else {
+        current.join(", ")
+    }
+}
+
+/// `s` when `n` is not one.
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// The summary line of `upgrade`, `downgrade` and `redo`.
+pub fn migrated(out: Output, verb: &str, steps: &[StepOutcome], current: &[String]) {
+    if steps.is_empty() {
+        out.status(
+            "Finished",
+            format!(
+                "nothing to do: the database is at {}",
+                describe_current(current)
+            ),
+        );
+    } else {
+        let n = steps.len();
+        out.status(
+            "Finished",
+            format!(
+                "{verb}: {n} migration{} in {}; the database is at {}",
+                plural(n),
+                // the steps' own time, not the time spent at a confirmation
+                duration(steps.iter().map(|s| s.duration_ms).sum()),
+                describe_current(current)
+            ),
+        );
+    }
+}
+
+/// What `stamp` changed.
+pub fn stamped(out: Output, outcome: &StampOutcome) {
+    if out.json() {
+        out.object(Event::Stamped(outcome));
+        return;
+    }
+    for id in &outcome.purged {
+        out.status("Purged", id);
+    }
+    for id in &outcome.cleared {
+        out.status("Cleared", format!("the failure recorded for {id}"));
+    }
+    for id in &outcome.removed {
+        out.status("Unstamped", id);
+    }
+    for id in &outcome.added {
+        out.status("Stamped", id);
+    }
+    let n = outcome.added.len() + outcome.removed.len() + outcome.purged.len();
+    out.status(
+        "Finished",
+        format!(
+            "stamp: {n} record{} changed; the database is at {}",
+            plural(n),
+            describe_current(&outcome.current)
+        ),
+    );
+}
+
+/// What `rehash` recorded.
+pub fn rehashed(out: Output, done: &[String]) {
+    if out.json() {
+        out.object(Event::Rehashed { revisions: done });
+    } else if done.is_empty() {
+        out.status(
+            "Finished",
+            "no applied migration changed since it was applied",
+        );
+    } else {
+        for id in done {
+            out.status("Rehashed", id);
         }
     }
-    v
+}
+
+/// `current` for people.
+pub fn current(rt: &Runtime, out: Output, url: &DbUrl, state: &State, verbose: bool) {
+    let g = rt.graph();
+    if verbose {
+        out.data(format!("Current revision(s) for {url}:"));
+    }
+    for &r in &state.current {
+        if verbose {
+            out.data(log_entry(rt, Some(state), r).trim_end());
+        } else {
+            let head = if g.is_head(r) { " (head)" } else { "" };
+            out.data(format!("{}{head}", g.id(r)));
+        }
+    }
+    for row in &state.unknown {
+        out.data(format!(
+            "{} (unknown: not in this migration crate)",
+            row.version
+        ));
+    }
+    if state.current.is_empty() && state.unknown.is_empty() {
+        out.note("no revision is applied: the database is at base");
+    }
+    report_problems(rt, out, state);
+}
+
+/// `status` for people: one line per revision, parents first, then a summary.
+pub fn status(rt: &Runtime, out: Output, url: &DbUrl, state: &State, pending: &[usize]) {
+    let g = rt.graph();
+    let order = g.topo_order();
+    out.data(format!("Database: {url}"));
+    let width = order.iter().map(|&r| g.id(r).len()).max().unwrap_or(0);
+    for &r in order {
+        out.data(status_line(rt, state, r, width).trim_end());
+    }
+    for row in &state.unknown {
+        out.data(format!(
+            "  {}  {}  (not in this migration crate)",
+            style("unknown").red(),
+            row.version
+        ));
+    }
+    let heads = ids(g, &g.heads());
+    out.data(format!(
+        "{} applied, {} pending; current: {}; head{}: {}",
+        state.applied_count(),
+        pending.len(),
+        describe_current(&ids(g, &state.current)),
+        plural(heads.len()),
+        heads.join(", ")
+    ));
+    report_problems(rt, out, state);
+}
+
+/// One revision's line of `status`, its id padded to `width`.
+fn status_line(rt: &Runtime, state: &State, r: usize, width: usize) -> String {
+    let id = rt.graph().id(r);
+    let Some(applied_at) = state.applied_at(id) else {
+        return format!("  {}  {id}", style("pending").yellow());
+    };
+    let ms = state
+        .recorded
+        .meta
+        .get(id)
+        .and_then(|m| m.execution_ms)
+        .map(|ms| format!("  {}", recorded_duration(ms)))
+        .unwrap_or_default();
+    let changed = if state.changed.contains(&r) {
+        format!("  {}", style("(changed since applied)").red())
+    } else {
+        String::new()
+    };
+    format!(
+        "  {}  {id:<width$}  {}{ms}{changed}",
+        style("applied").green(),
+        timestamp(applied_at)
+    )
+}
+
+/// `branches` for people: each branch point and its children.
+pub fn branches(rt: &Runtime, out: Output, points: &[usize], verbose: bool) {
+    let g = rt.graph();
+    if points.is_empty() {
+        out.note("no branch points: no revision has more than one child");
+    }
+    for &r in points {
+        if verbose {
+            out.data(log_entry(rt, None, r).trim_end());
+        } else {
+            out.data(format!("{} (branchpoint)", g.id(r)));
+        }
+        let pad = " ".repeat(g.id(r).len());
+        for &c in g.children(r) {
+            let head = if g.is_head(c) { " (head)" } else { "" };
+            out.data(format!(
+                "{pad} -> {}{head}, {}",
+                g.id(c),
+                slug_words(g.id(c))
+            ));
+        }
+    }
+}
+
+/// Warns about applied migrations whose source changed since.
+pub fn warn_changed(rt: &Runtime, out: Output, state: &State) {
+    if !state.changed.is_empty() {
+        out.warn(format!(
+            "applied migrations changed since they were applied: {}; review, then `rehash`",
+            ids(rt.graph(), &state.changed).join(", ")
+        ));
+    }
+}
+
+/// Warns about everything in the state that needs a person: edited migrations, unknown
+/// revisions, recorded failures.
+fn report_problems(rt: &Runtime, out: Output, state: &State) {
+    warn_changed(rt, out, state);
+    if !state.unknown.is_empty() {
+        let names: Vec<&str> = state.unknown.iter().map(|r| r.version.as_str()).collect();
+        out.warn(unknown_revisions(&names));
+    }
+    for (id, f) in state
+        .recorded
+        .meta
+        .values()
+        .filter_map(|m| m.failure.as_ref().map(|f| (&m.version, f)))
+    {
+        let partial = if f.transactional {
+            "rolled back"
+        } else {
+            "may be half-applied"
+        };
+        out.warn(format!(
+            "{} of `{id}` failed at {} ({partial}): {}",
+            f.direction,
+            timestamp(f.failed_at_ms / 1000),
+            f.error
+        ));
+    }
+}
+
+/// `check`: several heads.
+pub fn multiple_heads(heads: &[String]) -> String {
+    format!(
+        "{} heads: {}; join them with `cargo migrate merge`",
+        heads.len(),
+        heads.join(", ")
+    )
+}
+
+/// `check`: a migration failed part-way outside a transaction.
+pub fn half_applied(id: &str) -> String {
+    format!(
+        "`{id}` failed part-way outside a transaction, so the database may hold part of it; \
+         see `status`, fix the database, then `stamp` the truth (or retry with `--retry-failed`)"
+    )
+}
+
+/// `check`: applied migrations whose source changed.
+pub fn changed_since_applied(changed: &[String]) -> String {
+    format!(
+        "applied migration{} changed since {} applied: {}; review the change, then record it with `rehash`",
+        plural(changed.len()),
+        if changed.len() == 1 {
+            "it was"
+        } else {
+            "they were"
+        },
+        changed.join(", ")
+    )
+}
+
+/// The database records revisions this crate does not know.
+pub fn unknown_revisions(names: &[&str]) -> String {
+    format!(
+        "the database has revisions this migration crate does not know: {}",
+        names.join(", ")
+    )
+}
+
+/// `check`: migrations are pending.
+pub fn pending(pending: &[String]) -> String {
+    format!(
+        "{} pending migration{}: {}",
+        pending.len(),
+        plural(pending.len()),
+        pending.join(", ")
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn messages_come_from_slugs() {
-        assert_eq!(
-            message("m20261122_101500_add_users_table"),
-            "add users table"
-        );
-        assert_eq!(message("m20220101_000001_create_table"), "create table");
-        assert_eq!(message("seed_data"), "seed data");
-    }
 
     #[test]
     fn durations() {

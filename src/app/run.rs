@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::app::args::{Cli, ColorChoice};
-use crate::app::render::Output;
+use crate::app::context::Context;
+use crate::app::verbs;
 use crate::engine::runtime::Runtime;
 use crate::error::{Error, Result};
 use crate::model::revision::Migrations;
@@ -19,10 +20,8 @@ pub fn run<M: Migrations>() -> ExitCode {
 
 /// Runs a parsed command line against the runtime `make` builds.
 pub fn run_with(make: impl FnOnce() -> Result<Runtime>, cli: Cli) -> ExitCode {
-    let out = Output {
-        format: cli.global.format,
-        quiet: cli.global.quiet,
-    };
+    let ctx = Context::from_args(&cli.global);
+    let out = ctx.out;
     set_colors(cli.global.color);
     let code = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -31,7 +30,7 @@ pub fn run_with(make: impl FnOnce() -> Result<Runtime>, cli: Cli) -> ExitCode {
         Ok(tokio) => catch_panics(|| {
             tokio.block_on(async {
                 match make().and_then(expected_table) {
-                    Ok(rt) => crate::app::verbs::execute(&rt, &cli, out).await,
+                    Ok(rt) => verbs::run(&rt, &ctx, &cli.verb).await,
                     Err(e) => Err(e),
                 }
             })

@@ -12,7 +12,8 @@ use std::process::{Command, ExitCode, Stdio};
 
 use cargo_metadata::Message;
 
-use crate::app::args::{ColorChoice, GlobalArgs, Need, Verb};
+use crate::app::args::{ColorChoice, GlobalArgs, Verb};
+use crate::app::command::Need;
 use crate::app::render::Output;
 use crate::app::run::EXPECT_TABLE_ENV;
 

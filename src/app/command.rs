@@ -1,0 +1,246 @@
+//! A verb with its revision specs parsed, once: what the handlers take instead of the
+//! command line's text. Whether the verb needs the database is answered here, from the
+//! parsed specs, for the binary and (without the crate's graph) for the subcommand.
+
+use crate::app::args::{Verb, WriteArgs};
+use crate::engine::runtime::WriteOptions;
+use crate::engine::url::DbUrl;
+use crate::error::Result;
+use crate::model::graph::Graph;
+use crate::model::spec::{self, RangeSpec, Spec, SpecError};
+
+/// What a verb needs from the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Nothing: the verb answers from the crate alone.
+    Nothing,
+    /// A read-only connection.
+    Read,
+    /// A connection that writes, under the migration lock.
+    Write,
+}
+
+/// The flags of a migrating verb.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WriteFlags {
+    /// `--allow-unknown`.
+    pub allow_unknown: bool,
+    /// `--retry-failed`.
+    pub retry_failed: bool,
+}
+
+/// A verb and its typed arguments.
+#[derive(Debug, Clone)]
+pub enum Command {
+    Upgrade {
+        target: Spec,
+        write: WriteFlags,
+    },
+    Downgrade {
+        target: Spec,
+        write: WriteFlags,
+    },
+    Redo {
+        write: WriteFlags,
+    },
+    Stamp {
+        targets: Vec<Spec>,
+        purge: bool,
+    },
+    Rehash {
+        targets: Vec<Spec>,
+    },
+    History {
+        range: Option<RangeSpec>,
+        indicate_current: bool,
+    },
+    Heads,
+    Current,
+    Status,
+    Check,
+    Show {
+        target: Spec,
+    },
+    Branches,
+}
+
+impl Command {
+    /// Parses the verb's specs. With the crate's `graph`, an input equal to a revision
+    /// id means that revision whatever the grammar says; without it (the subcommand,
+    /// which has no graph) the grammar alone decides.
+    pub fn parse(verb: &Verb, graph: Option<&Graph>) -> Result<Command, SpecError> {
+        let one = |input: &str| match graph {
+            Some(g) => spec::parse_with(g, input),
+            None => spec::parse(input),
+        };
+        let all = |inputs: &[String]| -> Result<Vec<Spec>, SpecError> {
+            inputs.iter().map(|i| one(i)).collect()
+        };
+        Ok(match verb {
+            Verb::Upgrade { revision, write } => Command::Upgrade {
+                target: one(revision)?,
+                write: write.into(),
+            },
+            Verb::Downgrade { revision, write } => Command::Downgrade {
+                target: one(revision)?,
+                write: write.into(),
+            },
+            Verb::Redo { write } => Command::Redo {
+                write: write.into(),
+            },
+            Verb::Stamp { revisions, purge } => Command::Stamp {
+                targets: all(revisions)?,
+                purge: *purge,
+            },
+            Verb::Rehash { revisions } => Command::Rehash {
+                targets: all(revisions)?,
+            },
+            Verb::History {
+                range,
+                indicate_current,
+            } => Command::History {
+                range: range.as_deref().map(spec::parse_range).transpose()?,
+                indicate_current: *indicate_current,
+            },
+            Verb::Heads => Command::Heads,
+            Verb::Current => Command::Current,
+            Verb::Status => Command::Status,
+            Verb::Check => Command::Check,
+            Verb::Show { revision } => Command::Show {
+                target: one(revision)?,
+            },
+            Verb::Branches => Command::Branches,
+        })
+    }
+
+    /// The verb's name on the command line.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Upgrade { .. } => "upgrade",
+            Command::Downgrade { .. } => "downgrade",
+            Command::Redo { .. } => "redo",
+            Command::Stamp { .. } => "stamp",
+            Command::Rehash { .. } => "rehash",
+            Command::History { .. } => "history",
+            Command::Heads => "heads",
+            Command::Current => "current",
+            Command::Status => "status",
+            Command::Check => "check",
+            Command::Show { .. } => "show",
+            Command::Branches => "branches",
+        }
+    }
+
+    /// Whether the verb connects, and whether it writes.
+    pub fn need(&self) -> Need {
+        match self {
+            Command::Upgrade { .. }
+            | Command::Downgrade { .. }
+            | Command::Redo { .. }
+            | Command::Stamp { .. }
+            | Command::Rehash { .. } => Need::Write,
+            Command::Current | Command::Status | Command::Check => Need::Read,
+            Command::History {
+                range,
+                indicate_current,
+            } => {
+                let ends = range.iter().flat_map(|r| [&r.start, &r.end]).flatten();
+                if *indicate_current || ends.into_iter().any(Spec::needs_state) {
+                    Need::Read
+                } else {
+                    Need::Nothing
+                }
+            }
+            Command::Show { target } if target.needs_state() => Need::Read,
+            Command::Heads | Command::Show { .. } | Command::Branches => Need::Nothing,
+        }
+    }
+
+    /// Whether the verb changes what the database records in a way that asks first:
+    /// `downgrade` and `stamp` always, `redo` against a database on another machine (on
+    /// this one it is the edit-run loop).
+    pub fn destructive(&self, url: &DbUrl) -> bool {
+        match self {
+            Command::Downgrade { .. } | Command::Stamp { .. } => true,
+            Command::Redo { .. } => !url.is_local(),
+            _ => false,
+        }
+    }
+
+    /// The specs a writing verb will act on, checked before it connects.
+    pub fn targets(&self) -> &[Spec] {
+        match self {
+            Command::Upgrade { target, .. } | Command::Downgrade { target, .. } => {
+                std::slice::from_ref(target)
+            }
+            Command::Stamp { targets, .. } | Command::Rehash { targets } => targets,
+            _ => &[],
+        }
+    }
+}
+
+impl Verb {
+    /// Whether the verb connects, and whether it writes, as far as the text tells: the
+    /// subcommand asks this to know whether to resolve a URL. Specs that do not parse
+    /// need nothing (their error is told before anything connects).
+    pub fn need(&self) -> Need {
+        Command::parse(self, None).map_or(Need::Nothing, |c| c.need())
+    }
+}
+
+impl From<&WriteArgs> for WriteFlags {
+    fn from(args: &WriteArgs) -> Self {
+        WriteFlags {
+            allow_unknown: args.allow_unknown,
+            retry_failed: args.retry_failed,
+        }
+    }
+}
+
+impl WriteFlags {
+    /// The runtime's options for a migrating verb.
+    pub fn options(self, lock_timeout: Option<std::time::Duration>) -> WriteOptions {
+        WriteOptions {
+            lock_timeout,
+            allow_unknown: self.allow_unknown,
+            retry_failed: self.retry_failed,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::args::Cli;
+    use clap::Parser;
+
+    /// Only a spec that names the database's state connects: an id that merely
+    /// contains `current` does not.
+    #[test]
+    fn offline_verbs_connect_only_for_state_specs() {
+        let need = |line: &str| {
+            let argv = std::iter::once("m").chain(line.split(' '));
+            Cli::try_parse_from(argv).unwrap().verb.need()
+        };
+        for line in [
+            "show m20260301_120000_add_current_price",
+            "show 20260301_1200",
+            "show head-1",
+            "history -r m20260301_120000_add_current_price:",
+            "history -r base:head",
+            "show not+a+spec",
+        ] {
+            assert_eq!(need(line), Need::Nothing, "{line}");
+        }
+        for line in [
+            "show current",
+            "show -1",
+            "show current-1",
+            "history -r -3:current",
+            "history -r :+1",
+            "history -i",
+        ] {
+            assert_eq!(need(line), Need::Read, "{line}");
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! The machine output (`--format json`): one type per object, one object per line of
+//! stdout, keys in alphabetical order, every object with `format_version`. The README's
+//! "Machine output" section documents these as a stable schema: adding a key keeps the
+//! version, changing or removing one raises it.
+
+use serde::Serialize;
+
+use crate::engine::runtime::{Runtime, StampOutcome, State};
+use crate::engine::step::StepOutcome;
+use crate::engine::tracking::{AppliedRow, Failure};
+use crate::text::slug_words;
+
+/// The version of the objects below; raised when a key changes meaning or goes away.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// An object as printed: its body and the format version.
+#[derive(Serialize)]
+pub struct Versioned<T: Serialize> {
+    /// [`FORMAT_VERSION`].
+    pub format_version: u32,
+    /// The object.
+    #[serde(flatten)]
+    pub body: T,
+}
+
+/// What happens while a verb runs, and how it ends.
+#[derive(Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event<'a> {
+    /// A migration step finished.
+    Step(&'a StepOutcome),
+    /// Another process holds the migration lock; this one waits.
+    WaitingForLock,
+    /// `upgrade`, `downgrade` or `redo` finished.
+    Done {
+        /// The verb.
+        verb: &'a str,
+        /// How many steps ran.
+        steps: usize,
+        /// The database's current revisions afterwards.
+        current: Vec<String>,
+    },
+    /// `stamp` finished.
+    Stamped(&'a StampOutcome),
+    /// `rehash` finished: the revisions whose checksum it recorded.
+    Rehashed {
+        /// Their ids.
+        revisions: &'a [String],
+    },
+    /// The run failed: the message and the exit code.
+    Error {
+        /// The message, as on stderr.
+        error: &'a str,
+        /// The process's exit code.
+        exit_code: u8,
+    },
+}
+
+/// `heads`, `history`, `show` and `branches`: a list of revisions under one key.
+#[derive(Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Listing {
+    /// `heads`.
+    Heads(Vec<RevisionJson>),
+    /// `history` and `show`.
+    Revisions(Vec<RevisionJson>),
+    /// `branches`.
+    Branchpoints(Vec<RevisionJson>),
+}
+
+/// One revision: its place in the graph, and its database facts when the verb read them.
+#[derive(Serialize)]
+pub struct RevisionJson {
+    id: String,
+    parents: Vec<String>,
+    children: Vec<String>,
+    message: String,
+    path: Option<&'static str>,
+    head: bool,
+    base: bool,
+    branchpoint: bool,
+    mergepoint: bool,
+    checksum: Option<String>,
+    #[serde(flatten)]
+    state: Option<RevisionState>,
+}
+
+/// A revision's facts in the database.
+#[derive(Serialize)]
+struct RevisionState {
+    applied: bool,
+    current: bool,
+    changed: bool,
+    #[serde(flatten)]
+    record: Option<AppliedRecord>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failure: Option<Failure>,
+}
+
+/// The record of an applied revision.
+#[derive(Serialize)]
+struct AppliedRecord {
+    applied_at: i64,
+    execution_ms: Option<i64>,
+    applied_by: Option<String>,
+}
+
+impl RevisionJson {
+    /// Revision `r` of `rt`, with its facts from `state` when known.
+    pub fn new(rt: &Runtime, state: Option<&State>, r: usize) -> RevisionJson {
+        let g = rt.graph();
+        let names = |revs: &[usize]| revs.iter().map(|&x| g.id(x).to_string()).collect();
+        let id = g.id(r);
+        RevisionJson {
+            id: id.to_string(),
+            parents: names(g.parents(r)),
+            children: names(g.children(r)),
+            message: slug_words(id),
+            path: rt.revision(r).path,
+            head: g.is_head(r),
+            base: g.is_base(r),
+            branchpoint: g.is_branch_point(r),
+            mergepoint: g.is_merge_point(r),
+            checksum: rt.revision(r).checksum().map(str::to_string),
+            state: state.map(|state| {
+                let meta = state.recorded.meta.get(id);
+                RevisionState {
+                    applied: state.applied[r],
+                    current: state.current.contains(&r),
+                    changed: state.changed.contains(&r),
+                    record: state.applied_at(id).map(|at| AppliedRecord {
+                        applied_at: at,
+                        execution_ms: meta.and_then(|m| m.execution_ms),
+                        applied_by: meta.and_then(|m| m.applied_by.clone()),
+                    }),
+                    failure: meta.and_then(|m| m.failure.clone()),
+                }
+            }),
+        }
+    }
+
+    /// Each of `revs`.
+    pub fn all(rt: &Runtime, state: Option<&State>, revs: &[usize]) -> Vec<RevisionJson> {
+        revs.iter()
+            .map(|&r| RevisionJson::new(rt, state, r))
+            .collect()
+    }
+}
+
+/// A recorded failure and its revision.
+#[derive(Serialize)]
+pub struct FailureJson<'a> {
+    revision: &'a str,
+    failure: &'a Failure,
+}
+
+/// The failures `state` records, by revision id.
+pub fn failures(state: &State) -> Vec<FailureJson<'_>> {
+    let mut all: Vec<FailureJson<'_>> = state
+        .recorded
+        .meta
+        .values()
+        .filter_map(|m| {
+            m.failure.as_ref().map(|failure| FailureJson {
+                revision: &m.version,
+                failure,
+            })
+        })
+        .collect();
+    all.sort_by_key(|f| f.revision);
+    all
+}
+
+/// `current`.
+#[derive(Serialize)]
+pub struct CurrentJson<'a> {
+    /// The database URL, its password masked.
+    pub database: String,
+    /// The PostgreSQL schema, when one is set.
+    pub schema: Option<&'a str>,
+    /// The current revisions' ids.
+    pub current: Vec<String>,
+    /// The current revisions in full.
+    pub revisions: Vec<RevisionJson>,
+    /// Recorded revisions this crate does not know.
+    pub unknown: &'a [AppliedRow],
+    /// Recorded failures.
+    pub failures: Vec<FailureJson<'a>>,
+}
+
+/// `status`.
+#[derive(Serialize)]
+pub struct StatusJson<'a> {
+    /// The database URL, its password masked.
+    pub database: String,
+    /// The PostgreSQL schema, when one is set.
+    pub schema: Option<&'a str>,
+    /// Every revision, parents first.
+    pub revisions: Vec<RevisionJson>,
+    /// How many revisions are applied.
+    pub applied: usize,
+    /// The pending revisions' ids, in the order an upgrade applies them.
+    pub pending: Vec<String>,
+    /// The current revisions' ids.
+    pub current: Vec<String>,
+    /// The heads' ids.
+    pub heads: Vec<String>,
+    /// Recorded revisions this crate does not know.
+    pub unknown: &'a [AppliedRow],
+    /// Recorded failures.
+    pub failures: Vec<FailureJson<'a>>,
+}
+
+/// `check`: the verdict, its exit code, and what it is based on.
+#[derive(Serialize)]
+pub struct CheckJson<'a> {
+    /// `up_to_date`, `pending`, `multiple_heads`, `half_applied`,
+    /// `changed_since_applied`, `unknown_revisions` or `unregistered_files`.
+    pub status: &'a str,
+    /// The exit code `check` returns.
+    pub exit_code: u8,
+    /// The heads' ids.
+    pub heads: Vec<String>,
+    /// The pending revisions' ids.
+    pub pending: Vec<String>,
+    /// Recorded revisions this crate does not know.
+    pub unknown: Vec<&'a str>,
+    /// Applied revisions whose source changed since.
+    pub changed: Vec<String>,
+    /// Revisions that failed part-way outside a transaction.
+    pub half_applied: Vec<&'a str>,
+    /// Migration files the binary was built without.
+    pub unregistered: &'a [String],
+    /// The current revisions' ids.
+    pub current: Vec<String>,
+}
