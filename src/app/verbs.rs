@@ -63,18 +63,13 @@ async fn dispatch(
         ..Default::default()
     };
     match command {
-        Command::Upgrade { target, write } => {
-            let db = connected(db)?;
-            let steps = rt
-                .upgrade(db, target, &writing(*write), &mut progress)
-                .await?;
-            finished(rt, ctx.out, db, command, &steps).await
-        }
-        Command::Downgrade { target, write } => {
-            let db = connected(db)?;
-            let steps = rt
-                .downgrade(db, target, &writing(*write), &mut progress)
-                .await?;
+        Command::Upgrade { target, write } | Command::Downgrade { target, write } => {
+            let (db, opts) = (connected(db)?, writing(*write));
+            let steps = if matches!(command, Command::Upgrade { .. }) {
+                rt.upgrade(db, target, &opts, &mut progress).await?
+            } else {
+                rt.downgrade(db, target, &opts, &mut progress).await?
+            };
             finished(rt, ctx.out, db, command, &steps).await
         }
         Command::Redo { write } => {
