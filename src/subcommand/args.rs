@@ -8,6 +8,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::cli::{GlobalArgs, Verb};
 
+use super::backend::Backend;
+
 #[derive(Debug, Parser)]
 #[command(name = "cargo", bin_name = "cargo", styles = STYLES)]
 pub enum CargoCli {
@@ -116,45 +118,6 @@ pub struct InitArgs {
     /// Use the cargo-migrate runtime at this path instead of the published crate
     #[arg(long, value_name = "DIR", env = "CARGO_MIGRATE_RUNTIME_PATH")]
     pub runtime_path: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-    Mysql,
-}
-
-impl Backend {
-    /// The backend a database URL names.
-    pub fn of(url: &crate::db::DbUrl) -> Backend {
-        use sea_orm_migration::sea_orm::DbBackend;
-        match url.backend() {
-            DbBackend::Postgres => Backend::Postgres,
-            DbBackend::MySql => Backend::Mysql,
-            _ => Backend::Sqlite,
-        }
-    }
-
-    /// The backends a sea-orm or sea-orm-migration feature enables.
-    pub fn of_sea_orm_feature(feature: &str) -> &'static [Backend] {
-        match feature {
-            "sqlx-postgres" => &[Backend::Postgres],
-            "sqlx-mysql" => &[Backend::Mysql],
-            "sqlx-sqlite" => &[Backend::Sqlite],
-            "sqlx-all" => &[Backend::Postgres, Backend::Mysql, Backend::Sqlite],
-            _ => &[],
-        }
-    }
-
-    /// cargo-migrate's feature for this backend.
-    pub fn feature(self) -> &'static str {
-        match self {
-            Backend::Sqlite => "sqlite",
-            Backend::Postgres => "postgres",
-            Backend::Mysql => "mysql",
-        }
-    }
 }
 
 #[derive(Debug, Args)]

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use super::args::Backend;
+use super::backend::Backend;
 use super::error::{Result, ToolError};
 use super::runtime_dep;
 use super::workspace::{MigrationCrate, Workspace};

@@ -13,7 +13,7 @@
 
 use toml_edit::{DocumentMut, InlineTable, Item, Table, Value};
 
-use super::args::Backend;
+use super::backend::Backend;
 
 /// TLS, which every backend can negotiate (the runtime uses sqlx's rustls with ring):
 /// the handshake's key exchange and signatures run in ring (C and Rust). rustls itself
