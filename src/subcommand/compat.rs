@@ -6,7 +6,7 @@
 use cargo_metadata::semver::{Version, VersionReq};
 
 use super::error::{Result, ToolError};
-use super::relative;
+use super::report::relative;
 use super::workspace::{MigrationCrate, SEA_ORM_MIGRATION, Workspace};
 
 /// The major version of sea-orm-migration the runtime implements.

@@ -88,6 +88,21 @@ pub fn lock(krate: &MigrationCrate) -> Result<std::fs::File> {
     Ok(file)
 }
 
+/// Opens the crate and writes one revision with `write` under the lock (`lock`), so two
+/// `create`s at once cannot both revise the same head or both edit lib.rs from the same
+/// copy. Also returns the migration files lib.rs does not register.
+pub fn write_locked(
+    krate: &MigrationCrate,
+    config: &Config,
+    write: impl FnOnce(&Target) -> Result<Written>,
+) -> Result<(Written, Vec<PathBuf>)> {
+    let lock = lock(krate)?;
+    let target = Target::open(krate, config)?;
+    let written = write(&target)?;
+    drop(lock);
+    Ok((written, target.source.unregistered()))
+}
+
 pub fn create(target: &Target, args: &CreateArgs) -> Result<Written> {
     let graph = target.source.graph()?;
     let parents = match &args.head {

@@ -115,93 +115,101 @@ impl Workspace {
         self.meta.workspace_packages()
     }
 
-    /// The migration crate, and the configuration with its own table merged in.
-    pub fn migration_crate(&self, package: Option<&str>) -> Result<(MigrationCrate, Config)> {
-        let members = self.members();
-        let names = || {
-            members
-                .iter()
-                .map(|p| format!("`{}`", p.name))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let wanted = package.or(self.config.package.as_deref());
-        let mut picked = false;
-        let chosen: &Package = if let Some(name) = wanted {
-            let from = if package.is_some() {
-                "`-p`"
-            } else {
-                "`package` in `[workspace.metadata.migrate]`"
-            };
-            members
-                .iter()
-                .copied()
-                .find(|p| p.name.as_str() == name)
-                .ok_or_else(|| {
-                    ToolError::usage(format!(
-                        "{from} names `{name}`, which is not a member of this workspace (members: {})",
-                        names()
-                    ))
-                })?
-        } else {
-            let marked: Vec<&Package> = members
-                .iter()
-                .copied()
-                .filter(|p| p.metadata.get("migrate").is_some() && is_migration_crate(p))
-                .collect();
-            let candidates: Vec<&Package> = if marked.is_empty() {
-                members
-                    .iter()
-                    .copied()
-                    .filter(|p| is_migration_crate(p))
-                    .collect()
-            } else {
-                marked
-            };
-            match candidates.as_slice() {
-                [one] => one,
+    /// The migration crate, and the configuration with its own table merged in: the one
+    /// `-p` or the configuration names, else the one member marked or able to be it.
+    /// Several, with nothing to choose between them, is `Ambiguous`: the caller asks,
+    /// or says so (`several_crates`).
+    pub fn migration_crate(&self, package: Option<&str>) -> Result<Discovered> {
+        let chosen = match package.or(self.config.package.as_deref()) {
+            Some(name) => {
+                let from = if package.is_some() {
+                    "`-p`"
+                } else {
+                    "`package` in `[workspace.metadata.migrate]`"
+                };
+                self.member(name, from)?
+            }
+            None => match self.candidates().as_slice() {
+                [one] => *one,
                 [] => {
                     return Err(ToolError::usage(
                         "this workspace has no migration crate (a member that depends on cargo-migrate \
                          or sea-orm-migration); create one with `cargo migrate init`",
                     ));
                 }
-                several if interactive() => {
-                    let names: Vec<&str> = several.iter().map(|p| p.name.as_str()).collect();
-                    let choice = dialoguer::Select::new()
-                        .with_prompt("Which migration crate? (`-p <name>` skips this question)")
-                        .items(&names)
-                        .default(0)
-                        .interact_opt()
-                        .ok()
-                        .flatten()
-                        .ok_or_else(|| ToolError::usage("no migration crate chosen"))?;
-                    picked = true;
-                    several[choice]
-                }
                 several => {
-                    let list: Vec<String> =
-                        several.iter().map(|p| format!("`{}`", p.name)).collect();
-                    return Err(ToolError::usage(format!(
-                        "this workspace has several migration crates ({}); pick one with `-p <name>` \
-                         or `package = \"<name>\"` in `[workspace.metadata.migrate]`",
-                        list.join(", ")
-                    )));
+                    let names = several.iter().map(|p| p.name.to_string()).collect();
+                    return Ok(Discovered::Ambiguous(names));
                 }
-            }
+            },
         };
+        let (krate, config) = self.load_crate(chosen)?;
+        Ok(Discovered::Crate(krate, config))
+    }
+
+    /// The member `name`, picked by the user among the names `Ambiguous` listed.
+    pub fn picked_crate(&self, name: &str) -> Result<(MigrationCrate, Config)> {
+        let (mut krate, config) = self.load_crate(self.member(name, "`-p`")?)?;
+        krate.picked = true;
+        Ok((krate, config))
+    }
+
+    /// The member `name`, which `from` names.
+    fn member(&self, name: &str, from: &str) -> Result<&Package> {
+        let members = self.members();
+        let found = members.iter().copied().find(|p| p.name.as_str() == name);
+        found.ok_or_else(|| {
+            let names: Vec<String> = members.iter().map(|p| format!("`{}`", p.name)).collect();
+            ToolError::usage(format!(
+                "{from} names `{name}`, which is not a member of this workspace (members: {})",
+                names.join(", ")
+            ))
+        })
+    }
+
+    /// The members that can be the migration crate: those marked with
+    /// `[package.metadata.migrate]`, else all of them.
+    fn candidates(&self) -> Vec<&Package> {
+        let members = self.members();
+        let marked: Vec<&Package> = members
+            .iter()
+            .copied()
+            .filter(|p| p.metadata.get("migrate").is_some() && is_migration_crate(p))
+            .collect();
+        if !marked.is_empty() {
+            return marked;
+        }
+        members
+            .into_iter()
+            .filter(|p| is_migration_crate(p))
+            .collect()
+    }
+
+    /// `chosen` as the migration crate, with its own configuration table merged in.
+    fn load_crate(&self, chosen: &Package) -> Result<(MigrationCrate, Config)> {
         let mut krate = describe(chosen)?;
         krate.state_dir = self.state_dir();
-        krate.picked = picked;
         let own = Config::from_metadata(&chosen.metadata, &krate.dir, "package.metadata.migrate")?;
         Ok((krate, self.config.clone().merged(own)))
     }
 }
 
-/// A person at a terminal who can be asked (not CI, not a pipe).
-fn interactive() -> bool {
-    use std::io::IsTerminal;
-    std::io::stdin().is_terminal() && std::io::stderr().is_terminal() && !crate::confirm::in_ci()
+/// What workspace discovery found.
+pub enum Discovered {
+    /// The migration crate, and the configuration with its own table merged in.
+    Crate(MigrationCrate, Config),
+    /// Several members can be the migration crate and nothing names one: their names.
+    Ambiguous(Vec<String>),
+}
+
+/// The error when several members can be the migration crate and no one can be asked.
+pub fn several_crates(names: &[String]) -> ToolError {
+    let list: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    ToolError::usage(format!(
+        "this workspace has several migration crates ({}); pick one with `-p <name>` \
+         or `package = \"<name>\"` in `[workspace.metadata.migrate]`",
+        list.join(", ")
+    ))
 }
 
 pub fn depends_on(p: &Package, name: &str) -> bool {
