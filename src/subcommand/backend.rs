@@ -8,7 +8,7 @@ use crate::db::DbUrl;
 
 /// A database backend, as `--database` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
-pub enum Backend {
+pub(crate) enum Backend {
     Sqlite,
     Postgres,
     Mysql,
@@ -16,7 +16,7 @@ pub enum Backend {
 
 impl Backend {
     /// The backend a database URL names.
-    pub fn of(url: &DbUrl) -> Backend {
+    pub(crate) fn of(url: &DbUrl) -> Backend {
         match url.backend() {
             DbBackend::Postgres => Backend::Postgres,
             DbBackend::MySql => Backend::Mysql,
@@ -25,7 +25,7 @@ impl Backend {
     }
 
     /// The backends a sea-orm or sea-orm-migration feature enables.
-    pub fn of_sea_orm_feature(feature: &str) -> &'static [Backend] {
+    pub(crate) fn of_sea_orm_feature(feature: &str) -> &'static [Backend] {
         match feature {
             "sqlx-postgres" => &[Backend::Postgres],
             "sqlx-mysql" => &[Backend::Mysql],
@@ -36,7 +36,7 @@ impl Backend {
     }
 
     /// cargo-migrate's feature for this backend.
-    pub fn feature(self) -> &'static str {
+    pub(crate) fn feature(self) -> &'static str {
         match self {
             Backend::Sqlite => "sqlite",
             Backend::Postgres => "postgres",

@@ -16,7 +16,7 @@ use super::workspace::{Kind, MigrationCrate, Workspace};
 use super::{cargo, compat, dburl, legacy, report};
 
 /// Builds the binary and copies it to `--out` or `default_out`; prints where.
-pub fn build(args: &MigrateArgs, build: &BuildArgs, out: Output) -> Result<()> {
+pub(crate) fn build(args: &MigrateArgs, build: &BuildArgs, out: Output) -> Result<()> {
     let ws = Workspace::load(&args.cargo)?;
     let (krate, config) = super::migration_crate(&ws, &args.cargo)?;
     // A runner is built for the crate's own backends and, if there is one, the URL's.
@@ -28,9 +28,7 @@ pub fn build(args: &MigrateArgs, build: &BuildArgs, out: Output) -> Result<()> {
     .map(|r| r.url);
     let binary = build_binary(args, &ws, &krate, url.as_ref(), build.release)?;
     let to = match &build.out {
-        Some(path) => std::env::current_dir()
-            .map(|cwd| cwd.join(path))
-            .unwrap_or_else(|_| path.clone()),
+        Some(path) => cargo::from_cwd(path),
         None => default_out(&ws.target_dir, build.release, &krate.name),
     };
     copy(&binary.path, &to)?;
@@ -39,20 +37,20 @@ pub fn build(args: &MigrateArgs, build: &BuildArgs, out: Output) -> Result<()> {
 }
 
 /// A built migration binary.
-pub struct Binary {
+pub(crate) struct Binary {
     /// The file to run: kept in the workspace's own directory (see `fresh`), or
     /// cargo's copy if it could not be.
-    pub path: PathBuf,
-    pub built: Built,
+    pub(crate) path: PathBuf,
+    pub(crate) built: Built,
     /// A sea-orm-cli crate's runner.
-    pub runner: Option<legacy::Runner>,
+    pub(crate) runner: Option<legacy::Runner>,
     /// The runner uses other versions than the workspace's `Cargo.lock`.
-    pub lock_moved: bool,
+    pub(crate) lock_moved: bool,
 }
 
 /// Builds the migration crate's binary (a sea-orm-cli crate's runner, built for the
 /// URL's backend besides its own), in the release profile if `release`.
-pub fn build_binary(
+pub(crate) fn build_binary(
     args: &MigrateArgs,
     ws: &Workspace,
     krate: &MigrationCrate,
@@ -205,7 +203,7 @@ fn lock_moved(
 }
 
 /// `<target-dir>/<profile>/cargo-migrate/<crate>` (`.exe` on Windows).
-pub fn default_out(target_dir: &Path, release: bool, name: &str) -> PathBuf {
+pub(crate) fn default_out(target_dir: &Path, release: bool, name: &str) -> PathBuf {
     let profile = if release { "release" } else { "debug" };
     target_dir
         .join(profile)

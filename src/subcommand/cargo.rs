@@ -17,7 +17,7 @@ use super::args::CargoArgs;
 use super::error::{Result, ToolError};
 use super::fresh::Built;
 
-pub fn program() -> PathBuf {
+pub(crate) fn program() -> PathBuf {
     std::env::var_os("CARGO")
         .filter(|c| !c.is_empty())
         .map(PathBuf::from)
@@ -25,14 +25,22 @@ pub fn program() -> PathBuf {
 }
 
 /// cargo's home directory: `$CARGO_HOME`, else `~/.cargo`.
-pub fn home() -> Option<PathBuf> {
+pub(crate) fn home() -> Option<PathBuf> {
     std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::home_dir().map(|h| h.join(".cargo")))
 }
 
+/// A path as cargo takes it on its command line or from its environment: relative to
+/// the working directory (as it is, if there is none).
+pub(crate) fn from_cwd(path: &Path) -> PathBuf {
+    std::env::current_dir()
+        .map(|cwd| cwd.join(path))
+        .unwrap_or_else(|_| path.to_path_buf())
+}
+
 /// Flags that change how cargo resolves and fetches, for every cargo call.
-pub fn resolution_flags(args: &CargoArgs) -> Vec<String> {
+pub(crate) fn resolution_flags(args: &CargoArgs) -> Vec<String> {
     let mut flags = Vec::new();
     if args.locked {
         flags.push("--locked".to_string());
@@ -48,16 +56,16 @@ pub fn resolution_flags(args: &CargoArgs) -> Vec<String> {
 
 /// How `build` shows its output and what it builds.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Build {
+pub(crate) struct Build {
     /// Colour cargo's (piped) output.
-    pub color: bool,
-    pub quiet: bool,
+    pub(crate) color: bool,
+    pub(crate) quiet: bool,
     /// The release profile instead of the dev profile.
-    pub release: bool,
+    pub(crate) release: bool,
 }
 
 /// `cargo build` of one binary, reporting artifacts as JSON on stdout.
-pub fn build(
+pub(crate) fn build(
     manifest: &Path,
     package: &str,
     bin: &str,
@@ -65,11 +73,8 @@ pub fn build(
     args: &CargoArgs,
     how: Build,
 ) -> Command {
-    let mut cmd = Command::new(program());
-    cmd.arg("build")
-        .arg("--manifest-path")
-        .arg(manifest)
-        .args(["--package", package, "--bin", bin])
+    let mut cmd = cargo("build", manifest);
+    cmd.args(["--package", package, "--bin", bin])
         .arg("--target-dir")
         .arg(target_dir)
         .arg("--message-format=json-render-diagnostics")
@@ -85,18 +90,15 @@ pub fn build(
 }
 
 /// `cargo clean` of `packages` (package ids) in the profile `how` builds.
-pub fn clean(
+pub(crate) fn clean(
     manifest: &Path,
     packages: &[String],
     target_dir: &Path,
     args: &CargoArgs,
     how: Build,
 ) -> Command {
-    let mut cmd = Command::new(program());
-    cmd.arg("clean")
-        .arg("--manifest-path")
-        .arg(manifest)
-        .arg("--target-dir")
+    let mut cmd = cargo("clean", manifest);
+    cmd.arg("--target-dir")
         .arg(target_dir)
         .arg(color_flag(how.color))
         .args(resolution_flags(args));
@@ -111,13 +113,16 @@ pub fn clean(
 
 /// `cargo fetch`: resolves the workspace at `manifest` (writing its lock file) and
 /// downloads what it needs, compiling nothing.
-pub fn fetch(manifest: &Path, args: &CargoArgs, color: bool) -> Command {
+pub(crate) fn fetch(manifest: &Path, args: &CargoArgs, color: bool) -> Command {
+    let mut cmd = cargo("fetch", manifest);
+    cmd.arg(color_flag(color)).args(resolution_flags(args));
+    cmd
+}
+
+/// `cargo <command> --manifest-path <manifest>`.
+fn cargo(command: &str, manifest: &Path) -> Command {
     let mut cmd = Command::new(program());
-    cmd.arg("fetch")
-        .arg("--manifest-path")
-        .arg(manifest)
-        .arg(color_flag(color))
-        .args(resolution_flags(args));
+    cmd.arg(command).arg("--manifest-path").arg(manifest);
     cmd
 }
 
@@ -130,7 +135,7 @@ fn color_flag(color: bool) -> &'static str {
 }
 
 /// Whether cargo's (piped) output should be coloured: what our stderr would get.
-pub fn color(choice: Option<ColorChoice>) -> bool {
+pub(crate) fn color(choice: Option<ColorChoice>) -> bool {
     match choice {
         Some(ColorChoice::Always) => true,
         Some(ColorChoice::Never) => false,
@@ -140,7 +145,7 @@ pub fn color(choice: Option<ColorChoice>) -> bool {
 
 /// How much of cargo's stderr to show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Noise {
+pub(crate) enum Noise {
     /// Only when something compiles (or the build fails).
     WhenCompiling,
     /// Everything, as cargo prints it.
@@ -150,7 +155,7 @@ pub enum Noise {
 /// Runs `cmd` (a `cargo build --message-format=json-render-diagnostics` of a workspace
 /// rooted at `cwd`) and returns the executable of binary target `bin`, kept at `keep`,
 /// and what `fresh` needs of the build.
-pub fn run_build(
+pub(crate) fn run_build(
     mut cmd: Command,
     krate: &str,
     bin: &str,
@@ -235,7 +240,7 @@ fn read_messages(
 }
 
 /// Runs a cargo command whose output matters only when it fails.
-pub fn run_held(mut cmd: Command, krate: &str) -> Result<()> {
+pub(crate) fn run_held(mut cmd: Command, krate: &str) -> Result<()> {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());

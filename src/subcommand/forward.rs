@@ -19,7 +19,7 @@ use super::fresh;
 use super::workspace::{MigrationCrate, Workspace};
 
 /// A database verb: resolve the URL, build (or reuse) the binary, run it.
-pub fn run(args: &MigrateArgs, verb: &Verb) -> Result<ExitCode> {
+pub(crate) fn run(args: &MigrateArgs, verb: &Verb) -> Result<ExitCode> {
     if let Some(hit) = fresh::lookup(&args.cargo)
         && !(hit.lock_moved && args.cargo.keeps_lock())
     {
@@ -141,7 +141,7 @@ fn child_env(url: Option<&DbUrl>, config: &Config) -> Vec<(&'static str, OsStrin
 /// Runs the migration binary with `args` and `env` in place of this process, and
 /// returns its exit code where the platform cannot replace processes. It is told it is
 /// `name` (the crate's), as it is called in production.
-pub fn exec(
+pub(crate) fn exec(
     binary: &Path,
     name: &str,
     args: &[String],

@@ -20,21 +20,21 @@ use super::workspace::{RUNTIME, Workspace, depends_on, is_migration_crate};
 /// The message of the first migration `init` writes (its example table is `post`).
 const FIRST: &str = "create post table";
 
-pub struct Initialized {
-    pub name: String,
-    pub dir: PathBuf,
-    pub backends: Vec<Backend>,
-    pub first: String,
-    pub env_written: bool,
+pub(crate) struct Initialized {
+    pub(crate) name: String,
+    pub(crate) dir: PathBuf,
+    pub(crate) backends: Vec<Backend>,
+    pub(crate) first: String,
+    pub(crate) env_written: bool,
     /// Files `init` created that must not be committed, added to `.gitignore`.
-    pub ignored: Vec<String>,
+    pub(crate) ignored: Vec<String>,
     /// This machine's runtime source and the configuration that points cargo at it.
-    pub local_runtime: Option<(PathBuf, runtime_dep::Patched)>,
+    pub(crate) local_runtime: Option<(PathBuf, runtime_dep::Patched)>,
 }
 
 /// Checks where and under which name the crate goes, renders every file, then writes
 /// the crate, the workspace manifest, `.env`, the local runtime patch and `.gitignore`.
-pub fn init(ws: &Workspace, args: &InitArgs, url: Option<&str>) -> Result<Initialized> {
+pub(crate) fn init(ws: &Workspace, args: &InitArgs, url: Option<&str>) -> Result<Initialized> {
     let (dir, member) = crate_dir(ws, args)?;
     check_free(ws, &dir)?;
     let name = crate_name(ws, args, &dir)?;
@@ -391,7 +391,7 @@ fn normalize(path: &Path) -> PathBuf {
 
 /// The workspace manifest with `member` in `[workspace] members` (a `[workspace]`
 /// table is added to a single-package manifest); `None` if a glob already covers it.
-pub fn add_member(text: &str, member: &str) -> std::result::Result<Option<String>, String> {
+pub(crate) fn add_member(text: &str, member: &str) -> std::result::Result<Option<String>, String> {
     let mut doc: DocumentMut = text
         .parse()
         .map_err(|e: toml_edit::TomlError| e.message().to_string())?;

@@ -3,28 +3,28 @@
 //! and hands every database verb to the migration crate's binary, which it builds
 //! only when something changed.
 
-pub mod args;
-pub mod backend;
-pub mod build;
-pub mod cargo;
-pub mod compat;
+mod args;
+mod backend;
+mod build;
+mod cargo;
+mod compat;
 pub mod config;
 pub mod create;
-pub mod dburl;
-pub mod error;
-pub mod forward;
-pub mod fresh;
-pub mod index;
-pub mod init;
-pub mod legacy;
+mod dburl;
+mod error;
+mod forward;
+mod fresh;
+mod index;
+mod init;
+mod legacy;
 pub mod naming;
-pub mod profile;
-pub mod register;
-pub mod report;
-pub mod runtime_dep;
-pub mod source;
+mod profile;
+mod register;
+mod report;
+mod runtime_dep;
+mod source;
 pub mod templates;
-pub mod workspace;
+mod workspace;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -76,18 +76,8 @@ fn run(args: &MigrateArgs, out: Output) -> Result<ExitCode> {
             let done = init::init(&ws, a, args.global.database_url.as_deref())?;
             report::initialized(out, &ws.root, &done);
         }
-        Command::Create(a) => {
-            let (krate, config) = locate(args)?;
-            let (written, unregistered) =
-                create::write_locked(&krate, &config, |t| create::create(t, a))?;
-            report::written(out, &written, "Created", &unregistered);
-        }
-        Command::Merge(a) => {
-            let (krate, config) = locate(args)?;
-            let (written, unregistered) =
-                create::write_locked(&krate, &config, |t| create::merge(t, a))?;
-            report::written(out, &written, "Merged", &unregistered);
-        }
+        Command::Create(a) => write_revision(args, out, "Created", |t| create::create(t, a))?,
+        Command::Merge(a) => write_revision(args, out, "Merged", |t| create::merge(t, a))?,
         Command::Templates(t) => match &t.action {
             None | Some(TemplatesAction::List) => {
                 report::templates(out, template_dir(args, true)?.as_deref())?;
@@ -104,10 +94,19 @@ fn run(args: &MigrateArgs, out: Output) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The workspace and its migration crate.
-fn locate(args: &MigrateArgs) -> Result<(MigrationCrate, Config)> {
+/// `create` and `merge` (`verb`: what the report says): a new revision in the
+/// migration crate, and a report.
+fn write_revision(
+    args: &MigrateArgs,
+    out: Output,
+    verb: &str,
+    write: impl FnOnce(&create::Target) -> Result<create::Written>,
+) -> Result<()> {
     let ws = Workspace::load(&args.cargo)?;
-    migration_crate(&ws, &args.cargo)
+    let (krate, config) = migration_crate(&ws, &args.cargo)?;
+    let (written, unregistered) = create::write_locked(&krate, &config, write)?;
+    report::written(out, &written, verb, &unregistered);
+    Ok(())
 }
 
 /// The migration crate's template directory. Listing (`listing`) needs no migration
@@ -141,7 +140,7 @@ pub(crate) fn migration_crate(
     cargo: &CargoArgs,
 ) -> Result<(MigrationCrate, Config)> {
     match ws.migration_crate(cargo.package.as_deref())? {
-        Discovered::Crate(krate, config) => Ok((krate, config)),
+        Discovered::Crate(found) => Ok(*found),
         Discovered::Ambiguous(names) if interactive() => ws.picked_crate(&ask_which(&names)?),
         Discovered::Ambiguous(names) => Err(workspace::several_crates(&names)),
     }

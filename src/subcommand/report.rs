@@ -13,7 +13,7 @@ use super::init::Initialized;
 use super::templates::{self, Origin};
 
 /// `init`: the crate, its first migration, and what else was written or patched.
-pub fn initialized(out: Output, root: &Path, done: &Initialized) {
+pub(crate) fn initialized(out: Output, root: &Path, done: &Initialized) {
     let rel = relative(&done.dir);
     let backends: Vec<&str> = done.backends.iter().map(|b| b.feature()).collect();
     if out.json() {
@@ -69,7 +69,7 @@ pub fn initialized(out: Output, root: &Path, done: &Initialized) {
 
 /// `create` and `merge` (`verb`: `Created`, `Merged`): the revision and its files, then
 /// a warning for each migration file the crate's own list leaves out.
-pub fn written(out: Output, w: &Written, verb: &str, unregistered: &[PathBuf]) {
+pub(crate) fn written(out: Output, w: &Written, verb: &str, unregistered: &[PathBuf]) {
     if out.json() {
         out.object(&json!({"event": "created", "id": w.id, "revises": w.revises, "path": w.path, "files": w.files}));
     } else {
@@ -94,7 +94,7 @@ pub fn written(out: Output, w: &Written, verb: &str, unregistered: &[PathBuf]) {
 }
 
 /// `templates`: the built-ins and the user's templates in `dir`.
-pub fn templates(out: Output, dir: Option<&Path>) -> Result<()> {
+pub(crate) fn templates(out: Output, dir: Option<&Path>) -> Result<()> {
     let all = templates::all(dir)?;
     if out.json() {
         let items: Vec<_> = all
@@ -125,7 +125,7 @@ pub fn templates(out: Output, dir: Option<&Path>) -> Result<()> {
 }
 
 /// `templates eject`: each file copied to `to` (`true`) or left as it was.
-pub fn ejected(out: Output, files: &[(PathBuf, bool)], to: &Path) {
+pub(crate) fn ejected(out: Output, files: &[(PathBuf, bool)], to: &Path) {
     for (path, written) in files {
         if *written {
             out.status("Ejected", relative(path));
@@ -137,7 +137,7 @@ pub fn ejected(out: Output, files: &[(PathBuf, bool)], to: &Path) {
 }
 
 /// `build`: the binary of `krate`, at `to`.
-pub fn built(out: Output, krate: &str, to: &Path) {
+pub(crate) fn built(out: Output, krate: &str, to: &Path) {
     if out.json() {
         out.object(&json!({"event": "built", "package": krate, "path": to}));
     } else {
@@ -147,7 +147,7 @@ pub fn built(out: Output, krate: &str, to: &Path) {
 }
 
 /// A path relative to the working directory when it is below it.
-pub fn relative(path: &Path) -> String {
+pub(crate) fn relative(path: &Path) -> String {
     std::env::current_dir()
         .ok()
         .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
