@@ -33,7 +33,8 @@ fn production_code(text: &str) -> String {
     let mut out = String::new();
     let mut lines = text.lines();
     while let Some(line) = lines.next() {
-        if line.trim() == "#[cfg(test)]" {
+        let trimmed = line.trim();
+        if trimmed.starts_with("#[cfg(") && trimmed.contains("test") {
             let mut depth = 0i32;
             let mut opened = false;
             for next in lines.by_ref() {

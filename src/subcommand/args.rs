@@ -8,9 +8,11 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::app::args::{GlobalArgs, Verb};
 
+use super::backend::Backend;
+
 #[derive(Debug, Parser)]
 #[command(name = "cargo", bin_name = "cargo", styles = STYLES)]
-pub enum CargoCli {
+pub(crate) enum CargoCli {
     Migrate(MigrateArgs),
 }
 
@@ -38,32 +40,32 @@ pub enum CargoCli {
          [workspace.metadata.migrate]]"
     ))
 )]
-pub struct MigrateArgs {
+pub(crate) struct MigrateArgs {
     #[command(flatten)]
-    pub global: GlobalArgs,
+    pub(crate) global: GlobalArgs,
     #[command(flatten)]
-    pub cargo: CargoArgs,
+    pub(crate) cargo: CargoArgs,
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 /// Flags that choose the workspace and the migration crate, and are passed to cargo.
 #[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Cargo options")]
-pub struct CargoArgs {
+pub(crate) struct CargoArgs {
     /// Path to Cargo.toml (default: the one here or above)
     #[arg(long, value_name = "PATH", global = true)]
-    pub manifest_path: Option<PathBuf>,
+    pub(crate) manifest_path: Option<PathBuf>,
     /// The migration crate (default: configured, else the one workspace member that
     /// depends on cargo-migrate or sea-orm-migration)
     #[arg(short, long, value_name = "SPEC", global = true)]
-    pub package: Option<String>,
+    pub(crate) package: Option<String>,
     /// Directory for build artifacts (default: the workspace's)
     #[arg(long, value_name = "DIR", global = true)]
-    pub target_dir: Option<PathBuf>,
+    pub(crate) target_dir: Option<PathBuf>,
     /// Assert that Cargo.lock will remain unchanged
     #[arg(long, global = true)]
-    pub locked: bool,
+    pub(crate) locked: bool,
     /// Run without accessing the network
     #[arg(
         long,
@@ -72,21 +74,21 @@ pub struct CargoArgs {
         hide_env_values = true,
         value_parser = clap::builder::FalseyValueParser::new()
     )]
-    pub offline: bool,
+    pub(crate) offline: bool,
     /// Equivalent to specifying both --locked and --offline
     #[arg(long, global = true)]
-    pub frozen: bool,
+    pub(crate) frozen: bool,
 }
 
 impl CargoArgs {
     /// `--locked` or `--frozen`: the workspace's resolved versions must not change.
-    pub fn keeps_lock(&self) -> bool {
+    pub(crate) fn keeps_lock(&self) -> bool {
         self.locked || self.frozen
     }
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Add a migration crate to this workspace
     Init(InitArgs),
     /// Write a new migration from a template (no build, no database)
@@ -103,105 +105,66 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
-pub struct InitArgs {
+pub(crate) struct InitArgs {
     /// Where to create the crate (default: `migration` at the workspace root)
-    pub path: Option<PathBuf>,
+    pub(crate) path: Option<PathBuf>,
     /// The crate's name (default: the directory's name)
     #[arg(long)]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// Backends to enable (default: those the workspace's sea-orm uses, else the
     /// database URL's, else sqlite)
     #[arg(long, value_enum, value_delimiter = ',', num_args = 1..)]
-    pub database: Vec<Backend>,
+    pub(crate) database: Vec<Backend>,
     /// Use the cargo-migrate runtime at this path instead of the published crate
     #[arg(long, value_name = "DIR", env = "CARGO_MIGRATE_RUNTIME_PATH")]
-    pub runtime_path: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-    Mysql,
-}
-
-impl Backend {
-    /// The backend a database URL names.
-    pub fn of(url: &crate::engine::url::DbUrl) -> Backend {
-        use sea_orm_migration::sea_orm::DbBackend;
-        match url.backend() {
-            DbBackend::Postgres => Backend::Postgres,
-            DbBackend::MySql => Backend::Mysql,
-            _ => Backend::Sqlite,
-        }
-    }
-
-    /// The backends a sea-orm or sea-orm-migration feature enables.
-    pub fn of_sea_orm_feature(feature: &str) -> &'static [Backend] {
-        match feature {
-            "sqlx-postgres" => &[Backend::Postgres],
-            "sqlx-mysql" => &[Backend::Mysql],
-            "sqlx-sqlite" => &[Backend::Sqlite],
-            "sqlx-all" => &[Backend::Postgres, Backend::Mysql, Backend::Sqlite],
-            _ => &[],
-        }
-    }
-
-    /// cargo-migrate's feature for this backend.
-    pub fn feature(self) -> &'static str {
-        match self {
-            Backend::Sqlite => "sqlite",
-            Backend::Postgres => "postgres",
-            Backend::Mysql => "mysql",
-        }
-    }
+    pub(crate) runtime_path: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
-pub struct CreateArgs {
+pub(crate) struct CreateArgs {
     /// What the migration does, in words; it names the file
     #[arg(value_name = "MESSAGE")]
-    pub message: String,
+    pub(crate) message: String,
     /// The template to write it from (see `cargo migrate templates`)
     #[arg(short, long, default_value = "default")]
-    pub template: String,
+    pub(crate) template: String,
     /// Branch from this revision instead of the single head
     #[arg(long, value_name = "REV", allow_hyphen_values = true)]
-    pub head: Option<String>,
+    pub(crate) head: Option<String>,
 }
 
 #[derive(Debug, Args)]
-pub struct MergeArgs {
+pub(crate) struct MergeArgs {
     /// The revisions to join (default: all heads)
     #[arg(value_name = "REV", allow_negative_numbers = true)]
-    pub revisions: Vec<String>,
+    pub(crate) revisions: Vec<String>,
     /// What the merge is for
     #[arg(short, long, default_value = "merge heads")]
-    pub message: String,
+    pub(crate) message: String,
     /// The template to write it from
     #[arg(short, long, default_value = "empty")]
-    pub template: String,
+    pub(crate) template: String,
 }
 
 #[derive(Debug, Args)]
-pub struct BuildArgs {
+pub(crate) struct BuildArgs {
     /// Build with the release profile, as production should (a debug build reads `sql`
     /// migrations' files from the sources)
     #[arg(short, long)]
-    pub release: bool,
+    pub(crate) release: bool,
     /// Where to put the binary [default: <target-dir>/<profile>/cargo-migrate/<crate>]
     #[arg(long, value_name = "PATH")]
-    pub out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
-pub struct TemplatesArgs {
+pub(crate) struct TemplatesArgs {
     #[command(subcommand)]
-    pub action: Option<TemplatesAction>,
+    pub(crate) action: Option<TemplatesAction>,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum TemplatesAction {
+pub(crate) enum TemplatesAction {
     /// List the templates (the default)
     List,
     /// Copy built-in templates to the template directory to edit them there
@@ -230,7 +193,7 @@ const STYLES: clap::builder::Styles = {
 
 /// The arguments as clap sees them: `cargo-migrate migrate <args>` from cargo, or
 /// `cargo-migrate <args>` run directly.
-pub fn normalize(mut argv: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+pub(crate) fn normalize(mut argv: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     if argv.get(1).is_none_or(|a| a != "migrate") {
         argv.insert(1.min(argv.len()), "migrate".into());
     }

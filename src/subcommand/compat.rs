@@ -6,16 +6,16 @@
 use cargo_metadata::semver::{Version, VersionReq};
 
 use super::error::{Result, ToolError};
-use super::relative;
+use super::report::relative;
 use super::workspace::{MigrationCrate, SEA_ORM_MIGRATION, Workspace};
 
 /// The major version of sea-orm-migration the runtime implements.
-pub const SUPPORTED_MAJOR: u64 = 2;
+pub(crate) const SUPPORTED_MAJOR: u64 = 2;
 
 /// Refuses an adopted crate whose sea-orm-migration is not the supported major
 /// version: the version in the workspace's `Cargo.lock` when it has one, else the
 /// requirement in the crate's manifest when no supported version can match it.
-pub fn check_sea_orm_migration(ws: &Workspace, krate: &MigrationCrate) -> Result<()> {
+pub(crate) fn check_sea_orm_migration(ws: &Workspace, krate: &MigrationCrate) -> Result<()> {
     let lock = std::fs::read_to_string(ws.root.join("Cargo.lock")).ok();
     let locked = lock
         .as_deref()

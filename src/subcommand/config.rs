@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::error::{Result, ToolError};
 
 /// Every key the tables may hold (README, "Configuration").
-pub const KEYS: &[&str] = &[
+pub(crate) const KEYS: &[&str] = &[
     "package",
     "database-url",
     "schema",
@@ -20,19 +20,19 @@ pub const KEYS: &[&str] = &[
 ];
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Config {
+pub(crate) struct Config {
     /// The migration crate.
-    pub package: Option<String>,
+    pub(crate) package: Option<String>,
     /// The database URL when no flag, environment variable or `.env` gives one.
-    pub database_url: Option<String>,
+    pub(crate) database_url: Option<String>,
     /// The PostgreSQL schema when no flag, environment variable or `.env` gives one.
-    pub schema: Option<String>,
+    pub(crate) schema: Option<String>,
     /// The directory whose templates override the built-in ones.
-    pub templates: Option<PathBuf>,
+    pub(crate) templates: Option<PathBuf>,
     /// The tracking table the migration crate must record in.
-    pub table: Option<String>,
+    pub(crate) table: Option<String>,
     /// The clock of new revision ids (`None`: not set here; UTC).
-    pub timezone: Option<TimeZone>,
+    pub(crate) timezone: Option<TimeZone>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,13 +44,13 @@ pub enum TimeZone {
 
 impl Config {
     /// The clock of new revision ids.
-    pub fn timezone(&self) -> TimeZone {
+    pub(crate) fn timezone(&self) -> TimeZone {
         self.timezone.unwrap_or_default()
     }
 
     /// Reads one `metadata` table (the `migrate` key of it, if any); `base` is the
     /// directory of the manifest it comes from; `what` names the table in messages.
-    pub fn from_metadata(metadata: &Value, base: &Path, what: &str) -> Result<Config> {
+    pub(crate) fn from_metadata(metadata: &Value, base: &Path, what: &str) -> Result<Config> {
         let Some(table) = metadata.get("migrate") else {
             return Ok(Config::default());
         };
@@ -106,7 +106,7 @@ impl Config {
     }
 
     /// `self` with every key `over` sets replaced.
-    pub fn merged(self, over: Config) -> Config {
+    pub(crate) fn merged(self, over: Config) -> Config {
         Config {
             package: over.package.or(self.package),
             database_url: over.database_url.or(self.database_url),

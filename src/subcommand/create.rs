@@ -11,21 +11,22 @@ use crate::model::spec::Resolver;
 use super::args::{CreateArgs, MergeArgs};
 use super::config::{Config, TimeZone};
 use super::error::{Result, ToolError};
+use super::module::parse_module;
 use super::naming;
 use super::register::register;
-use super::source::{Layout, Source, parse_module};
+use super::source::{Layout, Source};
 use super::templates::{self, Context, Template};
 use super::workspace::MigrationCrate;
 
 /// What a command needs to write revisions into a crate.
-pub struct Target<'a> {
-    pub krate: &'a MigrationCrate,
-    pub config: &'a Config,
-    pub source: Source,
+pub(crate) struct Target<'a> {
+    pub(crate) krate: &'a MigrationCrate,
+    pub(crate) config: &'a Config,
+    pub(crate) source: Source,
 }
 
 impl<'a> Target<'a> {
-    pub fn open(krate: &'a MigrationCrate, config: &'a Config) -> Result<Target<'a>> {
+    pub(crate) fn open(krate: &'a MigrationCrate, config: &'a Config) -> Result<Target<'a>> {
         let (_, lib) = krate.lib.as_ref().ok_or_else(|| {
             ToolError::usage(format!(
                 "the migration crate `{}` has no library target (src/lib.rs) listing its migrations",
@@ -50,12 +51,12 @@ impl<'a> Target<'a> {
 
     /// The directory whose templates override the built-ins: configured, else
     /// `<crate>/templates`.
-    pub fn template_dir(&self) -> PathBuf {
+    pub(crate) fn template_dir(&self) -> PathBuf {
         template_dir(self.krate, self.config)
     }
 }
 
-pub fn template_dir(krate: &MigrationCrate, config: &Config) -> PathBuf {
+pub(crate) fn template_dir(krate: &MigrationCrate, config: &Config) -> PathBuf {
     config
         .templates
         .clone()
@@ -64,17 +65,17 @@ pub fn template_dir(krate: &MigrationCrate, config: &Config) -> PathBuf {
 
 /// A revision that was written.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct Written {
-    pub id: String,
-    pub revises: Vec<String>,
-    pub path: PathBuf,
-    pub files: Vec<PathBuf>,
+pub(crate) struct Written {
+    pub(crate) id: String,
+    pub(crate) revises: Vec<String>,
+    pub(crate) path: PathBuf,
+    pub(crate) files: Vec<PathBuf>,
 }
 
 /// Waits for, then holds, the lock that serialises `create` and `merge` in one
 /// workspace: a file in the workspace's state directory under the target directory,
 /// locked until the returned handle is dropped (the process exits, at the latest).
-pub fn lock(krate: &MigrationCrate) -> Result<std::fs::File> {
+pub(crate) fn lock(krate: &MigrationCrate) -> Result<std::fs::File> {
     let dir = &krate.state_dir;
     std::fs::create_dir_all(dir).map_err(ToolError::io("create", dir))?;
     let path = dir.join("create.lock");
@@ -88,7 +89,22 @@ pub fn lock(krate: &MigrationCrate) -> Result<std::fs::File> {
     Ok(file)
 }
 
-pub fn create(target: &Target, args: &CreateArgs) -> Result<Written> {
+/// Opens the crate and writes one revision with `write` under the lock (`lock`), so two
+/// `create`s at once cannot both revise the same head or both edit lib.rs from the same
+/// copy. Also returns the migration files lib.rs does not register.
+pub(crate) fn write_locked(
+    krate: &MigrationCrate,
+    config: &Config,
+    write: impl FnOnce(&Target) -> Result<Written>,
+) -> Result<(Written, Vec<PathBuf>)> {
+    let lock = lock(krate)?;
+    let target = Target::open(krate, config)?;
+    let written = write(&target)?;
+    drop(lock);
+    Ok((written, target.source.unregistered()))
+}
+
+pub(crate) fn create(target: &Target, args: &CreateArgs) -> Result<Written> {
     let graph = target.source.graph()?;
     let parents = match &args.head {
         Some(_) if target.source.is_legacy() => {
@@ -130,7 +146,7 @@ pub fn create(target: &Target, args: &CreateArgs) -> Result<Written> {
     write(target, &graph, &template, &args.message, parents)
 }
 
-pub fn merge(target: &Target, args: &MergeArgs) -> Result<Written> {
+pub(crate) fn merge(target: &Target, args: &MergeArgs) -> Result<Written> {
     let graph = target.source.graph()?;
     let resolver = Resolver::new(&graph, None);
     let mut revs: Vec<usize> = if args.revisions.is_empty() {
@@ -269,7 +285,7 @@ fn write(
 }
 
 /// What a template renders a new revision with (`init`'s first one too).
-pub fn context(
+pub(crate) fn context(
     id: &str,
     message: &str,
     parents: &[String],
@@ -331,7 +347,7 @@ fn created(tz: TimeZone) -> String {
 }
 
 /// Writes a file that must not exist yet.
-pub fn create_new(path: &Path, text: &str) -> Result<()> {
+pub(crate) fn create_new(path: &Path, text: &str) -> Result<()> {
     use std::io::Write;
     let mut file = std::fs::OpenOptions::new()
         .write(true)
@@ -353,7 +369,7 @@ pub fn create_new(path: &Path, text: &str) -> Result<()> {
 
 /// Replaces a file's contents through a temporary file beside it, so a failure
 /// leaves the old contents.
-pub fn replace(path: &Path, text: &str) -> Result<()> {
+pub(crate) fn replace(path: &Path, text: &str) -> Result<()> {
     let tmp = path.with_extension(format!("cargo-migrate-{}.tmp", std::process::id()));
     std::fs::write(&tmp, text).map_err(ToolError::io("write", &tmp))?;
     if let Ok(meta) = std::fs::metadata(path) {

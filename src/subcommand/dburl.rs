@@ -13,21 +13,24 @@ use crate::engine::url::DbUrl;
 
 use super::error::{Result, ToolError};
 
+/// Where the URL came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     Given,
     DotEnv,
     Config,
 }
 
 #[derive(Debug, Clone)]
-pub struct Resolved {
-    pub url: DbUrl,
-    pub source: Source,
+pub(crate) struct Resolved {
+    pub(crate) url: DbUrl,
+    // Only the tests ask which source won; `resolve` decides with it.
+    #[cfg_attr(not(test), expect(dead_code, reason = "read by the tests"))]
+    pub(crate) source: Source,
 }
 
 /// The URL, validated; `None` when none is set anywhere.
-pub fn resolve(
+pub(crate) fn resolve(
     given: Option<&str>,
     root: &Path,
     configured: Option<&str>,
@@ -52,7 +55,7 @@ pub fn resolve(
 /// The schema: `given` (`--database-schema`, or `DATABASE_SCHEMA`), else the root
 /// `.env`'s `DATABASE_SCHEMA`, else the configured one. Empty where it is set means
 /// none, as far as it is set.
-pub fn resolve_schema(
+pub(crate) fn resolve_schema(
     given: Option<&str>,
     root: &Path,
     configured: Option<&str>,
@@ -65,7 +68,7 @@ pub fn resolve_schema(
 }
 
 /// The message when a verb needs a database and none is set.
-pub fn missing(root: &Path) -> ToolError {
+pub(crate) fn missing(root: &Path) -> ToolError {
     ToolError::usage(format!(
         "no database URL: pass `--database-url <URL>`, set `DATABASE_URL`, put `DATABASE_URL=<URL>` in {}, \
          or set `database-url` in `[workspace.metadata.migrate]` \
@@ -82,7 +85,7 @@ fn dotenv(root: &Path, key: &str) -> Result<Option<String>> {
 
 /// `sqlite://app.db` → `sqlite:///<root>/app.db`; absolute paths and in-memory
 /// databases are left alone.
-pub fn anchor_sqlite(url: &str, root: &Path) -> String {
+pub(crate) fn anchor_sqlite(url: &str, root: &Path) -> String {
     let Some((path, query)) = crate::engine::url::split_sqlite(url) else {
         return url.to_string();
     };

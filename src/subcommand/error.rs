@@ -27,7 +27,7 @@ pub enum ToolError {
 }
 
 impl ToolError {
-    pub fn exit_code(&self) -> u8 {
+    pub(crate) fn exit_code(&self) -> u8 {
         match self {
             ToolError::Usage(_) => exit::USAGE,
             ToolError::Failure(_) | ToolError::Io { .. } => exit::FAILURE,
@@ -36,11 +36,14 @@ impl ToolError {
         }
     }
 
-    pub fn usage(message: impl Into<String>) -> Self {
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
         ToolError::Usage(message.into())
     }
 
-    pub fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> ToolError {
+    pub(crate) fn io(
+        action: &'static str,
+        path: &Path,
+    ) -> impl FnOnce(std::io::Error) -> ToolError {
         let path = path.to_path_buf();
         move |source| ToolError::Io {
             action,

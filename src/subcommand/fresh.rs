@@ -22,11 +22,12 @@ use serde::{Deserialize, Serialize};
 
 use super::args::CargoArgs;
 use super::config::Config;
+use super::paths::from_cwd;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// `(path, (modified ns since the epoch, length))`; `None`: the file must not exist.
-type FileStamp = (PathBuf, Option<(u128, u64)>);
+type FileFingerprint = (PathBuf, Option<(u128, u64)>);
 
 /// A value recorded with the files and environment it was derived from.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -34,7 +35,7 @@ struct Stamped<T> {
     key: String,
     /// The manifests cargo may start from to reach this workspace (root and members).
     entries: Vec<PathBuf>,
-    files: Vec<FileStamp>,
+    files: Vec<FileFingerprint>,
     /// `(variable, value)` the build read; `None`: it must be unset.
     env: Vec<(String, Option<String>)>,
     value: T,
@@ -42,24 +43,24 @@ struct Stamped<T> {
 
 /// What a build left: the binary to run and the configuration it runs with.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Record {
-    pub root: PathBuf,
+pub(crate) struct Record {
+    pub(crate) root: PathBuf,
     /// The migration crate's name (the binary's `argv[0]`).
-    pub name: String,
-    pub binary: PathBuf,
-    pub config: Config,
+    pub(crate) name: String,
+    pub(crate) binary: PathBuf,
+    pub(crate) config: Config,
     /// A sea-orm-cli crate's runner is built for the crate's backends and the database
     /// URL's: the backends it was built for (`None` for a crate's own binary).
-    pub runner_backends: Option<Vec<String>>,
+    pub(crate) runner_backends: Option<Vec<String>>,
     /// The runner uses other versions than the workspace's `Cargo.lock` (which
     /// `--locked` refuses).
-    pub lock_moved: bool,
+    pub(crate) lock_moved: bool,
 }
 
 impl Record {
     /// Whether the binary can connect to a database of `backend` (a feature name; `None`:
     /// the verb connects to none).
-    pub fn serves(&self, backend: Option<&str>) -> bool {
+    pub(crate) fn serves(&self, backend: Option<&str>) -> bool {
         match (&self.runner_backends, backend) {
             (Some(built), Some(wanted)) => built.iter().any(|b| b == wanted),
             _ => true,
@@ -71,12 +72,12 @@ impl Record {
 /// `target_dir`: records, the module index, a sea-orm-cli crate's runner. Keyed by
 /// the workspace, so projects sharing a target directory (`CARGO_TARGET_DIR`,
 /// `build.target-dir`) never read each other's.
-pub fn state_dir(target_dir: &Path, root: &Path) -> PathBuf {
+pub(crate) fn state_dir(target_dir: &Path, root: &Path) -> PathBuf {
     target_dir.join("cargo-migrate").join(workspace_id(root))
 }
 
 /// A short name for the workspace at `root`: a hash of its canonical path.
-pub fn workspace_id(root: &Path) -> String {
+pub(crate) fn workspace_id(root: &Path) -> String {
     let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
     format!("{:016x}", fnv(root.as_os_str().as_encoded_bytes()))
 }
@@ -93,19 +94,19 @@ fn fnv(bytes: &[u8]) -> u64 {
 
 /// The record of the last build for this invocation, if every file and variable it
 /// lists is unchanged.
-pub fn lookup(args: &CargoArgs) -> Option<Record> {
+pub(crate) fn lookup(args: &CargoArgs) -> Option<Record> {
     find(args, "fresh")
 }
 
 /// `cargo metadata --no-deps` as it answered last time, if no manifest (nor cargo
 /// configuration) changed since.
-pub fn lookup_metadata(args: &CargoArgs) -> Option<cargo_metadata::Metadata> {
+pub(crate) fn lookup_metadata(args: &CargoArgs) -> Option<cargo_metadata::Metadata> {
     find(args, "workspace")
 }
 
 /// Records `cargo metadata`'s answer for `lookup_metadata`. A glob in
 /// `workspace.members` is watched through the directory it lists.
-pub fn store_metadata(args: &CargoArgs, target_dir: &Path, meta: &cargo_metadata::Metadata) {
+pub(crate) fn store_metadata(args: &CargoArgs, target_dir: &Path, meta: &cargo_metadata::Metadata) {
     let root: PathBuf = meta.workspace_root.clone().into();
     let entries: Vec<PathBuf> = meta
         .workspace_packages()
@@ -117,7 +118,7 @@ pub fn store_metadata(args: &CargoArgs, target_dir: &Path, meta: &cargo_metadata
     paths.extend(member_glob_dirs(&root));
     paths.extend(cargo_config_files(&root));
     let files = paths.into_iter().map(|p| {
-        let s = stamp(&p);
+        let s = fingerprint(&p);
         (p, s)
     });
     let record = Stamped {
@@ -152,7 +153,7 @@ fn find<T: serde::de::DeserializeOwned>(args: &CargoArgs, kind: &str) -> Option<
         };
         let fresh = record.key == key
             && record.entries.contains(&start)
-            && record.files.iter().all(|(p, s)| stamp(p) == *s)
+            && record.files.iter().all(|(p, s)| fingerprint(p) == *s)
             && record.env.iter().all(|(k, v)| env_value(k) == *v);
         return fresh.then_some(record.value);
     }
@@ -183,10 +184,10 @@ fn save<T: Serialize>(dir: &Path, kind: &str, record: &Stamped<T>) {
 /// (`target/<profile>/<name>`) are shared too, and the next build of another workspace
 /// replaces them.
 #[derive(Debug, Default)]
-pub struct Built {
+pub(crate) struct Built {
     /// This build's binary, kept where no other build writes (`None`: it could not be
     /// kept, nothing is recorded).
-    pub binary: Option<PathBuf>,
+    pub(crate) binary: Option<PathBuf>,
     /// The sources and variables the local units read.
     read: Read,
     /// The `OUT_DIR` of each local build script run: the sources it generates.
@@ -205,7 +206,7 @@ pub struct Built {
 
 impl Built {
     /// A build of the workspace rooted at `cwd`.
-    pub fn new(cwd: &Path) -> Built {
+    pub(crate) fn new(cwd: &Path) -> Built {
         Built {
             cwd: cwd.to_path_buf(),
             ..Built::default()
@@ -214,7 +215,7 @@ impl Built {
 
     /// Adds what the units of `files` (the files cargo reported for an artifact of the
     /// local package `package` at `root`) read, from rustc's dep-info.
-    pub fn add_artifact<'a>(
+    pub(crate) fn add_artifact<'a>(
         &mut self,
         package: &str,
         root: &Path,
@@ -247,7 +248,7 @@ impl Built {
     /// Adds what a local build script run (of the package at `root`, with `out_dir`)
     /// declared it reads. One that declares no `rerun-if-changed` is rerun whenever
     /// anything in its package changes: what it read is unknown.
-    pub fn add_build_script(&mut self, root: Option<&Path>, out_dir: &Path) {
+    pub(crate) fn add_build_script(&mut self, root: Option<&Path>, out_dir: &Path) {
         let output = out_dir
             .parent()
             .and_then(|d| std::fs::read_to_string(d.join("output")).ok());
@@ -265,7 +266,7 @@ impl Built {
     /// Keeps the binary cargo put at `exe` at `keep`, where no other build writes: a
     /// hard link (the unit's file, which a later build replaces rather than rewrites),
     /// else a copy. Returns where the binary to run is.
-    pub fn keep_binary(&mut self, exe: &Path, keep: &Path) -> PathBuf {
+    pub(crate) fn keep_binary(&mut self, exe: &Path, keep: &Path) -> PathBuf {
         self.binary = keep_at(exe, keep);
         self.binary.clone().unwrap_or_else(|| exe.to_path_buf())
     }
@@ -277,7 +278,7 @@ impl Built {
 /// take one workspace's build as fresh for the other's sources. Builds through
 /// cargo-migrate hold this lock (cargo serialises them anyway) from the build to the
 /// record of who made it, and a unit another workspace built last is built again.
-pub struct Owners {
+pub(crate) struct Owners {
     _lock: std::fs::File,
     dir: PathBuf,
     id: String,
@@ -286,7 +287,7 @@ pub struct Owners {
 impl Owners {
     /// Waits for the lock of the owners of `target_dir`'s units, for the workspace at
     /// `root`; `None` if it cannot be had (nothing is checked then).
-    pub fn lock(target_dir: &Path, root: &Path) -> Option<Owners> {
+    pub(crate) fn lock(target_dir: &Path, root: &Path) -> Option<Owners> {
         let dir = target_dir.join("cargo-migrate").join("owners");
         std::fs::create_dir_all(&dir).ok()?;
         let lock = std::fs::File::create(dir.join(".lock")).ok()?;
@@ -306,7 +307,7 @@ impl Owners {
     }
 
     /// The packages of `built` whose units another workspace built last.
-    pub fn foreign(&self, built: &Built) -> Vec<String> {
+    pub(crate) fn foreign(&self, built: &Built) -> Vec<String> {
         let mut packages: Vec<String> = built
             .inside
             .iter()
@@ -321,7 +322,7 @@ impl Owners {
     }
 
     /// Records this workspace as the last builder of the units of `built`.
-    pub fn claim(&self, built: &Built) {
+    pub(crate) fn claim(&self, built: &Built) {
         for (_, dep_info) in &built.inside {
             let _ = std::fs::write(self.marker(dep_info), &self.id);
         }
@@ -356,32 +357,32 @@ fn keep_at(exe: &Path, keep: &Path) -> Option<PathBuf> {
 }
 
 /// A finished build, as `store` records it.
-pub struct Build<'a> {
-    pub target_dir: &'a Path,
-    pub root: &'a Path,
-    pub name: &'a str,
-    pub built: &'a Built,
-    pub config: &'a Config,
+pub(crate) struct Build<'a> {
+    pub(crate) target_dir: &'a Path,
+    pub(crate) root: &'a Path,
+    pub(crate) name: &'a str,
+    pub(crate) built: &'a Built,
+    pub(crate) config: &'a Config,
     /// The manifests cargo may start from for this workspace (root and members).
-    pub entries: Vec<PathBuf>,
+    pub(crate) entries: Vec<PathBuf>,
     /// Other manifests and lock files the build read (a runner crate's).
-    pub manifests: Vec<PathBuf>,
+    pub(crate) manifests: Vec<PathBuf>,
     /// When the build started: a file changed since may not be in the binary, so
     /// nothing is recorded.
-    pub started: SystemTime,
+    pub(crate) started: SystemTime,
     /// See `Record::runner_backends`.
-    pub runner_backends: Option<Vec<String>>,
+    pub(crate) runner_backends: Option<Vec<String>>,
     /// See `Record::lock_moved`.
-    pub lock_moved: bool,
+    pub(crate) lock_moved: bool,
     /// The runner's directory: sources cargo-migrate generates, from inputs the record
     /// covers (the crate's manifest, the key, the backend).
-    pub generated: Option<&'a Path>,
+    pub(crate) generated: Option<&'a Path>,
     /// The migration crate's build script, if it has one.
-    pub build_script: Option<&'a Path>,
+    pub(crate) build_script: Option<&'a Path>,
 }
 
 /// Records a build for `lookup`.
-pub fn store(args: &CargoArgs, build: Build) {
+pub(crate) fn store(args: &CargoArgs, build: Build) {
     let Some(binary) = &build.built.binary else {
         return;
     };
@@ -412,7 +413,7 @@ pub fn store(args: &CargoArgs, build: Build) {
             || path.starts_with(build.target_dir)
             || path.file_name().is_some_and(|f| f == "Cargo.lock")
     };
-    let Some(files) = stamped(paths, cargos_own, build.started) else {
+    let Some(files) = fingerprints(paths, cargos_own, build.started) else {
         return;
     };
     let record = Stamped {
@@ -441,7 +442,7 @@ pub fn store(args: &CargoArgs, build: Build) {
 
 /// What the build read, if a record can vouch for it: every unit's dep-info was found,
 /// the crate's build script is `init`'s (which lists the migration files; cargo lists
-/// their directory, whose stamp changes when a file is added or removed), every source
+/// their directory, whose fingerprint changes when a file is added or removed), every source
 /// exists, and the sources under the target directory are generated by the runner or
 /// by a build script that declares what it reads. What a build script generates is
 /// left out: its inputs are watched.
@@ -475,13 +476,13 @@ fn recordable(build: &Build) -> Option<Read> {
     })
 }
 
-/// The stamp of each of `paths`; `None` when one of them (but what cargo writes itself)
+/// The fingerprint of each of `paths`; `None` when one of them (but what cargo writes itself)
 /// changed after `started`: it may not be in the binary.
-fn stamped(
+fn fingerprints(
     mut paths: Vec<PathBuf>,
     cargos_own: impl Fn(&Path) -> bool,
     started: SystemTime,
-) -> Option<Vec<FileStamp>> {
+) -> Option<Vec<FileFingerprint>> {
     paths.sort();
     paths.dedup();
     let started = started
@@ -491,7 +492,7 @@ fn stamped(
     paths
         .into_iter()
         .map(|path| {
-            let s = stamp(&path);
+            let s = fingerprint(&path);
             let edited = s.is_some_and(|(mtime, _)| mtime >= started);
             (cargos_own(&path) || !edited).then_some((path, s))
         })
@@ -658,7 +659,9 @@ fn member_glob_dirs(root: &Path) -> Vec<PathBuf> {
         .unwrap_or_default()
 }
 
-fn stamp(path: &Path) -> Option<(u128, u64)> {
+/// A file's fingerprint: its modification time (ns since the epoch) and length; `None`
+/// if it does not exist.
+fn fingerprint(path: &Path) -> Option<(u128, u64)> {
     let meta = std::fs::metadata(path).ok()?;
     let mtime = meta
         .modified()
@@ -724,13 +727,12 @@ fn file_name(kind: &str, key: &str) -> String {
 /// The target directory of the workspace at `root`, as far as it can be known without
 /// asking cargo (a cargo configuration file that moves it means no record is found).
 fn target_dir(args: &CargoArgs, root: &Path) -> PathBuf {
-    let cwd = std::env::current_dir().unwrap_or_default();
     if let Some(dir) = &args.target_dir {
-        return cwd.join(dir);
+        return from_cwd(dir);
     }
     for var in ["CARGO_TARGET_DIR", "CARGO_BUILD_TARGET_DIR"] {
         if let Some(dir) = std::env::var_os(var).filter(|d| !d.is_empty()) {
-            return cwd.join(dir);
+            return from_cwd(Path::new(&dir));
         }
     }
     root.join("target")
@@ -773,7 +775,7 @@ fn split_target(line: &str) -> Option<(&str, &str)> {
 /// later must also force a build).
 fn cargo_config_files(root: &Path) -> Vec<PathBuf> {
     let cwd = std::env::current_dir().unwrap_or_default();
-    let home = super::cargo::home();
+    let home = super::paths::home();
     let mut dirs: Vec<PathBuf> = root
         .ancestors()
         .chain(cwd.ancestors())
@@ -923,14 +925,14 @@ mod tests {
         let file = dir.path().join("lib.rs");
         std::fs::write(&file, "a").unwrap();
         let files = [
-            (file.clone(), stamp(&file)),
+            (file.clone(), fingerprint(&file)),
             (dir.path().join("absent"), None),
         ];
-        assert!(files.iter().all(|(p, s)| stamp(p) == *s));
+        assert!(files.iter().all(|(p, s)| fingerprint(p) == *s));
         std::fs::write(&file, "ab").unwrap();
-        assert!(!files.iter().all(|(p, s)| stamp(p) == *s));
+        assert!(!files.iter().all(|(p, s)| fingerprint(p) == *s));
         std::fs::write(dir.path().join("absent"), "").unwrap();
-        assert!(stamp(&dir.path().join("absent")).is_some());
+        assert!(fingerprint(&dir.path().join("absent")).is_some());
     }
 
     #[test]

@@ -19,7 +19,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::source::{ModuleFacts, parse_module};
+use super::module::{ModuleFacts, parse_module};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Bump when the file's layout, or what `parse_module` returns for a text, changes.
@@ -98,7 +98,7 @@ struct Found {
 /// inode, size, modification and status-change times (ns), `-` or `=<name>`, and `-` or
 /// `=` followed by the ids it revises, a field each. A name or id with a tab or a line
 /// break in it is never kept (that file is read every time).
-pub struct Index {
+pub(crate) struct Index {
     dir: PathBuf,
     /// Where the index is kept; `None`: no index, every file is read.
     file: Option<PathBuf>,
@@ -118,7 +118,7 @@ pub struct Index {
 impl Index {
     /// The index of the module files in `dir`, kept in `state_dir` (none: every file is
     /// read and nothing is kept).
-    pub fn open(state_dir: Option<&Path>, dir: &Path) -> Index {
+    pub(crate) fn open(state_dir: Option<&Path>, dir: &Path) -> Index {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(i128::MIN / 2, |d| d.as_nanos() as i128);
@@ -153,7 +153,7 @@ impl Index {
     /// What the file at `path` (`rel` in the directory) declares; an error of kind
     /// `NotFound` when there is no such file. `listed`: its metadata as a listing of the
     /// directory reported it, which saves looking the path up again.
-    pub fn facts(
+    pub(crate) fn facts(
         &mut self,
         path: &Path,
         rel: &str,
@@ -230,7 +230,7 @@ impl Index {
 
     /// Keeps what this run found for the next, if it differs from what was kept: the
     /// files asked for, and no others.
-    pub fn save(&self) {
+    pub(crate) fn save(&self) {
         let Some(file) = &self.file else { return };
         if self.found.is_empty() && self.kept.iter().all(|k| k.used) {
             return;

@@ -8,7 +8,8 @@ use std::path::{Component, Path, PathBuf};
 use serde_json::json;
 use toml_edit::{Array, DocumentMut, Item, Table, Value};
 
-use super::args::{Backend, InitArgs};
+use super::args::InitArgs;
+use super::backend::Backend;
 use super::create::{self, create_new, replace};
 use super::error::{Result, ToolError};
 use super::naming;
@@ -19,19 +20,49 @@ use super::workspace::{RUNTIME, Workspace, depends_on, is_migration_crate};
 /// The message of the first migration `init` writes (its example table is `post`).
 const FIRST: &str = "create post table";
 
-pub struct Initialized {
-    pub name: String,
-    pub dir: PathBuf,
-    pub backends: Vec<Backend>,
-    pub first: String,
-    pub env_written: bool,
+pub(crate) struct Initialized {
+    pub(crate) name: String,
+    pub(crate) dir: PathBuf,
+    pub(crate) backends: Vec<Backend>,
+    pub(crate) first: String,
+    pub(crate) env_written: bool,
     /// Files `init` created that must not be committed, added to `.gitignore`.
-    pub ignored: Vec<String>,
+    pub(crate) ignored: Vec<String>,
     /// This machine's runtime source and the configuration that points cargo at it.
-    pub local_runtime: Option<(PathBuf, runtime_dep::Patched)>,
+    pub(crate) local_runtime: Option<(PathBuf, runtime_dep::Patched)>,
 }
 
-pub fn init(ws: &Workspace, args: &InitArgs, url: Option<&str>) -> Result<Initialized> {
+/// Checks where and under which name the crate goes, renders every file, then writes
+/// the crate, the workspace manifest, `.env`, the local runtime patch and `.gitignore`.
+pub(crate) fn init(ws: &Workspace, args: &InitArgs, url: Option<&str>) -> Result<Initialized> {
+    let (dir, member) = crate_dir(ws, args)?;
+    check_free(ws, &dir)?;
+    let name = crate_name(ws, args, &dir)?;
+    let backends = choose_backends(ws, &args.database, url);
+
+    // Render everything first.
+    let (first, files) = render_crate(ws, &dir, &name, &backends)?;
+    let manifest = edited_manifest(ws, &member, &name, &backends)?;
+
+    // Then write: the crate, the workspace manifest, `.env`.
+    write_crate(ws, &dir, &files, manifest.as_deref())?;
+    let env_written = write_env(ws, url, backends[0]);
+    let local_runtime = patch_local_runtime(ws, args)?;
+    let ignored = ignore(&ws.root, &uncommitted(ws, env_written, backends[0]))?;
+    Ok(Initialized {
+        name,
+        dir,
+        backends,
+        first,
+        env_written,
+        ignored,
+        local_runtime,
+    })
+}
+
+/// The crate's directory (`<path>`, else `migration` at the workspace root) and its
+/// path as a workspace member; inside the workspace, and not its root.
+fn crate_dir(ws: &Workspace, args: &InitArgs) -> Result<(PathBuf, String)> {
     let cwd = std::env::current_dir()
         .map_err(|e| ToolError::Failure(format!("no working directory: {e}")))?;
     let dir = match &args.path {
@@ -55,6 +86,11 @@ pub fn init(ws: &Workspace, args: &InitArgs, url: Option<&str>) -> Result<Initia
             "the migration crate needs a directory of its own, not the workspace root",
         ));
     }
+    Ok((dir, member))
+}
+
+/// The workspace has no migration crate yet, and nothing is at `dir`.
+fn check_free(ws: &Workspace, dir: &Path) -> Result<()> {
     if let Some(existing) = ws.members().into_iter().find(|p| is_migration_crate(p)) {
         let adopted = if depends_on(existing, RUNTIME) {
             ""
@@ -74,6 +110,11 @@ pub fn init(ws: &Workspace, args: &InitArgs, url: Option<&str>) -> Result<Initia
             dir.display()
         )));
     }
+    Ok(())
+}
+
+/// `--name`, else the directory's name: a valid crate name no member has.
+fn crate_name(ws: &Workspace, args: &InitArgs, dir: &Path) -> Result<String> {
     let name = match &args.name {
         Some(n) => n.clone(),
         None => dir
@@ -91,16 +132,24 @@ pub fn init(ws: &Workspace, args: &InitArgs, url: Option<&str>) -> Result<Initia
             "the workspace already has a package `{name}`; pass another `--name`"
         )));
     }
-    let backends = choose_backends(ws, &args.database, url);
+    Ok(name)
+}
+
+/// The first migration's id, and every file of the crate with its text: the init
+/// templates, the build script, the first migration.
+fn render_crate(
+    ws: &Workspace,
+    dir: &Path,
+    name: &str,
+    backends: &[Backend],
+) -> Result<(String, Vec<(PathBuf, String)>)> {
     let mut features: Vec<&str> = backends.iter().map(|b| b.feature()).collect();
     features.push("prompt");
     let lib_name = name.replace('-', "_");
-
-    // Render everything first.
     let id = naming::new_id(FIRST, ws.config.timezone(), [])?;
     let first_ctx = Context {
         table: "post".into(),
-        ..create::context(&id, FIRST, &[], ws.config.timezone(), false, &name)
+        ..create::context(&id, FIRST, &[], ws.config.timezone(), false, name)
     };
     let first = templates::find("default", None)?.render(&first_ctx)?;
     let ctx = json!({
@@ -123,80 +172,106 @@ pub fn init(ws: &Workspace, args: &InitArgs, url: Option<&str>) -> Result<Initia
     for (file, text) in first {
         files.push((dir.join("src").join(file), text));
     }
+    Ok((id, files))
+}
+
+/// The workspace manifest with `member` added and the dev profile's overrides; `None`
+/// when it needs no edit.
+fn edited_manifest(
+    ws: &Workspace,
+    member: &str,
+    name: &str,
+    backends: &[Backend],
+) -> Result<Option<String>> {
     let manifest_text = std::fs::read_to_string(&ws.root_manifest)
         .map_err(ToolError::io("read", &ws.root_manifest))?;
-    let manifest = add_member(&manifest_text, &member).map_err(|why| {
+    let manifest = add_member(&manifest_text, member).map_err(|why| {
         ToolError::usage(format!(
             "cannot add `{member}` to {}: {why}",
             ws.root_manifest.display()
         ))
     })?;
     let manifest =
-        super::profile::with_overrides(manifest.as_deref().unwrap_or(&manifest_text), &backends)
+        super::profile::with_overrides(manifest.as_deref().unwrap_or(&manifest_text), backends)
             .or(manifest);
     let manifest =
-        super::profile::with_line_tables(manifest.as_deref().unwrap_or(&manifest_text), &name)
+        super::profile::with_line_tables(manifest.as_deref().unwrap_or(&manifest_text), name)
             .or(manifest);
+    Ok(manifest)
+}
 
-    // Then write: the crate, the workspace manifest, `.env`.
+/// Creates `dir` with `files` and replaces the workspace manifest; on a failure
+/// removes `dir` again.
+fn write_crate(
+    ws: &Workspace,
+    dir: &Path,
+    files: &[(PathBuf, String)],
+    manifest: Option<&str>,
+) -> Result<()> {
     std::fs::create_dir_all(dir.parent().unwrap_or(&ws.root))
-        .map_err(ToolError::io("create", &dir))?;
-    std::fs::create_dir(&dir).map_err(ToolError::io("create", &dir))?;
+        .map_err(ToolError::io("create", dir))?;
+    std::fs::create_dir(dir).map_err(ToolError::io("create", dir))?;
     let written = (|| {
         std::fs::create_dir(dir.join("src")).map_err(ToolError::io("create", &dir.join("src")))?;
-        for (path, text) in &files {
+        for (path, text) in files {
             create_new(path, text)?;
         }
-        if let Some(manifest) = &manifest {
+        if let Some(manifest) = manifest {
             replace(&ws.root_manifest, manifest)?;
         }
         Ok(())
     })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_dir_all(&dir);
-        return Err(e);
+    if written.is_err() {
+        let _ = std::fs::remove_dir_all(dir);
     }
+    written
+}
+
+/// Writes `.env` with a default URL for `backend` when no URL is given, configured or
+/// in an existing `.env`; whether it did.
+fn write_env(ws: &Workspace, url: Option<&str>, backend: Backend) -> bool {
     let env_path = ws.root.join(".env");
-    let env_written = if env_path.exists() || url.is_some() || ws.config.database_url.is_some() {
-        false
-    } else {
-        let default = default_url(backends[0], &ws.root);
-        create_new(
-            &env_path,
-            &format!("# The database `cargo migrate` works on (written by `cargo migrate init`).\nDATABASE_URL={default}\n"),
-        )
-        .is_ok()
+    if env_path.exists() || url.is_some() || ws.config.database_url.is_some() {
+        return false;
+    }
+    let default = default_url(backend, &ws.root);
+    create_new(
+        &env_path,
+        &format!("# The database `cargo migrate` works on (written by `cargo migrate init`).\nDATABASE_URL={default}\n"),
+    )
+    .is_ok()
+}
+
+/// Points cargo at this machine's runtime source (`--runtime-path`, or a checkout this
+/// binary runs from), if there is one.
+fn patch_local_runtime(
+    ws: &Workspace,
+    args: &InitArgs,
+) -> Result<Option<(PathBuf, runtime_dep::Patched)>> {
+    let Some(source) = runtime_dep::local_override(args.runtime_path.as_deref()) else {
+        return Ok(None);
     };
-    let local_runtime = match runtime_dep::local_override(args.runtime_path.as_deref()) {
-        Some(source) => {
-            let patched = runtime_dep::local_patch(&ws.root, &source).map_err(|e| {
-                ToolError::Failure(format!(
-                    "the migration crate was written, but {e}; add `[patch.crates-io] \
-                     cargo-migrate = {{ path = \"{}\" }}` to .cargo/config.toml yourself",
-                    source.display()
-                ))
-            })?;
-            Some((source, patched))
-        }
-        None => None,
-    };
+    let patched = runtime_dep::local_patch(&ws.root, &source).map_err(|e| {
+        ToolError::Failure(format!(
+            "the migration crate was written, but {e}; add `[patch.crates-io] \
+             cargo-migrate = {{ path = \"{}\" }}` to .cargo/config.toml yourself",
+            source.display()
+        ))
+    })?;
+    Ok(Some((source, patched)))
+}
+
+/// What `init` wrote that must not be committed: `.env`, and the SQLite database it
+/// names.
+fn uncommitted(ws: &Workspace, env_written: bool, backend: Backend) -> Vec<String> {
     let mut uncommitted = Vec::new();
     if env_written {
         uncommitted.push(".env".to_string());
-        if backends[0] == Backend::Sqlite {
+        if backend == Backend::Sqlite {
             uncommitted.push(sqlite_file_pattern(&default_url(Backend::Sqlite, &ws.root)));
         }
     }
-    let ignored = ignore(&ws.root, &uncommitted)?;
-    Ok(Initialized {
-        name,
-        dir,
-        backends,
-        first: id,
-        env_written,
-        ignored,
-        local_runtime,
-    })
+    uncommitted
 }
 
 /// `--database`, else the backends the workspace's sea-orm enables, else the URL's,
@@ -316,7 +391,7 @@ fn normalize(path: &Path) -> PathBuf {
 
 /// The workspace manifest with `member` in `[workspace] members` (a `[workspace]`
 /// table is added to a single-package manifest); `None` if a glob already covers it.
-pub fn add_member(text: &str, member: &str) -> std::result::Result<Option<String>, String> {
+pub(crate) fn add_member(text: &str, member: &str) -> std::result::Result<Option<String>, String> {
     let mut doc: DocumentMut = text
         .parse()
         .map_err(|e: toml_edit::TomlError| e.message().to_string())?;

@@ -10,32 +10,32 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use super::args::Backend;
+use super::backend::Backend;
 use super::error::{Result, ToolError};
 use super::runtime_dep;
 use super::workspace::{MigrationCrate, Workspace};
 
-pub struct Runner {
+pub(crate) struct Runner {
     /// The runner's directory: everything in it is generated.
-    pub dir: PathBuf,
-    pub manifest: PathBuf,
-    pub lock: PathBuf,
-    pub package: String,
-    pub bin: String,
+    pub(crate) dir: PathBuf,
+    pub(crate) manifest: PathBuf,
+    pub(crate) lock: PathBuf,
+    pub(crate) package: String,
+    pub(crate) bin: String,
     /// The backends it is built for.
-    pub backends: Vec<Backend>,
+    pub(crate) backends: Vec<Backend>,
 }
 
 impl Runner {
     /// The runner's files a build reads besides its sources.
-    pub fn files(&self) -> [PathBuf; 2] {
+    pub(crate) fn files(&self) -> [PathBuf; 2] {
         [self.manifest.clone(), self.lock.clone()]
     }
 }
 
 /// Writes (or refreshes) the runner of `krate`; `url_backend` is the backend of the
 /// database URL, enabled besides those the crate enables on sea-orm-migration.
-pub fn prepare(
+pub(crate) fn prepare(
     ws: &Workspace,
     krate: &MigrationCrate,
     url_backend: Option<Backend>,
@@ -120,7 +120,7 @@ fn seed(workspace_lock: &Path, dir: &Path) -> Result<()> {
 
 /// The packages of the workspace's lock file that the runner uses in other versions, as
 /// `name 2.0.2 → 2.0.4` (what the runner alone uses is not compared).
-pub fn moved(workspace_lock: &Path, runner_lock: &Path) -> Vec<String> {
+pub(crate) fn moved(workspace_lock: &Path, runner_lock: &Path) -> Vec<String> {
     let (Some(theirs), Some(ours)) = (versions(workspace_lock), versions(runner_lock)) else {
         return Vec::new();
     };

@@ -50,7 +50,7 @@ pub fn transliterate(message: &str) -> String {
 
 /// A message as one line of a doc comment: control characters and line breaks become
 /// spaces, runs of spaces one.
-pub fn one_line(message: &str) -> String {
+pub(crate) fn one_line(message: &str) -> String {
     message
         .split(|c: char| c.is_whitespace() || c.is_control())
         .filter(|w| !w.is_empty())

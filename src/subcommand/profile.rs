@@ -13,7 +13,7 @@
 
 use toml_edit::{DocumentMut, InlineTable, Item, Table, Value};
 
-use super::args::Backend;
+use super::backend::Backend;
 
 /// TLS, which every backend can negotiate (the runtime uses sqlx's rustls with ring):
 /// the handshake's key exchange and signatures run in ring (C and Rust). rustls itself
@@ -39,7 +39,7 @@ const COMMENT: &str = "\n# Optimise the crates a database connection spends its 
 
 /// The packages to optimise for a migration crate with these backends, and their
 /// `opt-level`.
-pub fn packages(backends: &[Backend]) -> Vec<(&'static str, i64)> {
+pub(crate) fn packages(backends: &[Backend]) -> Vec<(&'static str, i64)> {
     let mut names = TLS.to_vec();
     if backends.contains(&Backend::Postgres) {
         names.extend(SCRAM);
@@ -49,14 +49,14 @@ pub fn packages(backends: &[Backend]) -> Vec<(&'static str, i64)> {
 
 /// `text` with the overrides for `backends` that are absent added, or `None` when there
 /// is nothing to add (or `text` is not TOML: `init` has already refused that).
-pub fn with_overrides(text: &str, backends: &[Backend]) -> Option<String> {
+pub(crate) fn with_overrides(text: &str, backends: &[Backend]) -> Option<String> {
     let mut doc: DocumentMut = text.parse().ok()?;
     add_overrides(&mut doc, &packages(backends)).then(|| doc.to_string())
 }
 
 /// Adds each `(package, opt-level)` under `[profile.dev.package]` where that package has
 /// no `opt-level`; whether anything was added.
-pub fn add_overrides(doc: &mut DocumentMut, levels: &[(&str, i64)]) -> bool {
+pub(crate) fn add_overrides(doc: &mut DocumentMut, levels: &[(&str, i64)]) -> bool {
     let dev = doc.get("profile").and_then(|p| p.get("dev"));
     let chosen = dev.is_some_and(|d| {
         d.get("opt-level").is_some()
@@ -112,7 +112,7 @@ const LINE_TABLES: &str = "# The migration crate with line tables only (panics a
 /// or `text` is not TOML. Adding a migration recompiles the whole crate, and most of its
 /// code generation is debug information: at 500 migrations this took the rebuild from
 /// 7.6 to 5.4 s (README, "The developer loop").
-pub fn with_line_tables(text: &str, krate: &str) -> Option<String> {
+pub(crate) fn with_line_tables(text: &str, krate: &str) -> Option<String> {
     let mut doc: DocumentMut = text.parse().ok()?;
     let dev = doc.get("profile").and_then(|p| p.get("dev"));
     let chosen = dev.is_some_and(|d| {

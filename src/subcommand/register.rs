@@ -7,7 +7,7 @@ use crate::model::lexer;
 
 /// `lib.rs` with `module` registered last (a crate that discovers its modules lists
 /// nothing, so its `lib.rs` stays as it is).
-pub fn register(source: &Source, module: &str) -> Result<String, String> {
+pub(crate) fn register(source: &Source, module: &str) -> Result<String, String> {
     let text = &source.text;
     let new = match &source.layout {
         Layout::Discover => return Ok(text.clone()),

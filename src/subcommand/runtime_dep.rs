@@ -25,7 +25,7 @@ const PACKAGE: &str = "cargo-migrate";
 
 /// `{ path = "...", default-features = false, features = [...] }` or the same with
 /// `version`: for manifests that are never committed.
-pub fn spec(path: Option<&Path>, features: &[&str]) -> InlineTable {
+pub(crate) fn spec(path: Option<&Path>, features: &[&str]) -> InlineTable {
     match path.map(Path::to_path_buf).or_else(local_source) {
         Some(path) => with_features(
             [("path", Value::from(path.display().to_string()))],
@@ -37,7 +37,7 @@ pub fn spec(path: Option<&Path>, features: &[&str]) -> InlineTable {
 
 /// `{ version = "<major.minor>", default-features = false, features = [...] }`: what a
 /// committed manifest says, on any machine.
-pub fn committed(features: &[&str]) -> InlineTable {
+pub(crate) fn committed(features: &[&str]) -> InlineTable {
     let version = env!("CARGO_PKG_VERSION");
     let major_minor: Vec<&str> = version.split('.').take(2).collect();
     with_features([("version", Value::from(major_minor.join(".")))], features)
@@ -59,7 +59,7 @@ fn with_features<const N: usize>(keys: [(&str, Value); N], features: &[&str]) ->
 
 /// The runtime source this machine builds against instead of the published crate:
 /// the given path, else the tree this binary came from (unless a registry download).
-pub fn local_override(path: Option<&Path>) -> Option<PathBuf> {
+pub(crate) fn local_override(path: Option<&Path>) -> Option<PathBuf> {
     path.map(Path::to_path_buf).or_else(local_source)
 }
 
@@ -72,18 +72,18 @@ fn local_source() -> Option<PathBuf> {
 }
 
 /// Where [`local_patch`] wrote the override.
-pub struct Patched {
+pub(crate) struct Patched {
     /// The configuration file.
-    pub config: PathBuf,
+    pub(crate) config: PathBuf,
     /// It is the workspace's own file, kept out of git by the clone's `info/exclude`
     /// (false: cargo's home configuration, or a workspace outside git).
-    pub excluded: bool,
+    pub(crate) excluded: bool,
 }
 
 /// Makes cargo in the workspace at `root` build `cargo-migrate` from `source`, in a
 /// configuration file no commit carries. An entry already there is replaced;
 /// everything else in the file is kept as written.
-pub fn local_patch(root: &Path, source: &Path) -> Result<Patched> {
+pub(crate) fn local_patch(root: &Path, source: &Path) -> Result<Patched> {
     let cargo_dir = root.join(".cargo");
     // cargo reads `.cargo/config` (no extension) before `.cargo/config.toml`.
     let legacy = cargo_dir.join("config");
@@ -94,7 +94,7 @@ pub fn local_patch(root: &Path, source: &Path) -> Result<Patched> {
     };
     let git = Git::of(root);
     let config = match &git {
-        Some(git) if git.tracks(&in_workspace) => super::cargo::home()
+        Some(git) if git.tracks(&in_workspace) => super::paths::home()
             .ok_or_else(|| {
                 ToolError::Failure("cannot find cargo's home directory: set CARGO_HOME".into())
             })?

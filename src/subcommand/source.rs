@@ -11,11 +11,12 @@ use crate::model::graph::{Graph, Node};
 
 use super::error::{Result, ToolError};
 use super::index::Index;
+use super::module::ModuleFacts;
 use crate::model::lexer::{self, Kind, Token};
 
 /// How `lib.rs` registers its migrations.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Layout {
+pub(crate) enum Layout {
     /// `discover!()`: every migration file in `src/` is a module; nothing lists them.
     Discover,
     /// `migrator! { ... }`; the byte range of the braces' contents.
@@ -37,31 +38,25 @@ pub enum Layout {
 }
 
 #[derive(Debug, Clone)]
-pub struct SourceRevision {
-    pub module: String,
-    pub id: String,
+pub(crate) struct SourceRevision {
+    pub(crate) module: String,
+    pub(crate) id: String,
     /// `None`: a legacy migration, which revises the one registered before it.
-    pub parents: Option<Vec<String>>,
-    pub path: PathBuf,
+    pub(crate) parents: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone)]
-pub struct Source {
-    pub lib: PathBuf,
-    pub text: String,
-    pub layout: Layout,
-    pub revisions: Vec<SourceRevision>,
+pub(crate) struct Source {
+    pub(crate) lib: PathBuf,
+    pub(crate) text: String,
+    pub(crate) layout: Layout,
+    pub(crate) revisions: Vec<SourceRevision>,
 }
 
 impl Source {
-    /// The crate's source, every module file read.
-    pub fn read(lib: &Path) -> Result<Source> {
-        Source::read_indexed(lib, None)
-    }
-
     /// The crate's source, the module files that did not change since the last run
     /// answered by an index kept in `state_dir` (`super::index`).
-    pub fn read_indexed(lib: &Path, state_dir: Option<&Path>) -> Result<Source> {
+    pub(crate) fn read_indexed(lib: &Path, state_dir: Option<&Path>) -> Result<Source> {
         let text = std::fs::read_to_string(lib).map_err(ToolError::io("read", lib))?;
         let (layout, modules) = parse_lib(&text).map_err(|why| {
             ToolError::usage(format!(
@@ -99,7 +94,6 @@ impl Source {
                 id: facts.name.unwrap_or_else(|| module.clone()),
                 module,
                 parents,
-                path,
             });
         }
         index.save();
@@ -111,13 +105,13 @@ impl Source {
         })
     }
 
-    pub fn is_legacy(&self) -> bool {
+    pub(crate) fn is_legacy(&self) -> bool {
         matches!(self.layout, Layout::Legacy { .. })
     }
 
     /// Migration files beside `lib.rs` that `lib.rs` does not list (none when the
     /// crate discovers its modules).
-    pub fn unregistered(&self) -> Vec<PathBuf> {
+    pub(crate) fn unregistered(&self) -> Vec<PathBuf> {
         if self.layout == Layout::Discover {
             return Vec::new();
         }
@@ -130,7 +124,7 @@ impl Source {
     }
 
     /// The revision graph, checked as the runtime checks it.
-    pub fn graph(&self) -> Result<Graph> {
+    pub(crate) fn graph(&self) -> Result<Graph> {
         let nodes = self.revisions.iter().map(|r| match &r.parents {
             Some(p) => Node::new(
                 r.id.clone(),
@@ -188,7 +182,7 @@ fn read_module(
 }
 
 /// Finds the registration and the modules, in registration order.
-pub fn parse_lib(text: &str) -> std::result::Result<(Layout, Vec<String>), String> {
+pub(crate) fn parse_lib(text: &str) -> std::result::Result<(Layout, Vec<String>), String> {
     let t = lexer::tokens(text);
     let macro_call = |name: &str| {
         (0..t.len()).find(|&k| t[k].is_ident(name) && t.get(k + 1).is_some_and(|x| x.is_punct('!')))
@@ -199,49 +193,66 @@ pub fn parse_lib(text: &str) -> std::result::Result<(Layout, Vec<String>), Strin
     let list = macro_call("migrator")
         .map(|k| (k, "migrator"))
         .or_else(|| macro_call("register").map(|k| (k, "register")));
-    if let Some((k, name)) = list {
-        let open = k + 2;
-        if !t
-            .get(open)
-            .is_some_and(|x| matches!(x.kind, Kind::Punct('{' | '(' | '[')))
-        {
-            return Err(format!("`{name}!` is not followed by a bracket"));
-        }
-        let close = lexer::matching(&t, open).ok_or(format!("`{name}! {{` is never closed"))?;
-        let inner = &t[open + 1..close];
-        // An optional `table = "...";` first.
-        let skip = if inner.first().is_some_and(|x| x.is_ident("table")) {
-            inner
-                .iter()
-                .position(|x| x.is_punct(';'))
-                .map_or(inner.len(), |p| p + 1)
-        } else {
-            0
-        };
-        let mut modules = Vec::new();
-        for tok in &inner[skip..] {
-            match &tok.kind {
-                Kind::Ident(name) => modules.push(name.clone()),
-                Kind::Punct(',') => {}
-                _ => {
-                    return Err(format!(
-                        "unexpected `{}` in `{name}!`",
-                        &text[tok.start..tok.end]
-                    ));
-                }
-            }
-        }
-        let body = (t[open].end, t[close].start);
-        let layout = if name == "migrator" {
-            Layout::Migrator { body }
-        } else {
-            Layout::Register {
-                last_mod: mod_lines(&t).last().map(|&(_, end)| end),
-                body,
-            }
-        };
-        return Ok((layout, modules));
+    match list {
+        Some((k, name)) => parse_macro_list(text, &t, k, name),
+        None => parse_migrations_vec(&t),
     }
+}
+
+/// `migrator! { ... }` or `register! { ... }` (`name`) at token `k`: an optional
+/// `table = "...";`, then the modules separated by commas.
+fn parse_macro_list(
+    text: &str,
+    t: &[Token],
+    k: usize,
+    name: &str,
+) -> std::result::Result<(Layout, Vec<String>), String> {
+    let open = k + 2;
+    if !t
+        .get(open)
+        .is_some_and(|x| matches!(x.kind, Kind::Punct('{' | '(' | '[')))
+    {
+        return Err(format!("`{name}!` is not followed by a bracket"));
+    }
+    let close = lexer::matching(t, open).ok_or(format!("`{name}! {{` is never closed"))?;
+    let inner = &t[open + 1..close];
+    // An optional `table = "...";` first.
+    let skip = if inner.first().is_some_and(|x| x.is_ident("table")) {
+        inner
+            .iter()
+            .position(|x| x.is_punct(';'))
+            .map_or(inner.len(), |p| p + 1)
+    } else {
+        0
+    };
+    let mut modules = Vec::new();
+    for tok in &inner[skip..] {
+        match &tok.kind {
+            Kind::Ident(name) => modules.push(name.clone()),
+            Kind::Punct(',') => {}
+            _ => {
+                return Err(format!(
+                    "unexpected `{}` in `{name}!`",
+                    &text[tok.start..tok.end]
+                ));
+            }
+        }
+    }
+    let body = (t[open].end, t[close].start);
+    let layout = if name == "migrator" {
+        Layout::Migrator { body }
+    } else {
+        Layout::Register {
+            last_mod: mod_lines(t).last().map(|&(_, end)| end),
+            body,
+        }
+    };
+    Ok((layout, modules))
+}
+
+/// sea-orm-cli's layout: the `<module>::Migration` entries of the `vec![...]` in
+/// `fn migrations()`.
+fn parse_migrations_vec(t: &[Token]) -> std::result::Result<(Layout, Vec<String>), String> {
     let f = (0..t.len())
         .find(|&k| t[k].is_ident("fn") && t.get(k + 1).is_some_and(|x| x.is_ident("migrations")))
         .ok_or(
@@ -255,7 +266,7 @@ pub fn parse_lib(text: &str) -> std::result::Result<(Layout, Vec<String>), Strin
         })
         .ok_or("`fn migrations()` has no `vec![...]` to add to")?;
     let open = v + 2;
-    let close = lexer::matching(&t, open).ok_or("`vec![` is never closed")?;
+    let close = lexer::matching(t, open).ok_or("`vec![` is never closed")?;
     let mut modules = Vec::new();
     for k in open + 1..close {
         // `<module>::Migration`
@@ -268,7 +279,7 @@ pub fn parse_lib(text: &str) -> std::result::Result<(Layout, Vec<String>), Strin
             modules.push(m.to_string());
         }
     }
-    let last_mod = mod_lines(&t).last().map(|&(_, end)| end);
+    let last_mod = mod_lines(t).last().map(|&(_, end)| end);
     Ok((
         Layout::Legacy {
             last_mod,
@@ -301,7 +312,7 @@ fn mod_lines(t: &[Token]) -> Vec<(usize, usize)> {
 }
 
 /// The names of the top-level `mod <name>;` declarations of a `lib.rs`.
-pub fn mod_names(text: &str) -> Vec<String> {
+pub(crate) fn mod_names(text: &str) -> Vec<String> {
     let t = lexer::tokens(text);
     mod_lines(&t)
         .into_iter()
@@ -311,7 +322,7 @@ pub fn mod_names(text: &str) -> Vec<String> {
 
 /// Where a first `mod` line goes: after the inner attributes (`#![...]`) at the top,
 /// at the start of the first item's line (so `//!` docs stay first).
-pub fn first_item_start(text: &str) -> usize {
+pub(crate) fn first_item_start(text: &str) -> usize {
     let t = lexer::tokens(text);
     let mut k = 0;
     while t.get(k).is_some_and(|x| x.is_punct('#')) && t.get(k + 1).is_some_and(|x| x.is_punct('!'))
@@ -325,83 +336,6 @@ pub fn first_item_start(text: &str) -> usize {
         Some(tok) => text[..tok.start].rfind('\n').map_or(0, |i| i + 1),
         None => text.len(),
     }
-}
-
-/// What a migration file says of itself.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ModuleFacts {
-    /// `pub const REVISES: &[&str] = &["a", "b"];`
-    pub revises: Option<Vec<String>>,
-    /// The literal `fn name(&self) -> &str { "..." }` returns.
-    pub name: Option<String>,
-}
-
-/// What `text` declares. (The index keeps its answers: bump `index::FORMAT` when what
-/// this returns for a text changes.)
-pub fn parse_module(text: &str) -> ModuleFacts {
-    // Only the two declarations matter: lex just their stretch of the file when no
-    // block comment comes before them (a thousand files are read on every `create`).
-    if !text.contains("/*") {
-        let window = |from: Option<usize>, to: char| {
-            from.map(|at| {
-                let end = text[at..].find(to).map_or(text.len(), |i| at + i + 1);
-                &text[at..end]
-            })
-        };
-        let revises = window(find_code(text, "const REVISES"), ';');
-        let name = window(find_code(text, "fn name("), '}');
-        return ModuleFacts {
-            revises: revises.and_then(|w| scan_module(w).revises),
-            name: name.and_then(|w| scan_module(w).name),
-        };
-    }
-    scan_module(text)
-}
-
-/// `needle` where it is code, not inside a `//` comment.
-fn find_code(text: &str, needle: &str) -> Option<usize> {
-    let mut from = 0;
-    while let Some(i) = text[from..].find(needle) {
-        let at = from + i;
-        let line_start = text[..at].rfind('\n').map_or(0, |n| n + 1);
-        if !text[line_start..at].contains("//") {
-            return Some(at);
-        }
-        from = at + needle.len();
-    }
-    None
-}
-
-fn scan_module(text: &str) -> ModuleFacts {
-    let t = lexer::tokens(text);
-    let mut facts = ModuleFacts::default();
-    if let Some(k) =
-        (0..t.len()).find(|&k| t[k].is_ident("REVISES") && k > 0 && t[k - 1].is_ident("const"))
-        && let Some(eq) = (k..t.len()).find(|&j| t[j].is_punct('='))
-    {
-        let mut parents = Vec::new();
-        for tok in &t[eq + 1..] {
-            match &tok.kind {
-                Kind::Str(s) => parents.push(s.clone()),
-                Kind::Punct(';') => break,
-                _ => {}
-            }
-        }
-        facts.revises = Some(parents);
-    }
-    if let Some(k) = (0..t.len())
-        .find(|&k| t[k].is_ident("fn") && t.get(k + 1).is_some_and(|x| x.is_ident("name")))
-    {
-        // The first literal of the body.
-        if let Some(open) = (k..t.len()).find(|&j| t[j].is_punct('{')) {
-            let close = lexer::matching(&t, open).unwrap_or(t.len());
-            facts.name = t[open..close].iter().find_map(|x| match &x.kind {
-                Kind::Str(s) => Some(s.clone()),
-                _ => None,
-            });
-        }
-    }
-    facts
 }
 
 #[cfg(test)]
@@ -426,7 +360,7 @@ mod tests {
 mod m20220101_000001_create_table;
 mod m20220102_000001_seed;
 
-pub struct Migrator;
+pub(crate) struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
@@ -448,26 +382,6 @@ impl MigratorTrait for Migrator {
             panic!()
         };
         assert!(lib[..end].ends_with("mod m20220102_000001_seed;"));
-    }
-
-    #[test]
-    fn a_module_names_its_parents_and_itself() {
-        let m = "pub const REVISES: &[&str] = &[\"m1_a\", \"m1_b\"];\nimpl MigrationName for Migration {\n    fn name(&self) -> &str {\n        \"m2_merge\"\n    }\n}\n";
-        assert_eq!(
-            parse_module(m),
-            ModuleFacts {
-                revises: Some(vec!["m1_a".into(), "m1_b".into()]),
-                name: Some("m2_merge".into())
-            }
-        );
-        assert_eq!(
-            parse_module("pub const REVISES: &[&str] = &[];").revises,
-            Some(vec![])
-        );
-        assert_eq!(
-            parse_module("#[derive(DeriveMigrationName)] pub struct Migration;"),
-            ModuleFacts::default()
-        );
     }
 
     #[test]

@@ -100,12 +100,12 @@ pub struct Template {
     pub name: String,
     pub origin: Origin,
     /// `(file name, source)`, the module file first.
-    pub files: Vec<(String, String)>,
+    pub(crate) files: Vec<(String, String)>,
 }
 
 impl Template {
     /// The first line's `{#- ... -#}` comment, if any.
-    pub fn description(&self) -> String {
+    pub(crate) fn description(&self) -> String {
         let module = self
             .files
             .iter()
@@ -123,7 +123,7 @@ impl Template {
     }
 
     /// The file name this template writes `file` to for `id`, relative to `src/`.
-    pub fn output_name(&self, id: &str, file: &str) -> String {
+    pub(crate) fn output_name(&self, id: &str, file: &str) -> String {
         match file {
             MODULE => format!("{id}.rs"),
             other => format!("{id}/{}", other.strip_suffix(".j2").unwrap_or(other)),
@@ -202,7 +202,7 @@ pub fn init_files() -> impl Iterator<Item = (&'static str, &'static str)> {
 }
 
 /// The built-in templates and those of `user_dir`, which replace built-ins by name.
-pub fn all(user_dir: Option<&Path>) -> Result<Vec<Template>> {
+pub(crate) fn all(user_dir: Option<&Path>) -> Result<Vec<Template>> {
     let mut by_name: BTreeMap<String, Template> = BTreeMap::new();
     for (name, file, source) in BUILT_IN {
         by_name
@@ -268,7 +268,7 @@ fn read_user(name: &str, dir: &Path) -> Result<Template> {
 
 /// Copies the built-in templates `names` (all if empty) to `dir`, never overwriting;
 /// returns `(path, written)` for each file.
-pub fn eject(names: &[String], dir: &Path) -> Result<Vec<(PathBuf, bool)>> {
+pub(crate) fn eject(names: &[String], dir: &Path) -> Result<Vec<(PathBuf, bool)>> {
     let known: Vec<&str> = BUILT_IN.iter().map(|(n, _, _)| *n).collect();
     for name in names {
         if !known.contains(&name.as_str()) {

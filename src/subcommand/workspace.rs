@@ -8,29 +8,29 @@ use std::path::{Path, PathBuf};
 use cargo_metadata::{DependencyKind, Metadata, MetadataCommand, Package, TargetKind};
 
 use super::args::CargoArgs;
-use super::cargo;
 use super::config::Config;
 use super::error::{Result, ToolError};
 use super::fresh;
+use super::{cargo, paths};
 
 /// The runtime's package name, as a dependency.
-pub const RUNTIME: &str = "cargo-migrate";
+pub(crate) const RUNTIME: &str = "cargo-migrate";
 /// sea-orm-migration, the dependency of a crate laid out by sea-orm-cli.
-pub const SEA_ORM_MIGRATION: &str = "sea-orm-migration";
+pub(crate) const SEA_ORM_MIGRATION: &str = "sea-orm-migration";
 
-pub struct Workspace {
-    pub meta: Metadata,
-    pub root: PathBuf,
-    pub root_manifest: PathBuf,
-    pub target_dir: PathBuf,
+pub(crate) struct Workspace {
+    pub(crate) meta: Metadata,
+    pub(crate) root: PathBuf,
+    pub(crate) root_manifest: PathBuf,
+    pub(crate) target_dir: PathBuf,
     /// `[workspace.metadata.migrate]`, or the root package's table in a one-package
     /// project.
-    pub config: Config,
+    pub(crate) config: Config,
 }
 
 /// How the crate's binary runs our verbs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// It depends on the runtime: its own binary is the runner.
     Runtime,
     /// A sea-orm-cli crate: its binary is sea-orm-migration's CLI, so a runner crate
@@ -39,29 +39,29 @@ pub enum Kind {
 }
 
 #[derive(Debug, Clone)]
-pub struct MigrationCrate {
-    pub name: String,
-    pub manifest: PathBuf,
-    pub dir: PathBuf,
+pub(crate) struct MigrationCrate {
+    pub(crate) name: String,
+    pub(crate) manifest: PathBuf,
+    pub(crate) dir: PathBuf,
     /// The library target's crate name and root file.
-    pub lib: Option<(String, PathBuf)>,
+    pub(crate) lib: Option<(String, PathBuf)>,
     /// The binary target (`Kind::Runtime`).
-    pub bin: Option<String>,
-    pub kind: Kind,
+    pub(crate) bin: Option<String>,
+    pub(crate) kind: Kind,
     /// Features the crate enables on sea-orm-migration (a legacy crate's backends).
-    pub sea_orm_features: Vec<String>,
+    pub(crate) sea_orm_features: Vec<String>,
     /// The build script's source, if the crate has one.
-    pub build_script: Option<PathBuf>,
+    pub(crate) build_script: Option<PathBuf>,
     /// Where the subcommand keeps what it writes for this workspace
     /// (`fresh::state_dir`).
-    pub state_dir: PathBuf,
+    pub(crate) state_dir: PathBuf,
     /// Chosen at the prompt among several: a run without a terminal would not get it.
-    pub picked: bool,
+    pub(crate) picked: bool,
 }
 
 impl Workspace {
     /// Runs `cargo metadata --no-deps` for the manifest here or at `--manifest-path`.
-    pub fn load(args: &CargoArgs) -> Result<Workspace> {
+    pub(crate) fn load(args: &CargoArgs) -> Result<Workspace> {
         let meta = match fresh::lookup_metadata(args) {
             Some(meta) => meta,
             None => {
@@ -80,9 +80,7 @@ impl Workspace {
         let root: PathBuf = meta.workspace_root.clone().into();
         let root_manifest = root.join("Cargo.toml");
         let target_dir = match &args.target_dir {
-            Some(dir) => std::env::current_dir()
-                .map(|cwd| cwd.join(dir))
-                .unwrap_or_else(|_| dir.clone()),
+            Some(dir) => paths::from_cwd(dir),
             None => meta.target_directory.clone().into(),
         };
         let mut config = Config::from_metadata(
@@ -107,106 +105,111 @@ impl Workspace {
     }
 
     /// Where the subcommand keeps what it writes for this workspace.
-    pub fn state_dir(&self) -> PathBuf {
+    pub(crate) fn state_dir(&self) -> PathBuf {
         fresh::state_dir(&self.target_dir, &self.root)
     }
 
-    pub fn members(&self) -> Vec<&Package> {
+    pub(crate) fn members(&self) -> Vec<&Package> {
         self.meta.workspace_packages()
     }
 
-    /// The migration crate, and the configuration with its own table merged in.
-    pub fn migration_crate(&self, package: Option<&str>) -> Result<(MigrationCrate, Config)> {
-        let members = self.members();
-        let names = || {
-            members
-                .iter()
-                .map(|p| format!("`{}`", p.name))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let wanted = package.or(self.config.package.as_deref());
-        let mut picked = false;
-        let chosen: &Package = if let Some(name) = wanted {
-            let from = if package.is_some() {
-                "`-p`"
-            } else {
-                "`package` in `[workspace.metadata.migrate]`"
-            };
-            members
-                .iter()
-                .copied()
-                .find(|p| p.name.as_str() == name)
-                .ok_or_else(|| {
-                    ToolError::usage(format!(
-                        "{from} names `{name}`, which is not a member of this workspace (members: {})",
-                        names()
-                    ))
-                })?
-        } else {
-            let marked: Vec<&Package> = members
-                .iter()
-                .copied()
-                .filter(|p| p.metadata.get("migrate").is_some() && is_migration_crate(p))
-                .collect();
-            let candidates: Vec<&Package> = if marked.is_empty() {
-                members
-                    .iter()
-                    .copied()
-                    .filter(|p| is_migration_crate(p))
-                    .collect()
-            } else {
-                marked
-            };
-            match candidates.as_slice() {
-                [one] => one,
+    /// The migration crate, and the configuration with its own table merged in: the one
+    /// `-p` or the configuration names, else the one member marked or able to be it.
+    /// Several, with nothing to choose between them, is `Ambiguous`: the caller asks,
+    /// or says so (`several_crates`).
+    pub(crate) fn migration_crate(&self, package: Option<&str>) -> Result<Discovered> {
+        let chosen = match package.or(self.config.package.as_deref()) {
+            Some(name) => {
+                let from = if package.is_some() {
+                    "`-p`"
+                } else {
+                    "`package` in `[workspace.metadata.migrate]`"
+                };
+                self.member(name, from)?
+            }
+            None => match self.candidates().as_slice() {
+                [one] => *one,
                 [] => {
                     return Err(ToolError::usage(
                         "this workspace has no migration crate (a member that depends on cargo-migrate \
                          or sea-orm-migration); create one with `cargo migrate init`",
                     ));
                 }
-                several if interactive() => {
-                    let names: Vec<&str> = several.iter().map(|p| p.name.as_str()).collect();
-                    let choice = dialoguer::Select::new()
-                        .with_prompt("Which migration crate? (`-p <name>` skips this question)")
-                        .items(&names)
-                        .default(0)
-                        .interact_opt()
-                        .ok()
-                        .flatten()
-                        .ok_or_else(|| ToolError::usage("no migration crate chosen"))?;
-                    picked = true;
-                    several[choice]
-                }
                 several => {
-                    let list: Vec<String> =
-                        several.iter().map(|p| format!("`{}`", p.name)).collect();
-                    return Err(ToolError::usage(format!(
-                        "this workspace has several migration crates ({}); pick one with `-p <name>` \
-                         or `package = \"<name>\"` in `[workspace.metadata.migrate]`",
-                        list.join(", ")
-                    )));
+                    let names = several.iter().map(|p| p.name.to_string()).collect();
+                    return Ok(Discovered::Ambiguous(names));
                 }
-            }
+            },
         };
+        Ok(Discovered::Crate(Box::new(self.load_crate(chosen)?)))
+    }
+
+    /// The member `name`, picked by the user among the names `Ambiguous` listed.
+    pub(crate) fn picked_crate(&self, name: &str) -> Result<(MigrationCrate, Config)> {
+        let (mut krate, config) = self.load_crate(self.member(name, "`-p`")?)?;
+        krate.picked = true;
+        Ok((krate, config))
+    }
+
+    /// The member `name`, which `from` names.
+    fn member(&self, name: &str, from: &str) -> Result<&Package> {
+        let members = self.members();
+        let found = members.iter().copied().find(|p| p.name.as_str() == name);
+        found.ok_or_else(|| {
+            let names: Vec<String> = members.iter().map(|p| format!("`{}`", p.name)).collect();
+            ToolError::usage(format!(
+                "{from} names `{name}`, which is not a member of this workspace (members: {})",
+                names.join(", ")
+            ))
+        })
+    }
+
+    /// The members that can be the migration crate: those marked with
+    /// `[package.metadata.migrate]`, else all of them.
+    fn candidates(&self) -> Vec<&Package> {
+        let members = self.members();
+        let marked: Vec<&Package> = members
+            .iter()
+            .copied()
+            .filter(|p| p.metadata.get("migrate").is_some() && is_migration_crate(p))
+            .collect();
+        if !marked.is_empty() {
+            return marked;
+        }
+        members
+            .into_iter()
+            .filter(|p| is_migration_crate(p))
+            .collect()
+    }
+
+    /// `chosen` as the migration crate, with its own configuration table merged in.
+    fn load_crate(&self, chosen: &Package) -> Result<(MigrationCrate, Config)> {
         let mut krate = describe(chosen)?;
         krate.state_dir = self.state_dir();
-        krate.picked = picked;
         let own = Config::from_metadata(&chosen.metadata, &krate.dir, "package.metadata.migrate")?;
         Ok((krate, self.config.clone().merged(own)))
     }
 }
 
-/// A person at a terminal who can be asked (not CI, not a pipe).
-fn interactive() -> bool {
-    use std::io::IsTerminal;
-    std::io::stdin().is_terminal()
-        && std::io::stderr().is_terminal()
-        && !crate::app::confirm::in_ci()
+/// What workspace discovery found.
+pub(crate) enum Discovered {
+    /// The migration crate, and the configuration with its own table merged in.
+    Crate(Box<(MigrationCrate, Config)>),
+    /// Several members can be the migration crate and nothing names one: their names.
+    Ambiguous(Vec<String>),
 }
 
-pub fn depends_on(p: &Package, name: &str) -> bool {
+/// The error when several members can be the migration crate and no one can be asked.
+pub(crate) fn several_crates(names: &[String]) -> ToolError {
+    let list: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    ToolError::usage(format!(
+        "this workspace has several migration crates ({}); pick one with `-p <name>` \
+         or `package = \"<name>\"` in `[workspace.metadata.migrate]`",
+        list.join(", ")
+    ))
+}
+
+pub(crate) fn depends_on(p: &Package, name: &str) -> bool {
     p.dependencies
         .iter()
         .any(|d| d.name == name && d.kind == DependencyKind::Normal)
@@ -214,7 +217,7 @@ pub fn depends_on(p: &Package, name: &str) -> bool {
 
 /// A member that can be the migration crate: one that depends on the runtime and has
 /// a binary, or a sea-orm-cli crate (sea-orm-migration and a library with `Migrator`).
-pub fn is_migration_crate(p: &Package) -> bool {
+pub(crate) fn is_migration_crate(p: &Package) -> bool {
     let has = |kind: TargetKind| p.targets.iter().any(|t| t.kind.contains(&kind));
     p.name.as_str() != RUNTIME
         && ((depends_on(p, RUNTIME) && has(TargetKind::Bin))
@@ -222,6 +225,7 @@ pub fn is_migration_crate(p: &Package) -> bool {
                 && (has(TargetKind::Lib) || has(TargetKind::RLib))))
 }
 
+/// `p` as a migration crate: its kind, targets and sea-orm features.
 fn describe(p: &Package) -> Result<MigrationCrate> {
     let manifest: PathBuf = p.manifest_path.clone().into();
     let dir = manifest.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -244,29 +248,7 @@ fn describe(p: &Package) -> Result<MigrationCrate> {
                 .any(|k| matches!(k, TargetKind::Lib | TargetKind::RLib))
         })
         .map(|t| (t.name.replace('-', "_"), t.src_path.clone().into()));
-    let bins: Vec<&str> = p
-        .targets
-        .iter()
-        .filter(|t| t.kind.contains(&TargetKind::Bin))
-        .map(|t| t.name.as_str())
-        .collect();
-    let bin = match bins.as_slice() {
-        [] => None,
-        [one] => Some(one.to_string()),
-        several => Some(
-            several
-                .iter()
-                .find(|b| **b == p.name.as_str())
-                .ok_or_else(|| {
-                    ToolError::usage(format!(
-                        "the migration crate `{}` has several binaries ({}) and none is named after it",
-                        p.name,
-                        several.join(", ")
-                    ))
-                })?
-                .to_string(),
-        ),
-    };
+    let bin = binary(p)?;
     if kind == Kind::Runtime && bin.is_none() {
         return Err(ToolError::usage(format!(
             "the migration crate `{}` has no binary; add `src/main.rs` with \
@@ -297,6 +279,31 @@ fn describe(p: &Package) -> Result<MigrationCrate> {
         state_dir: PathBuf::new(),
         picked: false,
     })
+}
+
+/// The binary target: the only one, else the one named after the package.
+fn binary(p: &Package) -> Result<Option<String>> {
+    let bins: Vec<&str> = p
+        .targets
+        .iter()
+        .filter(|t| t.kind.contains(&TargetKind::Bin))
+        .map(|t| t.name.as_str())
+        .collect();
+    match bins.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(one.to_string())),
+        several => several
+            .iter()
+            .find(|b| **b == p.name.as_str())
+            .map(|b| Some(b.to_string()))
+            .ok_or_else(|| {
+                ToolError::usage(format!(
+                    "the migration crate `{}` has several binaries ({}) and none is named after it",
+                    p.name,
+                    several.join(", ")
+                ))
+            }),
+    }
 }
 
 /// cargo's error as one line: its message, then each `Caused by:` in order (the last

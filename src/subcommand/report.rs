@@ -1,0 +1,158 @@
+//! What the commands that write files say they did: `init`, `create`, `merge`,
+//! `templates` and `build`, as status lines for people or one JSON object a command.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use crate::app::render::Output;
+
+use super::create::Written;
+use super::error::Result;
+use super::init::Initialized;
+use super::templates::{self, Origin};
+
+/// `init`: the crate, its first migration, and what else was written or patched.
+pub(crate) fn initialized(out: Output, root: &Path, done: &Initialized) {
+    let rel = relative(&done.dir);
+    let backends: Vec<&str> = done.backends.iter().map(|b| b.feature()).collect();
+    if out.json() {
+        out.object(
+            &json!({"event": "initialized", "package": done.name, "path": done.dir,
+            "backends": backends, "first": done.first, "env_written": done.env_written,
+            "gitignored": done.ignored,
+            "local_runtime": done.local_runtime.as_ref().map(|(source, p)| json!({
+                "source": source, "config": p.config, "excluded_from_git": p.excluded}))}),
+        );
+        return;
+    }
+    out.status(
+        "Created",
+        format!(
+            "migration crate `{}` at {rel} ({})",
+            done.name,
+            backends.join(", ")
+        ),
+    );
+    out.status("Created", format!("first migration {}", done.first));
+    if done.env_written {
+        out.status(
+            "Wrote",
+            format!("DATABASE_URL to {}", relative(&root.join(".env"))),
+        );
+    }
+    if !done.ignored.is_empty() {
+        out.status(
+            "Ignored",
+            format!("{} in .gitignore", done.ignored.join(" ")),
+        );
+    }
+    if let Some((source, patched)) = &done.local_runtime {
+        let kept = if patched.excluded {
+            ", kept out of git"
+        } else {
+            ""
+        };
+        out.status(
+            "Patched",
+            format!(
+                "cargo-migrate to this machine's source at {} in {} (this machine \
+                 only{kept}; the committed manifest asks for the published version)",
+                source.display(),
+                relative(&patched.config)
+            ),
+        );
+    }
+    out.data(rel);
+    out.note("next: edit the first migration, then `cargo migrate upgrade head`");
+}
+
+/// `create` and `merge` (`verb`: `Created`, `Merged`): the revision and its files, then
+/// a warning for each migration file the crate's own list leaves out.
+pub(crate) fn written(out: Output, w: &Written, verb: &str, unregistered: &[PathBuf]) {
+    if out.json() {
+        out.object(&json!({"event": "created", "id": w.id, "revises": w.revises, "path": w.path, "files": w.files}));
+    } else {
+        let revises = if w.revises.is_empty() {
+            "the first revision".to_string()
+        } else {
+            format!("revises {}", w.revises.join(", "))
+        };
+        out.status(verb, format!("{} ({revises})", w.id));
+        for f in &w.files {
+            out.data(relative(f));
+        }
+    }
+    // A file the crate's own list leaves out is not compiled: its revision is missing
+    // from the graph the new one was placed in.
+    for file in unregistered {
+        out.warn(format!(
+            "{} is a migration file that lib.rs does not register, so it is neither compiled nor run",
+            relative(file)
+        ));
+    }
+}
+
+/// `templates`: the built-ins and the user's templates in `dir`.
+pub(crate) fn templates(out: Output, dir: Option<&Path>) -> Result<()> {
+    let all = templates::all(dir)?;
+    if out.json() {
+        let items: Vec<_> = all
+            .iter()
+            .map(|t| json!({"name": t.name, "origin": match &t.origin {
+                Origin::BuiltIn => json!("built-in"),
+                Origin::User(p) => json!(p),
+            }, "files": t.files.iter().map(|(f, _)| f).collect::<Vec<_>>(), "description": t.description()}))
+            .collect();
+        out.object(&json!({ "templates": items }));
+        return Ok(());
+    }
+    let width = all.iter().map(|t| t.name.len()).max().unwrap_or(0);
+    for t in &all {
+        let origin = match &t.origin {
+            Origin::BuiltIn => "built-in".to_string(),
+            Origin::User(p) => relative(p),
+        };
+        out.data(format!("{:<width$}  {origin}: {}", t.name, t.description()));
+    }
+    if let Some(dir) = dir.filter(|d| !d.is_dir()) {
+        out.note(format!(
+            "templates in {} replace the built-ins of the same name (`cargo migrate templates eject` copies them there)",
+            relative(dir)
+        ));
+    }
+    Ok(())
+}
+
+/// `templates eject`: each file copied to `to` (`true`) or left as it was.
+pub(crate) fn ejected(out: Output, files: &[(PathBuf, bool)], to: &Path) {
+    for (path, written) in files {
+        if *written {
+            out.status("Ejected", relative(path));
+        } else {
+            out.warn(format!("{} exists; left as it is", relative(path)));
+        }
+    }
+    out.data(relative(to));
+}
+
+/// `build`: the binary of `krate`, at `to`.
+pub(crate) fn built(out: Output, krate: &str, to: &Path) {
+    if out.json() {
+        out.object(&json!({"event": "built", "package": krate, "path": to}));
+    } else {
+        out.status("Built", format!("`{krate}` at {}", relative(to)));
+        out.data(relative(to));
+    }
+}
+
+/// A path relative to the working directory when it is below it.
+pub(crate) fn relative(path: &Path) -> String {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| path.to_path_buf())
+        .display()
+        .to_string()
+}
