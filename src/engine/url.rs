@@ -344,7 +344,9 @@ fn backend_name(backend: DbBackend) -> &'static str {
     }
 }
 
-fn feature_name(backend: DbBackend) -> &'static str {
+/// cargo-migrate's cargo feature for `backend` (`postgres`, `mysql`, `sqlite`): the one
+/// place the names live, for the runtime's messages and the subcommand's manifests.
+pub(crate) fn feature_name(backend: DbBackend) -> &'static str {
     match backend {
         DbBackend::Postgres => "postgres",
         DbBackend::MySql => "mysql",

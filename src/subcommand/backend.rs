@@ -4,7 +4,7 @@
 
 use sea_orm_migration::sea_orm::DbBackend;
 
-use crate::engine::url::DbUrl;
+use crate::engine::url::{DbUrl, feature_name};
 
 /// A database backend, as `--database` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
@@ -37,10 +37,15 @@ impl Backend {
 
     /// cargo-migrate's feature for this backend.
     pub(crate) fn feature(self) -> &'static str {
+        feature_name(self.db_backend())
+    }
+
+    /// sea-orm's name for this backend.
+    fn db_backend(self) -> DbBackend {
         match self {
-            Backend::Sqlite => "sqlite",
-            Backend::Postgres => "postgres",
-            Backend::Mysql => "mysql",
+            Backend::Sqlite => DbBackend::Sqlite,
+            Backend::Postgres => DbBackend::Postgres,
+            Backend::Mysql => DbBackend::MySql,
         }
     }
 }

@@ -97,11 +97,29 @@ pub(crate) fn clean(
 }
 
 /// `cargo fetch`: resolves the workspace at `manifest` (writing its lock file) and
-/// downloads what it needs, compiling nothing.
+/// downloads what this machine builds, compiling nothing. Only the host's packages: a
+/// fetch for every platform would, offline, fail on a Windows-only crate that no build
+/// here ever needed.
 pub(crate) fn fetch(manifest: &Path, args: &CargoArgs, color: bool) -> Command {
     let mut cmd = cargo("fetch", manifest);
     cmd.arg(color_flag(color)).args(resolution_flags(args));
+    if let Some(host) = host_triple() {
+        cmd.args(["--target", &host]);
+    }
     cmd
+}
+
+/// The host's target triple, as the toolchain that builds says it (`rustc -vV`).
+fn host_triple() -> Option<String> {
+    let rustc = std::env::var_os("RUSTC")
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| "rustc".into());
+    let out = Command::new(rustc).arg("-vV").output().ok()?;
+    String::from_utf8(out.stdout)
+        .ok()?
+        .lines()
+        .find_map(|line| line.strip_prefix("host: "))
+        .map(str::to_string)
 }
 
 /// `cargo <command> --manifest-path <manifest>`.
