@@ -9,7 +9,8 @@ use crate::app::command::{Command, Need};
 use crate::app::confirm::{self, Policy};
 use crate::app::render::{Format, Output};
 use crate::engine::connect::{Db, DbOptions};
-use crate::engine::url::{DbUrl, resolve_schema, resolve_url};
+use crate::engine::resolve::{self, Places};
+use crate::engine::url::DbUrl;
 use crate::error::Result;
 
 /// What every handler may need to know about the run.
@@ -74,9 +75,20 @@ impl Context {
     }
 
     /// `--database-url` / `DATABASE_URL` / `.env`, with the schema of
-    /// `--database-schema` / `DATABASE_SCHEMA` / `.env`.
+    /// `--database-schema` / `DATABASE_SCHEMA` / `.env` (the nearest `.env` from the
+    /// working directory; relative SQLite paths from the working directory).
     fn url(&self) -> Result<DbUrl> {
-        resolve_url(self.database_url.clone())?
-            .with_schema(resolve_schema(self.database_schema.clone())?)
+        let dotenv = std::env::current_dir()
+            .ok()
+            .and_then(|dir| resolve::nearest_dotenv(&dir));
+        let places = Places {
+            dotenv: dotenv.as_deref(),
+            anchor: None,
+        };
+        resolve::required_url(self.database_url.as_deref(), places)?.with_schema(resolve::schema(
+            self.database_schema.as_deref(),
+            places,
+            None,
+        )?)
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod connect;
 pub mod lock;
+pub mod resolve;
 pub mod runtime;
 pub mod step;
 pub mod tracking;

@@ -1,82 +1,11 @@
 //! Database URLs and connections: where the URL comes from, which backend it names,
 //! how it is shown (never with its password), and how a connection is opened.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use sea_orm_migration::sea_orm::DbBackend;
 
 use crate::error::{Error, Result};
-
-/// Where the URL was found, for messages.
-pub const URL_HELP: &str = "no database URL: pass `--database-url <URL>`, set `DATABASE_URL`, \
-     or put `DATABASE_URL=<URL>` in a `.env` file \
-     (e.g. `sqlite://app.db`, `postgres://user@localhost/app`, `mysql://user@localhost/app`)";
-
-/// `--database-url` (already merged with `DATABASE_URL` by the caller) over the
-/// `DATABASE_URL` of a `.env` file in the working directory or a parent. A relative
-/// SQLite path is relative to the working directory, whichever of them names it; the
-/// `.env` URL is the project's default database, which a writing verb may create.
-pub fn resolve_url(given: Option<String>) -> Result<DbUrl> {
-    match given.filter(|u| !u.trim().is_empty()) {
-        Some(url) => DbUrl::parse(&url),
-        None => {
-            let url =
-                dotenv_value("DATABASE_URL")?.ok_or_else(|| Error::Config(URL_HELP.to_string()))?;
-            Ok(DbUrl::parse(&url)?.as_project_default())
-        }
-    }
-}
-
-/// `--database-schema` (already merged with `DATABASE_SCHEMA` by the caller) over the
-/// `DATABASE_SCHEMA` of a `.env` file, as sea-orm-migration's CLI reads it. An empty
-/// value stops the search: no schema, the server's own search path.
-pub fn resolve_schema(given: Option<String>) -> Result<Option<String>> {
-    let schema = match given {
-        Some(given) => Some(given),
-        None => dotenv_value("DATABASE_SCHEMA")?,
-    };
-    Ok(schema.filter(|s| !s.is_empty()))
-}
-
-/// The value `name` has in the `.env` file in the working directory or the nearest
-/// parent that has one.
-fn dotenv_value(name: &str) -> Result<Option<String>> {
-    let Ok(dir) = std::env::current_dir() else {
-        return Ok(None);
-    };
-    match dir
-        .ancestors()
-        .map(|d| d.join(".env"))
-        .find(|p| p.is_file())
-    {
-        Some(path) => dotenv_file_value(&path, name),
-        None => Ok(None),
-    }
-}
-
-/// The value the `.env` file `path` gives `name` (none if there is no such file); a
-/// line that does not parse before it is an error, not a missing value. The one reader
-/// of `.env` files, for the binary and the subcommand.
-pub fn dotenv_file_value(path: &Path, name: &str) -> Result<Option<String>> {
-    let cannot = |why: String| Error::Config(format!("cannot read {}: {why}", path.display()));
-    let items = match dotenvy::from_path_iter(path) {
-        Ok(items) => items,
-        Err(dotenvy::Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(cannot(e.to_string())),
-    };
-    for item in items {
-        match item {
-            Ok((key, value)) if key == name => return Ok(Some(value)),
-            Ok(_) => {}
-            // dotenvy quotes the offending line, which may hold a password.
-            Err(dotenvy::Error::LineParse(_, index)) => {
-                return Err(cannot(format!("a line does not parse (at byte {index})")));
-            }
-            Err(e) => return Err(cannot(e.to_string())),
-        }
-    }
-    Ok(None)
-}
 
 /// A parsed database URL. `Display` masks the password.
 #[derive(Clone)]
@@ -779,31 +708,6 @@ mod tests {
                 .unwrap()
                 .creates_missing_file()
         );
-    }
-
-    #[test]
-    fn a_malformed_env_file_is_an_error_that_shows_no_secret() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(".env");
-        std::fs::write(&path, "A=1\nDATABASE_URL=postgres://u:Pw1@h/db\n").unwrap();
-        assert_eq!(
-            dotenv_file_value(&path, "DATABASE_URL").unwrap().as_deref(),
-            Some("postgres://u:Pw1@h/db")
-        );
-        std::fs::write(&path, "A=1\nB C='Pw1\nDATABASE_URL=sqlite://x.db\n").unwrap();
-        let err = dotenv_file_value(&path, "DATABASE_URL").unwrap_err();
-        assert_eq!(err.exit_code(), crate::exit::USAGE);
-        let text = err.to_string();
-        assert!(
-            text.starts_with(&format!(
-                "cannot read {}: a line does not parse",
-                path.display()
-            )),
-            "{text}"
-        );
-        assert!(!text.contains("Pw1"), "{text}");
-        std::fs::write(&path, "A=1\n").unwrap();
-        assert_eq!(dotenv_file_value(&path, "DATABASE_URL").unwrap(), None);
     }
 
     #[test]
