@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::json;
+use serde::Serialize;
 
 use crate::app::render::Output;
 
@@ -12,18 +12,75 @@ use super::error::Result;
 use super::init::Initialized;
 use super::templates::{self, Origin};
 
+/// What a command that writes files did (`--format json`; README, "Machine output").
+#[derive(Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+enum Event<'a> {
+    /// `init`.
+    Initialized {
+        package: &'a str,
+        path: &'a Path,
+        backends: Vec<&'a str>,
+        first: &'a str,
+        env_written: bool,
+        gitignored: &'a [String],
+        local_runtime: Option<LocalRuntime<'a>>,
+    },
+    /// `create` and `merge`.
+    Created {
+        id: &'a str,
+        revises: &'a [String],
+        path: &'a Path,
+        files: &'a [PathBuf],
+    },
+    /// `build`.
+    Built { package: &'a str, path: &'a Path },
+}
+
+/// Where `init` pointed cargo at this machine's cargo-migrate.
+#[derive(Serialize)]
+struct LocalRuntime<'a> {
+    source: &'a Path,
+    config: &'a Path,
+    excluded_from_git: bool,
+}
+
+/// `templates --format json`.
+#[derive(Serialize)]
+struct TemplatesJson<'a> {
+    templates: Vec<TemplateJson<'a>>,
+}
+
+/// One template: its name, `built-in` or the directory it came from, its files.
+#[derive(Serialize)]
+struct TemplateJson<'a> {
+    name: &'a str,
+    origin: &'a Path,
+    files: Vec<&'a String>,
+    description: String,
+}
+
 /// `init`: the crate, its first migration, and what else was written or patched.
 pub(crate) fn initialized(out: Output, root: &Path, done: &Initialized) {
     let rel = relative(&done.dir);
     let backends: Vec<&str> = done.backends.iter().map(|b| b.feature()).collect();
     if out.json() {
-        out.object(
-            &json!({"event": "initialized", "package": done.name, "path": done.dir,
-            "backends": backends, "first": done.first, "env_written": done.env_written,
-            "gitignored": done.ignored,
-            "local_runtime": done.local_runtime.as_ref().map(|(source, p)| json!({
-                "source": source, "config": p.config, "excluded_from_git": p.excluded}))}),
-        );
+        out.object(Event::Initialized {
+            package: &done.name,
+            path: &done.dir,
+            backends,
+            first: &done.first,
+            env_written: done.env_written,
+            gitignored: &done.ignored,
+            local_runtime: done
+                .local_runtime
+                .as_ref()
+                .map(|(source, patched)| LocalRuntime {
+                    source,
+                    config: &patched.config,
+                    excluded_from_git: patched.excluded,
+                }),
+        });
         return;
     }
     out.status(
@@ -71,7 +128,12 @@ pub(crate) fn initialized(out: Output, root: &Path, done: &Initialized) {
 /// a warning for each migration file the crate's own list leaves out.
 pub(crate) fn written(out: Output, w: &Written, verb: &str, unregistered: &[PathBuf]) {
     if out.json() {
-        out.object(&json!({"event": "created", "id": w.id, "revises": w.revises, "path": w.path, "files": w.files}));
+        out.object(Event::Created {
+            id: &w.id,
+            revises: &w.revises,
+            path: &w.path,
+            files: &w.files,
+        });
     } else {
         let revises = if w.revises.is_empty() {
             "the first revision".to_string()
@@ -97,14 +159,19 @@ pub(crate) fn written(out: Output, w: &Written, verb: &str, unregistered: &[Path
 pub(crate) fn templates(out: Output, dir: Option<&Path>) -> Result<()> {
     let all = templates::all(dir)?;
     if out.json() {
-        let items: Vec<_> = all
+        let templates = all
             .iter()
-            .map(|t| json!({"name": t.name, "origin": match &t.origin {
-                Origin::BuiltIn => json!("built-in"),
-                Origin::User(p) => json!(p),
-            }, "files": t.files.iter().map(|(f, _)| f).collect::<Vec<_>>(), "description": t.description()}))
+            .map(|t| TemplateJson {
+                name: &t.name,
+                origin: match &t.origin {
+                    Origin::BuiltIn => Path::new("built-in"),
+                    Origin::User(p) => p,
+                },
+                files: t.files.iter().map(|(f, _)| f).collect(),
+                description: t.description(),
+            })
             .collect();
-        out.object(&json!({ "templates": items }));
+        out.object(TemplatesJson { templates });
         return Ok(());
     }
     let width = all.iter().map(|t| t.name.len()).max().unwrap_or(0);
@@ -139,7 +206,10 @@ pub(crate) fn ejected(out: Output, files: &[(PathBuf, bool)], to: &Path) {
 /// `build`: the binary of `krate`, at `to`.
 pub(crate) fn built(out: Output, krate: &str, to: &Path) {
     if out.json() {
-        out.object(&json!({"event": "built", "package": krate, "path": to}));
+        out.object(Event::Built {
+            package: krate,
+            path: to,
+        });
     } else {
         out.status("Built", format!("`{krate}` at {}", relative(to)));
         out.data(relative(to));
