@@ -6,6 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::support::Via;
+use crate::support::run::Run;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_cargo-migrate");
 pub const REPO: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -74,6 +77,11 @@ impl Project {
             .env_remove("DATABASE_SCHEMA")
             .env_remove("CARGO_TERM_COLOR");
         cmd
+    }
+
+    /// `cargo-migrate migrate <args>`, to run; `on` passes the URL as DATABASE_URL.
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::new("cargo migrate", self.command(&[]), args, Via::Env)
     }
 
     /// Runs `cargo-migrate migrate <args>` and checks its exit code.
