@@ -4,7 +4,7 @@
 
 use std::ffi::OsStr;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use crate::support::Via;
 
@@ -48,6 +48,16 @@ impl Run {
         self
     }
 
+    /// What failures call it (by default, the program and the arguments).
+    pub fn named(mut self, what: impl Into<String>) -> Run {
+        self.what = what.into();
+        self
+    }
+
+    pub fn what(&self) -> &str {
+        &self.what
+    }
+
     /// How `on` passes the URL.
     pub fn via(mut self, via: Via) -> Run {
         self.via = via;
@@ -84,12 +94,13 @@ impl Run {
 
 /// The example crate's migration binary `bin` (`CARGO_BIN_EXE_migrations`) with `args`,
 /// run in the crate that builds it, with no DATABASE_URL from the test's environment and
-/// no colours; `on` passes the URL with `--database-url`, before the arguments.
+/// no colours, nothing on stdin; `on` passes the URL with `--database-url`, before the arguments.
 pub fn migrations(bin: &str, args: &[&str]) -> Run {
     let mut cmd = Command::new(bin);
     cmd.env_remove("DATABASE_URL")
         .env("NO_COLOR", "1")
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::null());
     Run::new("migrations", cmd, args, Via::Flag)
 }
 
