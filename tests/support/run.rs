@@ -42,6 +42,11 @@ impl Run {
         self
     }
 
+    pub fn env_remove(mut self, key: &str) -> Run {
+        self.cmd.env_remove(key);
+        self
+    }
+
     /// The working directory.
     pub fn dir(mut self, dir: impl AsRef<Path>) -> Run {
         self.cmd.current_dir(dir);
