@@ -11,17 +11,9 @@ mod support;
 use std::path::PathBuf;
 use std::process::Command;
 
-use project::{Project, err, git, out, target_dir};
-
-/// The first migration `init` wrote.
-fn first_migration(p: &Project) -> String {
-    let first = p
-        .files("migration/src")
-        .into_iter()
-        .find(|f| f.starts_with('m') && f.ends_with(".rs"))
-        .expect("init writes a first migration");
-    first.trim_end_matches(".rs").to_string()
-}
+use project::{Project, git, target_dir};
+use support::Via;
+use support::run::Run;
 
 /// A migration file written by hand (as a teammate's commit brings it): an empty
 /// migration revising `parent`.
@@ -41,12 +33,49 @@ fn binary(p: &Project) -> PathBuf {
     target_dir().join("debug").join(&p.name)
 }
 
+/// That binary run directly, with `args`; `on` passes the URL as DATABASE_URL.
+fn run_binary(p: &Project, args: &[&str]) -> Run {
+    Run::new(&p.name, Command::new(binary(p)), args, Via::Env)
+}
+
 #[test]
 fn two_git_branches_that_each_add_a_migration_merge_without_a_conflict() {
     let p = Project::new();
     p.init();
     let db = format!("sqlite://{}/branches.db?mode=rwc", p.path().display());
-    let base = first_migration(&p);
+    let base = p.first_migration();
+    let [left, right] = a_migration_on_each_of_two_branches(&p);
+    git(p.path(), &["checkout", "-q", "main"]);
+    git(p.path(), &["merge", "-q", "--no-edit", "left"]);
+    git(p.path(), &["merge", "-q", "--no-edit", "right"]); // no conflict
+
+    // Both files are compiled in: two heads, and the binary knows both.
+    let heads = p.run(&["heads"]).status(0).stdout();
+    assert!(
+        heads.lines().any(|l| l == format!("{left} (head)"))
+            && heads.lines().any(|l| l == format!("{right} (head)")),
+        "{heads}"
+    );
+    p.run(&["check"])
+        .on(&db)
+        .status(4)
+        .stdout_has(&left)
+        .stdout_has(&right);
+    p.run(&["upgrade", "head"]).on(&db).status(2);
+
+    p.run(&["merge", "-m", "join the branches"])
+        .status(0)
+        .stderr_has(&format!("revises {left}, {right}"));
+    let mut o = p.run(&["upgrade", "head"]).on(&db).status(0);
+    for id in [&base, &left, &right] {
+        o = o.stderr_has(&format!("Applied {id} ("));
+    }
+    p.run(&["check"]).on(&db).status(0);
+}
+
+/// Commits the crate on `main`, then `create`s one migration on a branch `left` and one
+/// on a branch `right`, both from `main`: their ids.
+fn a_migration_on_each_of_two_branches(p: &Project) -> [String; 2] {
     p.write(".gitignore", "/target\n*.db\n");
     git(p.path(), &["init", "-q"]);
     git(p.path(), &["add", "-A"]);
@@ -69,38 +98,7 @@ fn two_git_branches_that_each_add_a_migration_merge_without_a_conflict() {
         format!("migration/src/{right}.rs"),
         "{changed}"
     );
-
-    git(p.path(), &["checkout", "-q", "main"]);
-    git(p.path(), &["merge", "-q", "--no-edit", "left"]);
-    git(p.path(), &["merge", "-q", "--no-edit", "right"]); // no conflict
-
-    // Both files are compiled in: two heads, and the binary knows both.
-    let o = p.expect(&["heads"], 0);
-    let heads = out(&o);
-    assert!(
-        heads.lines().any(|l| l == format!("{left} (head)"))
-            && heads.lines().any(|l| l == format!("{right} (head)")),
-        "{heads}"
-    );
-    let o = p.expect_on(&db, &["check"], 4);
-    assert!(
-        out(&o).contains(&left) && out(&o).contains(&right),
-        "{}",
-        out(&o)
-    );
-    p.expect_on(&db, &["upgrade", "head"], 2);
-
-    let o = p.expect(&["merge", "-m", "join the branches"], 0);
-    assert!(
-        err(&o).contains(&format!("revises {left}, {right}")),
-        "{}",
-        err(&o)
-    );
-    let o = p.expect_on(&db, &["upgrade", "head"], 0);
-    for id in [&base, &left, &right] {
-        assert!(err(&o).contains(&format!("Applied {id} (")), "{}", err(&o));
-    }
-    p.expect_on(&db, &["check"], 0);
+    [left, right]
 }
 
 #[test]
@@ -108,35 +106,26 @@ fn a_stale_binary_names_a_migration_file_it_does_not_contain() {
     let p = Project::new();
     p.init();
     let db = format!("sqlite://{}/stale.db?mode=rwc", p.path().display());
-    let base = first_migration(&p);
-    p.expect_on(&db, &["upgrade", "head"], 0);
+    let base = p.first_migration();
+    p.run(&["upgrade", "head"]).on(&db).status(0);
     // A file arrives (a `git pull`) after the binary was built.
     let pulled = "m29990101_000000_pulled";
     hand_written(&p, pulled, &base);
 
-    let o = Command::new(binary(&p))
-        .args(["check"])
-        .env("DATABASE_URL", &db)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(4), "{}{}", out(&o), err(&o));
-    assert!(
-        out(&o).contains(&format!("src/{pulled}.rs is not in this binary")),
-        "{}",
-        out(&o)
-    );
-    let o = Command::new(binary(&p)).args(["heads"]).output().unwrap();
-    assert_eq!(o.status.code(), Some(0));
-    assert!(
-        err(&o).contains(&format!("warning: src/{pulled}.rs is not in this binary")),
-        "{}",
-        err(&o)
-    );
+    run_binary(&p, &["check"])
+        .on(&db)
+        .status(4)
+        .stdout_has(&format!("src/{pulled}.rs is not in this binary"));
+    run_binary(&p, &["heads"])
+        .status(0)
+        .stderr_has(&format!("warning: src/{pulled}.rs is not in this binary"));
 
     // Through `cargo migrate` the new file means a build: nothing is stale.
-    let o = p.expect_on(&db, &["check"], 3);
-    assert!(out(&o).contains(pulled), "{}", out(&o));
-    assert!(!err(&o).contains("not in this binary"), "{}", err(&o));
+    p.run(&["check"])
+        .on(&db)
+        .status(3)
+        .stdout_has(pulled)
+        .stderr_lacks("not in this binary");
 }
 
 #[test]
@@ -144,7 +133,7 @@ fn a_crate_that_lists_its_modules_is_told_which_file_it_left_out() {
     let p = Project::new();
     p.init();
     let db = format!("sqlite://{}/listed.db?mode=rwc", p.path().display());
-    let base = first_migration(&p);
+    let base = p.first_migration();
     // Explicit registration: plain `mod` lines and `register!`.
     p.write(
         "migration/src/lib.rs",
@@ -160,28 +149,24 @@ fn a_crate_that_lists_its_modules_is_told_which_file_it_left_out() {
             "//! listed by hand\n\nmod {base};\nmod {added};\n\ncargo_migrate::register! {{\n    {base},\n    {added},\n}}\n"
         )
     );
-    p.expect_on(&db, &["upgrade", "head"], 0);
+    p.run(&["upgrade", "head"]).on(&db).status(0);
 
     // A file the list leaves out (one side of a lib.rs conflict kept) is named by
     // every verb, and `check` fails.
     let left_out = "m29990101_000000_left_out";
     hand_written(&p, left_out, &added);
-    let o = p.expect_on(&db, &["check"], 4);
-    assert!(
-        out(&o).contains(&format!(
-            "src/{left_out}.rs is a migration file that lib.rs does not register"
-        )),
-        "{}",
-        out(&o)
-    );
-    let o = p.expect_on(&db, &["current"], 0);
-    assert!(
-        err(&o).contains(&format!("warning: src/{left_out}.rs is a migration file")),
-        "{}",
-        err(&o)
-    );
-    let o = p.expect_on(&db, &["check", "--format", "json"], 4);
-    let v: serde_json::Value = serde_json::from_str(out(&o).trim()).unwrap();
+    p.run(&["check"]).on(&db).status(4).stdout_has(&format!(
+        "src/{left_out}.rs is a migration file that lib.rs does not register"
+    ));
+    p.run(&["current"])
+        .on(&db)
+        .status(0)
+        .stderr_has(&format!("warning: src/{left_out}.rs is a migration file"));
+    let v = p
+        .run(&["check", "--format", "json"])
+        .on(&db)
+        .status(4)
+        .json();
     assert_eq!(v["status"], "unregistered_files");
     assert_eq!(v["unregistered"][0], format!("src/{left_out}.rs"));
 
@@ -190,8 +175,7 @@ fn a_crate_that_lists_its_modules_is_told_which_file_it_left_out() {
         "migration/src/lib.rs",
         &format!("cargo_migrate::migrator! {{\n    {base},\n    {added},\n}}\n"),
     );
-    let o = p.expect_on(&db, &["check"], 4);
-    assert!(out(&o).contains(left_out), "{}", out(&o));
+    p.run(&["check"]).on(&db).status(4).stdout_has(left_out);
 }
 
 #[test]
@@ -204,64 +188,65 @@ fn sql_files_are_read_from_disk_in_debug_builds_and_checksummed() {
     let down = format!("migration/src/{id}/down.sql");
     p.write(&up, "CREATE TABLE first_try (id integer PRIMARY KEY);\n");
     p.write(&down, "DROP TABLE first_try;\n");
-    p.expect_on(&db, &["upgrade", "head"], 0);
+    p.run(&["upgrade", "head"]).on(&db).status(0);
+    edits_to_applied_sql_need_no_cargo(&p, &db, &id);
+    a_release_build_compiles_the_sql_in(&p, &db, &id);
+}
 
-    // Edit the applied SQL: no cargo is needed (none is there), and the edit shows.
-    let no_cargo = |args: &[&str]| {
-        let mut cmd = p.command(args);
-        cmd.env("CARGO", "/nonexistent/cargo")
-            .env("DATABASE_URL", &db);
-        cmd
-    };
+/// Edit the applied SQL: no cargo is needed (none is there), and the edit shows.
+fn edits_to_applied_sql_need_no_cargo(p: &Project, db: &str, id: &str) {
+    let up = format!("migration/src/{id}/up.sql");
+    let down = format!("migration/src/{id}/down.sql");
+    let no_cargo = |args: &[&str]| p.run(args).on(db).env("CARGO", "/nonexistent/cargo");
     p.write(&up, "CREATE TABLE second_try (id integer PRIMARY KEY);\n");
-    let o = p.expect_with(no_cargo(&["check"]), &["check"], 4);
-    assert!(
-        out(&o).contains("changed since it was applied") && out(&o).contains(&id),
-        "{}",
-        out(&o)
-    );
+    no_cargo(&["check"])
+        .status(4)
+        .stdout_has("changed since it was applied")
+        .stdout_has(id);
     // `redo` reverts with the old down.sql and applies the new up.sql, from disk.
-    let o = p.expect_with(no_cargo(&["redo", "--yes"]), &["redo"], 0);
-    assert!(err(&o).contains(&format!("Applied {id} (")), "{}", err(&o));
-    p.expect_with(no_cargo(&["check"]), &["check"], 0);
+    no_cargo(&["redo", "--yes"])
+        .status(0)
+        .stderr_has(&format!("Applied {id} ("));
+    no_cargo(&["check"]).status(0);
     // Only `second_try` exists now: its down.sql drops it.
     p.write(&down, "DROP TABLE second_try;\n");
-    p.expect_with(no_cargo(&["rehash"]), &["rehash"], 0);
-    let o = p.expect_with(no_cargo(&["downgrade", "-1", "--yes"]), &["downgrade"], 0);
-    assert!(err(&o).contains(&format!("Reverted {id} (")), "{}", err(&o));
+    no_cargo(&["rehash"]).status(0);
+    no_cargo(&["downgrade", "-1", "--yes"])
+        .status(0)
+        .stderr_has(&format!("Reverted {id} ("));
+    no_cargo(&["upgrade", "head"]).status(0);
+}
 
-    p.expect_with(no_cargo(&["upgrade", "head"]), &["upgrade"], 0);
-
-    // Without debug assertions (a release build) the SQL is compiled in: the binary
-    // runs with no source tree. (Only the migration crate is built so, not sea-orm.)
-    let o = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+/// Without debug assertions (a release build) the SQL is compiled in: the binary runs
+/// with no source tree. (Only the migration crate is built so, not sea-orm.)
+fn a_release_build_compiles_the_sql_in(p: &Project, db: &str, id: &str) {
+    let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    build
         .args(["build", "-q", "-p", &p.name, "--config"])
         .arg(format!(
             "profile.dev.package.{}.debug-assertions=false",
             p.name
         ))
         .current_dir(p.path())
-        .env("CARGO_TARGET_DIR", target_dir())
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", err(&o));
+        .env("CARGO_TARGET_DIR", target_dir());
+    Run::new("cargo", build, &[], Via::Env).status(0);
     let moved = tempfile::tempdir().unwrap();
     let standalone = moved.path().join("migration-binary");
-    std::fs::copy(binary(&p), &standalone).unwrap();
+    std::fs::copy(binary(p), &standalone).unwrap();
     std::fs::remove_dir_all(p.path().join("migration/src")).unwrap();
     let run = |args: &[&str]| {
-        Command::new(&standalone)
-            .args(args)
-            .env("DATABASE_URL", &db)
-            .output()
-            .unwrap()
+        Run::new(
+            "migration-binary",
+            Command::new(&standalone),
+            args,
+            Via::Env,
+        )
+        .on(db)
     };
     // The checksum of the compiled-in SQL is the one recorded from the files on disk.
-    let o = run(&["check"]);
-    assert_eq!(o.status.code(), Some(0), "{}{}", out(&o), err(&o));
-    let o = run(&["downgrade", "-1", "--yes"]);
-    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
-    let o = run(&["upgrade", "head"]);
-    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
-    assert!(err(&o).contains(&format!("Applied {id} (")), "{}", err(&o));
+    run(&["check"]).status(0);
+    run(&["downgrade", "-1", "--yes"]).status(0);
+    run(&["upgrade", "head"])
+        .status(0)
+        .stderr_has(&format!("Applied {id} ("));
 }

@@ -8,24 +8,23 @@ mod project;
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-use project::{Project, err, one_line, out, target_dir};
+use project::{Project, target_dir};
+use support::Via;
+use support::run::{Ran, Run};
 
-/// Runs `args` with no cargo to be found: only a recorded build can answer.
-fn without_cargo(p: &Project, dir: &Path, db: &str, args: &[&str]) -> Output {
-    let mut cmd = p.command(args);
-    cmd.current_dir(dir)
+/// `args` in `dir` with no cargo to be found: only a recorded build can answer.
+fn without_cargo(p: &Project, dir: &Path, db: &str, args: &[&str]) -> Run {
+    p.run(args)
+        .dir(dir)
         .env("CARGO", "/nonexistent/cargo")
-        .env("DATABASE_URL", db);
-    cmd.output().expect("run cargo-migrate")
+        .on(db)
 }
 
-/// `args` ran the recorded binary, with nothing of cargo's on stderr.
-fn runs_recorded(p: &Project, dir: &Path, db: &str, args: &[&str]) -> Output {
-    let o = without_cargo(p, dir, db, args);
-    assert_eq!(o.status.code(), Some(0), "{}{}", out(&o), err(&o));
-    o
+/// `args` ran the recorded binary.
+fn runs_recorded(p: &Project, dir: &Path, db: &str, args: &[&str]) -> Ran {
+    without_cargo(p, dir, db, args).status(0)
 }
 
 /// Runs `cargo migrate upgrade head` in each project at once, `rounds` times with a
@@ -37,11 +36,12 @@ fn upgrade_at_once(projects: &[(&Project, String)], rounds: usize) -> Vec<String
             .map(|(p, db)| {
                 s.spawn(move || {
                     let mut log = String::new();
+                    let run = |args: &[&str]| p.run(args).on(db).status(0).stderr();
                     for _ in 0..rounds {
-                        log += &err(&p.expect_on(db, &["upgrade", "head"], 0));
-                        log += &err(&p.expect_on(db, &["downgrade", "base", "--yes"], 0));
+                        log += &run(&["upgrade", "head"]);
+                        log += &run(&["downgrade", "base", "--yes"]);
                     }
-                    log += &err(&p.expect_on(db, &["upgrade", "head"], 0));
+                    log += &run(&["upgrade", "head"]);
                     log
                 })
             })
@@ -79,10 +79,10 @@ fn adopted_crates_sharing_a_target_directory_run_only_their_own_migrations() {
         (&a, "m20261122_132657_add_users"),
         (&b, "m20261123_080000_add_orders"),
     ] {
-        assert_eq!(
-            out(&p.expect_on(&db(p), &["current"], 0)),
-            format!("{head} (head)\n")
-        );
+        p.run(&["current"])
+            .on(&db(p))
+            .status(0)
+            .stdout_is(&format!("{head} (head)\n"));
     }
 }
 
@@ -108,8 +108,7 @@ fn crates_of_one_name_sharing_a_target_directory_run_only_their_own_migrations()
     }
     // and each record runs its own binary, whichever was built last
     for (p, head) in [(&a, &own_a), (&b, &own_b)] {
-        let o = runs_recorded(p, p.path(), &db(p), &["current"]);
-        assert_eq!(out(&o), format!("{head} (head)\n"));
+        runs_recorded(p, p.path(), &db(p), &["current"]).stdout_is(&format!("{head} (head)\n"));
     }
 }
 
@@ -145,10 +144,10 @@ fn an_adopted_crate_runs_without_cargo_once_built_on_the_workspaces_versions() {
     let p = Project::new();
     p.sea_orm_cli_crate_as("migration", "m20261122_132657_add_users", "users");
     let db = format!("sqlite://{}/app.db?mode=rwc", p.path().display());
-    p.expect_on(&db, &["upgrade", "head"], 0);
-    let o = runs_recorded(&p, p.path(), &db, &["current"]);
-    assert_eq!(out(&o), "m20261122_132657_add_users (head)\n");
-    assert_eq!(err(&o), "", "no cargo, so none of its lock-file noise");
+    p.run(&["upgrade", "head"]).on(&db).status(0);
+    runs_recorded(&p, p.path(), &db, &["current"])
+        .stdout_is("m20261122_132657_add_users (head)\n")
+        .stderr_is(""); // no cargo, so none of its lock-file noise
     runs_recorded(&p, &p.path().join("migration/src"), &db, &["history"]);
 
     let runner_lock = std::fs::read_to_string(runner_dir(&p).join("Cargo.lock")).unwrap();
@@ -170,23 +169,47 @@ fn an_adopted_crate_runs_without_cargo_once_built_on_the_workspaces_versions() {
         "Cargo.lock",
         &lock.replace(&entry, "name = \"tokio\"\nversion = \"1.40.0\""),
     );
-    let o = p.expect_on(&db, &["current", "--frozen"], 2);
-    let e = one_line(&o);
-    assert!(
-        e.contains("`--locked`") && e.contains(&format!("tokio 1.40.0 → {tokio}")),
-        "{e}"
-    );
+    p.run(&["current", "--frozen"])
+        .on(&db)
+        .status(2)
+        .one_line()
+        .stderr_has("`--locked`")
+        .stderr_has(&format!("tokio 1.40.0 → {tokio}"));
     // Without it the runner runs, and says so; the record keeps refusing `--locked`.
-    let o = p.expect_on(&db, &["current", "--offline"], 0);
-    assert!(err(&o).contains("tokio 1.40.0 → "), "{}", err(&o));
-    p.expect_on(&db, &["current", "--locked", "--offline"], 2);
+    p.run(&["current", "--offline"])
+        .on(&db)
+        .status(0)
+        .stderr_has("tokio 1.40.0 → ");
+    p.run(&["current", "--locked", "--offline"])
+        .on(&db)
+        .status(2);
 }
 
 #[test]
 fn a_crate_picked_at_the_prompt_is_not_remembered_for_runs_without_a_terminal() {
     let p = Project::new();
     p.init();
-    // A second migration crate: the first one again under another name.
+    a_second_migration_crate(&p);
+    let db = format!("sqlite://{}/app.db?mode=rwc", p.path().display());
+    p.run(&["upgrade", "head", "-p", &p.name]).on(&db).status(0);
+
+    // At a terminal (`script` gives one), Enter picks the first crate.
+    let (status, text) = current_at_a_terminal_answering_enter(&p, &db);
+    assert!(
+        status.success() && text.contains("Which migration crate?"),
+        "{text}"
+    );
+
+    // Without a terminal the choice is not made for the user.
+    p.run(&["current"])
+        .on(&db)
+        .status(2)
+        .one_line()
+        .stderr_has("several migration crates");
+}
+
+/// A second migration crate: the first one again under another name.
+fn a_second_migration_crate(p: &Project) {
     let other = format!("{}_other", p.name);
     let mut files: Vec<String> = ["Cargo.toml", "build.rs", "src/main.rs", "src/lib.rs"]
         .map(String::from)
@@ -209,10 +232,14 @@ fn a_crate_picked_at_the_prompt_is_not_remembered_for_runs_without_a_terminal() 
         &format!("members = [\"migration\", \"{other}\"]"),
     );
     p.write("Cargo.toml", &manifest);
-    let db = format!("sqlite://{}/app.db?mode=rwc", p.path().display());
-    p.expect_on(&db, &["upgrade", "head", "-p", &p.name], 0);
+}
 
-    // At a terminal (`script` gives one), Enter picks the first crate.
+/// `current` on a terminal of `script`, answering its question with Enter: its exit
+/// status and what the terminal showed.
+fn current_at_a_terminal_answering_enter(
+    p: &Project,
+    db: &str,
+) -> (std::process::ExitStatus, String) {
     let cmd = p.command(&["current"]);
     let line: Vec<String> = std::iter::once(cmd.get_program())
         .chain(cmd.get_args())
@@ -229,7 +256,7 @@ fn a_crate_picked_at_the_prompt_is_not_remembered_for_runs_without_a_terminal() 
         .args(["-qec", &line.join(" "), "/dev/null"])
         .current_dir(p.path())
         .env_remove("CI")
-        .env("DATABASE_URL", &db)
+        .env("DATABASE_URL", db)
         .env("TERM", "dumb")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -240,19 +267,7 @@ fn a_crate_picked_at_the_prompt_is_not_remembered_for_runs_without_a_terminal() 
     std::io::Write::write_all(&mut enter, b"\r").unwrap();
     let o = child.wait_with_output().unwrap();
     drop(enter);
-    let text = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        o.status.success() && text.contains("Which migration crate?"),
-        "{text}"
-    );
-
-    // Without a terminal the choice is not made for the user.
-    let o = p.expect_on(&db, &["current"], 2);
-    assert!(
-        one_line(&o).contains("several migration crates"),
-        "{}",
-        err(&o)
-    );
+    (o.status, String::from_utf8_lossy(&o.stdout).into_owned())
 }
 
 /// A built project whose migration crate reads `CM_TEST_PREFIX` at compile time, built
@@ -265,27 +280,24 @@ fn built_reading_the_environment(p: &Project) -> String {
         &format!("{lib}\npub const PREFIX: Option<&str> = option_env!(\"CM_TEST_PREFIX\");\n"),
     );
     let db = format!("sqlite://{}/app.db?mode=rwc", p.path().display());
-    let mut cmd = p.command(&["upgrade", "head"]);
-    cmd.current_dir(p.path().join("migration"))
-        .env("DATABASE_URL", &db)
-        .env("CM_TEST_PREFIX", "a");
-    p.expect_with(cmd, &["upgrade", "head"], 0);
+    p.run(&["upgrade", "head"])
+        .dir(p.path().join("migration"))
+        .on(&db)
+        .env("CM_TEST_PREFIX", "a")
+        .status(0);
     db
 }
 
 /// `current` from `migration/`, with no cargo, `CM_TEST_PREFIX=a` and `env`: its exit
 /// code (1: it needed a build) and stderr.
 fn current_without_cargo(p: &Project, db: &str, env: &[(&str, &str)]) -> (Option<i32>, String) {
-    let mut cmd = p.command(&["current"]);
-    cmd.current_dir(p.path().join("migration"))
-        .env("CARGO", "/nonexistent/cargo")
-        .env("DATABASE_URL", db)
-        .env("CM_TEST_PREFIX", "a");
+    let mut run =
+        without_cargo(p, &p.path().join("migration"), db, &["current"]).env("CM_TEST_PREFIX", "a");
     for (k, v) in env {
-        cmd.env(k, v);
+        run = run.env(k, v);
     }
-    let o = cmd.output().unwrap();
-    (o.status.code(), err(&o))
+    let o = run.output();
+    (o.code(), o.stderr())
 }
 
 #[test]
@@ -298,13 +310,10 @@ fn a_binary_built_with_other_compile_time_environment_is_not_run() {
         code == Some(1) && e.contains("/nonexistent/cargo"),
         "option_env! changed: {e}"
     );
-    let mut cmd = p.command(&["current"]);
-    cmd.current_dir(p.path().join("migration"))
-        .env("CARGO", "/nonexistent/cargo")
-        .env("DATABASE_URL", &db)
-        .env_remove("CM_TEST_PREFIX");
-    let o = cmd.output().unwrap();
-    assert_eq!(o.status.code(), Some(1), "option_env! unset: {}", err(&o));
+    // option_env! unset
+    without_cargo(&p, &p.path().join("migration"), &db, &["current"])
+        .env_remove("CM_TEST_PREFIX")
+        .status(1);
 }
 
 #[test]
@@ -331,17 +340,17 @@ fn edits_are_seen_whatever_dep_info_basedir_says() {
     p.write(".cargo/config.toml", "[build]\ndep-info-basedir = \".\"\n");
     let db = built_reading_the_environment(&p);
     assert_eq!(current_without_cargo(&p, &db, &[]).0, Some(0), "as built");
-    let mut cmd = p.command(&["create", "one more"]);
-    cmd.current_dir(p.path().join("migration"));
-    p.expect_with(cmd, &["create"], 0);
+    p.run(&["create", "one more"])
+        .dir(p.path().join("migration"))
+        .status(0);
     let (code, e) = current_without_cargo(&p, &db, &[]);
     assert_eq!(code, Some(1), "a new migration: {e}");
 }
 
 /// Copies the binary `cargo migrate build` printed to an empty directory, removes the
 /// project's sources, and runs verbs there with no cargo on the `PATH`.
-fn runs_standalone(p: &Project, built: &Output, db: &str, head: &str) {
-    let printed = PathBuf::from(out(built).trim());
+fn runs_standalone(p: &Project, built: &Ran, db: &str, head: &str) {
+    let printed = PathBuf::from(built.stdout().trim());
     let printed = if printed.is_absolute() {
         printed
     } else {
@@ -352,26 +361,16 @@ fn runs_standalone(p: &Project, built: &Output, db: &str, head: &str) {
     std::fs::copy(&printed, &bin).unwrap();
     std::fs::remove_dir_all(p.path().join("migration")).unwrap();
     let run = |args: &[&str]| {
-        let o = Command::new(&bin)
-            .args(args)
-            .current_dir(elsewhere.path())
+        let mut cmd = Command::new(&bin);
+        cmd.current_dir(elsewhere.path())
             .env_clear()
             .env("PATH", "/usr/bin:/bin")
             .env("CARGO", "/nonexistent/cargo")
-            .env("DATABASE_URL", db)
-            .env("NO_COLOR", "1")
-            .output()
-            .unwrap();
-        assert_eq!(o.status.code(), Some(0), "{args:?}: {}{}", out(&o), err(&o));
-        o
+            .env("NO_COLOR", "1");
+        Run::new("migration", cmd, args, Via::Env).on(db).status(0)
     };
-    let o = run(&["upgrade", "head"]);
-    assert!(
-        err(&o).contains(&format!("Applied {head} (")),
-        "{}",
-        err(&o)
-    );
-    assert_eq!(out(&run(&["current"])), format!("{head} (head)\n"));
+    run(&["upgrade", "head"]).stderr_has(&format!("Applied {head} ("));
+    run(&["current"]).stdout_is(&format!("{head} (head)\n"));
 }
 
 #[test]
@@ -379,14 +378,16 @@ fn cargo_migrate_build_makes_a_binary_that_runs_with_no_cargo_and_no_sources() {
     let p = Project::new();
     p.init();
     let head = p.create(&["add things"]);
-    let o = p.expect(&["build"], 0);
+    let o = p.run(&["build"]).status(0);
     let default = target_dir()
         .join("debug")
         .join("cargo-migrate")
         .join(&p.name);
-    assert!(default.is_file(), "{}", out(&o));
-    let o = p.expect(&["build", "--out", "dist/migration"], 0);
-    assert_eq!(out(&o), "dist/migration\n");
+    assert!(default.is_file(), "{}", o.stdout());
+    let o = p
+        .run(&["build", "--out", "dist/migration"])
+        .status(0)
+        .stdout_is("dist/migration\n");
     let db = format!("sqlite://{}/app.db?mode=rwc", p.path().display());
     runs_standalone(&p, &o, &db, &head);
 }
@@ -395,7 +396,7 @@ fn cargo_migrate_build_makes_a_binary_that_runs_with_no_cargo_and_no_sources() {
 fn cargo_migrate_build_makes_an_adopted_crates_runner_standalone() {
     let p = Project::new();
     p.sea_orm_cli_crate_as("migration", "m20261122_132657_add_users", "users");
-    let o = p.expect(&["build", "--out", "dist/migration"], 0);
+    let o = p.run(&["build", "--out", "dist/migration"]).status(0);
     let db = format!("sqlite://{}/app.db?mode=rwc", p.path().display());
     runs_standalone(&p, &o, &db, "m20261122_132657_add_users");
 }

@@ -55,16 +55,6 @@ fn new_crate(tag: &str) -> Project {
     p
 }
 
-/// The migration `init` wrote.
-fn first_migration(p: &Project) -> String {
-    p.files("migration/src")
-        .into_iter()
-        .find(|f| f.starts_with('m') && f.ends_with(".rs"))
-        .expect("init writes a first migration")
-        .trim_end_matches(".rs")
-        .to_string()
-}
-
 /// Replaces the body of migration `id` (everything after its `REVISES` and `impl
 /// MigrationName`, which stay as `create` wrote them) with `up` and `down`: Rust
 /// statements with `db` (the connection) and `manager` in scope.
@@ -113,7 +103,7 @@ fn exec(sql: &str) -> String {
 /// the one `init` wrote, the others are created after it. Built once; returns the ids
 /// in order.
 fn crate_with(p: &Project, bodies: &[(String, String)]) -> Vec<String> {
-    let mut ids = vec![first_migration(p)];
+    let mut ids = vec![p.first_migration()];
     for i in 1..bodies.len() {
         ids.push(p.create(&["-t", "empty", &format!("step {i}")]));
     }
@@ -121,12 +111,9 @@ fn crate_with(p: &Project, bodies: &[(String, String)]) -> Vec<String> {
         set_body(p, id, up, down);
     }
     // builds the crate (heads needs no database)
-    let o = p.expect(&["heads"], 0);
-    assert!(
-        project::out(&o).contains(&format!("{} (head)", ids[ids.len() - 1])),
-        "{}",
-        project::out(&o)
-    );
+    p.run(&["heads"])
+        .status(0)
+        .stdout_has(&format!("{} (head)", ids[ids.len() - 1]));
     ids
 }
 

@@ -19,7 +19,7 @@ use cargo_migrate::sea_orm_migration::{
 };
 use cargo_migrate::{Db, DbOptions};
 use cargo_migrate::{DbUrl, Legacy, Runtime, WriteOptions, exit};
-use project::{Project, err, one_line, out};
+use project::Project;
 use support::{Backend, TestDb};
 
 /// A migration of one SQL statement each way.
@@ -228,65 +228,82 @@ async fn sea_orm_clis_dash_s_and_cargo_migrate_agree() {
     let url = tdb.url.as_str();
     let p = Project::new();
     p.sea_orm_cli_crate();
-    let head = "m20261122_132657_add_users";
-
-    // sea-orm-migration's own CLI migrates `app` ...
-    let o = p.sea_orm_cli(url, &["-s", "app", "up"]);
-    assert!(o.status.success(), "{}", err(&o));
-    // ... and `cargo migrate -s app` is at head there, with nothing left to apply.
-    let o = p.expect_on(url, &["-s", "app", "current"], 0);
-    assert_eq!(out(&o), format!("{head} (head)\n"));
-    let o = p.expect_on(url, &["-s", "app", "upgrade", "head"], 0);
-    assert!(err(&o).contains("nothing to do"), "{}", err(&o));
-    let o = p.expect_on(url, &["--database-schema", "app", "status"], 0);
-    assert!(out(&o).contains(" (schema app)\n"), "{}", out(&o));
-    let o = p.expect_on(url, &["-s", "app", "status", "--format", "json"], 0);
-    let v: serde_json::Value = serde_json::from_str(out(&o).trim()).expect("json");
-    assert_eq!(v["schema"], "app");
-    assert_eq!(v["pending"].as_array().map(Vec::len), Some(0));
+    sea_orm_cli_migrates_app_and_cargo_migrate_sees_it(&p, url);
+    assert_eq!(tables(&admin, "public").await, Vec::<String>::new());
+    the_configuration_env_and_flag_choose_the_schema(&p, url);
+    cargo_migrate_migrates_other_and_sea_orm_cli_sees_it(&p, url);
     assert_eq!(tables(&admin, "public").await, Vec::<String>::new());
 
-    // The configuration names the schema; `.env` beats it, the flag beats both.
+    // A schema that does not exist: a clear error, for reads and writes alike.
+    for args in [&["-s", "nope", "current"][..], &["-s", "nope", "upgrade"]] {
+        p.run(args)
+            .on(url)
+            .status(2)
+            .one_line()
+            .stderr_has("schema `nope` does not exist");
+    }
+    assert_eq!(tables(&admin, "public").await, Vec::<String>::new());
+}
+
+const HEAD: &str = "m20261122_132657_add_users";
+
+/// sea-orm-migration's own CLI migrates `app` ...
+fn sea_orm_cli_migrates_app_and_cargo_migrate_sees_it(p: &Project, url: &str) {
+    p.sea_orm_cli(url, &["-s", "app", "up"]).exited(0);
+    // ... and `cargo migrate -s app` is at head there, with nothing left to apply.
+    p.run(&["-s", "app", "current"])
+        .on(url)
+        .status(0)
+        .stdout_is(&format!("{HEAD} (head)\n"));
+    p.run(&["-s", "app", "upgrade", "head"])
+        .on(url)
+        .status(0)
+        .stderr_has("nothing to do");
+    p.run(&["--database-schema", "app", "status"])
+        .on(url)
+        .status(0)
+        .stdout_has(" (schema app)\n");
+    let v = p
+        .run(&["-s", "app", "status", "--format", "json"])
+        .on(url)
+        .status(0)
+        .json();
+    assert_eq!(v["schema"], "app");
+    assert_eq!(v["pending"].as_array().map(Vec::len), Some(0));
+}
+
+/// The configuration names the schema; `.env` beats it, the flag beats both.
+fn the_configuration_env_and_flag_choose_the_schema(p: &Project, url: &str) {
     let manifest = p.read("Cargo.toml");
     p.write(
         "Cargo.toml",
         &format!("{manifest}\n[workspace.metadata.migrate]\nschema = \"app\"\n"),
     );
-    let o = p.expect_on(url, &["current"], 0);
-    assert_eq!(out(&o), format!("{head} (head)\n"));
+    p.run(&["current"])
+        .on(url)
+        .status(0)
+        .stdout_is(&format!("{HEAD} (head)\n"));
     p.write(".env", "DATABASE_SCHEMA=other\n");
-    let o = p.expect_on(url, &["current"], 0);
-    assert_eq!(out(&o), "", "`other` is at base");
-    let o = p.expect_on(url, &["-s", "app", "current"], 0);
-    assert_eq!(out(&o), format!("{head} (head)\n"));
+    p.run(&["current"]).on(url).status(0).stdout_is(""); // `other` is at base
+    p.run(&["-s", "app", "current"])
+        .on(url)
+        .status(0)
+        .stdout_is(&format!("{HEAD} (head)\n"));
+}
 
-    // cargo migrate migrates `other` (named by `.env`) ...
-    let o = p.expect_on(url, &["upgrade", "head"], 0);
-    assert!(
-        err(&o).contains(&format!("Applied {head} (")),
-        "{}",
-        err(&o)
-    );
+/// cargo migrate migrates `other` (named by `.env`) ...
+fn cargo_migrate_migrates_other_and_sea_orm_cli_sees_it(p: &Project, url: &str) {
+    p.run(&["upgrade", "head"])
+        .on(url)
+        .status(0)
+        .stderr_has(&format!("Applied {HEAD} ("));
     // ... and sea-orm-migration's `-s other status` sees it all applied.
-    let o = p.sea_orm_cli(url, &["-s", "other", "status"]);
-    let text = format!("{}{}", out(&o), err(&o));
-    assert!(o.status.success(), "{text}");
-    for id in ["m20220101_000001_create_table", head] {
+    let o = p.sea_orm_cli(url, &["-s", "other", "status"]).exited(0);
+    let text = format!("{}{}", o.stdout(), o.stderr());
+    for id in ["m20220101_000001_create_table", HEAD] {
         assert!(
             text.contains(&format!("Migration '{id}'... Applied")),
             "{text}"
         );
     }
-    assert_eq!(tables(&admin, "public").await, Vec::<String>::new());
-
-    // A schema that does not exist: a clear error, for reads and writes alike.
-    for args in [&["-s", "nope", "current"][..], &["-s", "nope", "upgrade"]] {
-        let o = p.expect_on(url, args, 2);
-        assert!(
-            one_line(&o).contains("schema `nope` does not exist"),
-            "{}",
-            err(&o)
-        );
-    }
-    assert_eq!(tables(&admin, "public").await, Vec::<String>::new());
 }

@@ -12,10 +12,9 @@ use support::{SECRET, SECRET_DECODED, SECRET_ENCODED, Via};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cargo-migrate");
 
-/// Runs `cargo-migrate` in `dir` with `args`, the URL passed as `via` says (after the
-/// arguments, as a user adds it), no colours and nothing from the test's environment
-/// that would change the outcome.
-fn run(dir: &Path, url: &str, via: Via, args: &[&str]) -> Output {
+/// `cargo-migrate` in `dir` with `args`, no colours and nothing from the test's
+/// environment that would change the outcome.
+fn command(dir: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.current_dir(dir)
         .env("NO_COLOR", "1")
@@ -24,6 +23,12 @@ fn run(dir: &Path, url: &str, via: Via, args: &[&str]) -> Output {
         .env_remove("CARGO_MIGRATE_RUNTIME_PATH")
         .stdin(Stdio::null())
         .args(args);
+    cmd
+}
+
+/// Runs it with the URL passed as `via` says (after the arguments, as a user adds it).
+fn run(dir: &Path, url: &str, via: Via, args: &[&str]) -> Output {
+    let mut cmd = command(dir, args);
     match via {
         Via::Flag => {
             cmd.args(["--database-url", url]);
@@ -64,6 +69,18 @@ fn assert_refused_in_one_line(o: &Output, what: &str) {
         !err.contains("Compiling"),
         "`{what}` built something:\n{err}"
     );
+}
+
+/// Runs `args` with `url` given `via`: refused in one line, without the password.
+fn assert_url_refused(dir: &Path, url: &str, via: Via, args: &[&str]) {
+    let what = format!("cargo-migrate {} (URL via {via:?})", args.join(" "));
+    assert_refused_in_one_line(&run(dir, url, via, args), &what);
+}
+
+/// This repository's manifest.
+fn this_manifest() -> String {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+    manifest.to_str().expect("a UTF-8 path").to_string()
 }
 
 /// Every database verb, at each output setting, with and without `migrate` in front.
@@ -110,9 +127,7 @@ fn outside_a_workspace_no_verb_shows_the_password() {
                 .into_iter()
                 .filter(|l| i == 0 || l[0] == "migrate" && l.contains(&"-vv"));
             for args in lines {
-                let what = format!("cargo-migrate {} (URL via {via:?})", args.join(" "));
-                let o = run(dir.path(), url, via, &args);
-                assert_refused_in_one_line(&o, &what);
+                assert_url_refused(dir.path(), url, via, &args);
             }
         }
     }
@@ -122,8 +137,7 @@ fn outside_a_workspace_no_verb_shows_the_password() {
 /// is built, and the refusal does not show its password.
 #[test]
 fn a_bad_url_in_a_workspace_is_refused_before_building_without_the_password() {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
-    let manifest = manifest.to_str().expect("a UTF-8 path");
+    let manifest = this_manifest();
     let dir = tempfile::tempdir().expect("temp dir");
     for url in [
         format!("oracle://app:{SECRET}@db/app"),
@@ -140,10 +154,8 @@ fn a_bad_url_in_a_workspace_is_refused_before_building_without_the_password() {
                 &["history", "-i"],
             ] {
                 let mut args = args.to_vec();
-                args.extend(["--manifest-path", manifest]);
-                let what = format!("cargo-migrate {} (URL via {via:?})", args.join(" "));
-                let o = run(dir.path(), &url, via, &args);
-                assert_refused_in_one_line(&o, &what);
+                args.extend(["--manifest-path", &manifest]);
+                assert_url_refused(dir.path(), &url, via, &args);
             }
         }
     }
@@ -152,8 +164,7 @@ fn a_bad_url_in_a_workspace_is_refused_before_building_without_the_password() {
 /// URLs that are not quite URLs hold a password too.
 #[test]
 fn a_malformed_url_in_a_workspace_does_not_show_the_password() {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
-    let manifest = manifest.to_str().expect("a UTF-8 path");
+    let manifest = this_manifest();
     let dir = tempfile::tempdir().expect("temp dir");
     let mut leaks = Vec::new();
     for url in [
@@ -161,7 +172,7 @@ fn a_malformed_url_in_a_workspace_does_not_show_the_password() {
         format!("postgres:/app:{SECRET}@db/app"),
         format!("mysql:///app?password={SECRET}"),
     ] {
-        let args = ["migrate", "current", "--manifest-path", manifest];
+        let args = ["migrate", "current", "--manifest-path", &manifest];
         let o = run(dir.path(), &url, Via::Flag, &args);
         let shown = format!("{}{}", text(&o.stdout), text(&o.stderr));
         if shown.contains(SECRET) {
@@ -230,14 +241,7 @@ fn a_bad_dotenv_or_configuration_does_not_show_the_password() {
             &["migrate", "status", "--format", "json"],
         ] {
             let what = format!("cargo-migrate {} with .env {env:?}", args.join(" "));
-            let mut cmd = Command::new(BIN);
-            let o = cmd
-                .current_dir(ws.path())
-                .env("NO_COLOR", "1")
-                .env_remove("DATABASE_URL")
-                .env_remove("CARGO_MIGRATE_RUNTIME_PATH")
-                .stdin(Stdio::null())
-                .args(args)
+            let o = command(ws.path(), args)
                 .output()
                 .expect("run cargo-migrate");
             assert_refused_in_one_line(&o, &what);

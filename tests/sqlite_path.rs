@@ -12,48 +12,57 @@ mod project;
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use project::{Project, err, one_line, out};
+use project::Project;
+use support::Via;
+use support::run::Run;
 
-/// `cargo migrate` with a URL in the flag or in `DATABASE_URL`, from `dir`.
-fn run(p: &Project, dir: &Path, via_env: bool, url: &str, args: &[&str], code: i32) -> Output {
-    let mut all = Vec::new();
-    if !via_env {
-        all.extend(["-u", url]);
-    }
-    all.extend(args);
-    let mut cmd = p.command(&all);
-    cmd.current_dir(dir);
+/// `cargo migrate` from `dir` with a URL in the flag (`-u`) or in `DATABASE_URL`.
+fn run(p: &Project, dir: &Path, via_env: bool, url: &str, args: &[&str]) -> Run {
     if via_env {
-        cmd.env("DATABASE_URL", url);
+        p.run(args).on(url).dir(dir)
+    } else {
+        let all: Vec<&str> = ["-u", url]
+            .into_iter()
+            .chain(args.iter().copied())
+            .collect();
+        p.run(&all).dir(dir)
     }
-    p.expect_with(cmd, &all, code)
 }
 
 #[test]
 fn a_missing_sqlite_file_is_created_only_where_the_project_says() {
     let p = Project::new();
     p.init();
-    p.expect(&["heads"], 0); // builds the binary: what follows is its output alone
-    let root = p.path();
-    let sub = root.join("migration");
+    p.run(&["heads"]).status(0); // builds the binary: what follows is its output alone
+    a_typo_is_named_by_every_verb_and_creates_nothing(&p);
+    mode_rwc_creates_the_file_at_the_root_on_a_write(&p);
 
-    // A typo'd path: every verb says so, naming the absolute path, and creates nothing.
+    // A schema is PostgreSQL's: on SQLite it is refused, not ignored.
+    p.run(&["current"])
+        .dir(p.path())
+        .env("DATABASE_SCHEMA", "app")
+        .status(2)
+        .one_line()
+        .stderr_has("selects a PostgreSQL schema");
+
+    the_projects_own_default_is_created_by_the_first_upgrade(&p);
+}
+
+/// A typo'd path: every verb says so, naming the absolute path, and creates nothing.
+fn a_typo_is_named_by_every_verb_and_creates_nothing(p: &Project) {
+    let (root, sub) = (p.path(), p.path().join("migration"));
     let typo = root.join("myap.db");
+    let named = format!("no SQLite database at {}", typo.display());
     let reads: [&[&str]; 4] = [&["status"], &["current"], &["check"], &["history", "-i"]];
     for (i, args) in reads.into_iter().enumerate() {
-        let o = run(&p, root, i % 2 == 1, "sqlite://myap.db", args, 2);
-        let e = one_line(&o);
-        assert!(
-            e.contains(&format!("no SQLite database at {}", typo.display())),
-            "{args:?}: {e}"
-        );
-        assert_eq!(
-            out(&o),
-            "",
-            "{args:?}: no data from a database that is not there"
-        );
+        run(p, root, i % 2 == 1, "sqlite://myap.db", args)
+            .status(2)
+            .one_line()
+            .stderr_has(&named)
+            // no data from a database that is not there
+            .stdout_is("");
     }
     let writes: [&[&str]; 4] = [
         &["upgrade", "head"],
@@ -62,66 +71,54 @@ fn a_missing_sqlite_file_is_created_only_where_the_project_says() {
         &["redo"],
     ];
     for (i, args) in writes.into_iter().enumerate() {
-        let o = run(&p, &sub, i % 2 == 1, "sqlite://myap.db", args, 2);
-        let e = one_line(&o);
-        assert!(
-            e.contains(&format!("no SQLite database at {}", typo.display()))
-                && e.contains(&format!("sqlite://{}?mode=rwc", typo.display())),
-            "{args:?}: {e}"
-        );
+        run(p, &sub, i % 2 == 1, "sqlite://myap.db", args)
+            .status(2)
+            .one_line()
+            .stderr_has(&named)
+            .stderr_has(&format!("sqlite://{}?mode=rwc", typo.display()));
     }
     assert!(!typo.exists() && !sub.join("myap.db").exists());
+}
 
-    // `mode=rwc` asks for the file: a read creates nothing, a write creates it, at the
-    // root whichever directory and whichever source.
+/// `mode=rwc` asks for the file: a read creates nothing, a write creates it, at the root
+/// whichever directory and whichever source.
+fn mode_rwc_creates_the_file_at_the_root_on_a_write(p: &Project) {
+    let (root, sub) = (p.path(), p.path().join("migration"));
     for (via_env, name) in [(false, "flag.db"), (true, "env.db")] {
         let url = format!("sqlite://{name}?mode=rwc");
-        let o = run(&p, &sub, via_env, &url, &["status"], 0);
-        assert!(out(&o).contains("pending"), "{}", out(&o));
+        run(p, &sub, via_env, &url, &["status"])
+            .status(0)
+            .stdout_has("pending");
         assert!(!root.join(name).exists(), "a read creates nothing");
-        run(&p, &sub, via_env, &url, &["upgrade", "head"], 0);
+        run(p, &sub, via_env, &url, &["upgrade", "head"]).status(0);
         assert!(root.join(name).is_file(), "{name} at the workspace root");
         assert!(!sub.join(name).exists());
     }
+}
 
-    // A schema is PostgreSQL's: on SQLite it is refused, not ignored.
-    let mut cmd = in_dir(&p, root, &["current"]);
-    cmd.env("DATABASE_SCHEMA", "app");
-    let o = p.expect_with(cmd, &["current"], 2);
-    assert!(
-        one_line(&o).contains("selects a PostgreSQL schema"),
-        "{}",
-        err(&o)
-    );
-
-    // The project's own default (`init`'s `.env`) is created by the first upgrade.
+/// The project's own default (`init`'s `.env`) is created by the first upgrade; so is
+/// the configured one.
+fn the_projects_own_default_is_created_by_the_first_upgrade(p: &Project) {
+    let (root, sub) = (p.path(), p.path().join("migration"));
     let env = p.read(".env");
     let file = env
         .lines()
         .find_map(|l| l.strip_prefix("DATABASE_URL=sqlite://"))
         .unwrap_or_else(|| panic!("init's .env: {env}"));
     let dotenv_db = root.join(file);
-    let o = p.expect_with(in_dir(&p, &sub, &["status"]), &["status"], 0);
-    assert!(out(&o).contains("pending"), "{}", out(&o));
+    p.run(&["status"]).dir(&sub).status(0).stdout_has("pending");
     assert!(!dotenv_db.exists(), "a read creates nothing");
-    p.expect_with(in_dir(&p, &sub, &["upgrade"]), &["upgrade"], 0);
+    p.run(&["upgrade"]).dir(&sub).status(0);
     assert!(dotenv_db.is_file());
 
-    // So is the configured one.
     std::fs::remove_file(root.join(".env")).unwrap();
     let manifest = p.read("Cargo.toml");
     p.write(
         "Cargo.toml",
         &format!("{manifest}\n[workspace.metadata.migrate]\ndatabase-url = \"sqlite://cfg.db\"\n"),
     );
-    p.expect_with(in_dir(&p, &sub, &["upgrade"]), &["upgrade"], 0);
+    p.run(&["upgrade"]).dir(&sub).status(0);
     assert!(root.join("cfg.db").is_file() && !sub.join("cfg.db").exists());
-}
-
-fn in_dir(p: &Project, dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = p.command(args);
-    cmd.current_dir(dir);
-    cmd
 }
 
 /// The migration binary on its own (production: no workspace) reads relative paths
@@ -130,47 +127,36 @@ fn in_dir(p: &Project, dir: &Path, args: &[&str]) -> Command {
 fn the_binary_on_its_own_reads_paths_from_its_working_directory() {
     let p = Project::new();
     p.init();
-    p.expect(&["heads"], 0); // builds the binary
+    p.run(&["heads"]).status(0); // builds the binary
     let binary = project::target_dir().join("debug").join(&p.name);
     assert!(binary.is_file(), "{}", binary.display());
     let here = tempfile::tempdir().unwrap();
-    let bin = |args: &[&str], env_url: Option<&str>| {
+    let bin = |args: &[&str]| {
         let mut cmd = Command::new(&binary);
-        cmd.args(args)
-            .current_dir(here.path())
+        cmd.current_dir(here.path())
             .env_remove("DATABASE_URL")
             .env_remove("DATABASE_SCHEMA")
             .env("NO_COLOR", "1");
-        if let Some(url) = env_url {
-            cmd.env("DATABASE_URL", url);
-        }
-        cmd.output().unwrap()
+        Run::new(&p.name, cmd, args, Via::Env)
     };
 
-    let o = bin(&["-u", "sqlite://typo.db", "upgrade"], None);
-    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
     let typo = here.path().join("typo.db");
-    assert!(
-        err(&o).contains(&format!("no SQLite database at {}", typo.display())),
-        "{}",
-        err(&o)
-    );
+    bin(&["-u", "sqlite://typo.db", "upgrade"])
+        .status(2)
+        .stderr_has(&format!("no SQLite database at {}", typo.display()));
     assert!(!typo.exists());
 
-    let o = bin(&["upgrade"], Some("sqlite://env.db?mode=rwc"));
-    assert!(o.status.success(), "{}", err(&o));
+    bin(&["upgrade"]).on("sqlite://env.db?mode=rwc").status(0);
     assert!(here.path().join("env.db").is_file());
 
     // `.env` is the project's default: created by a write.
     std::fs::write(here.path().join(".env"), "DATABASE_URL=sqlite://dot.db\n").unwrap();
-    let o = bin(&["current"], None);
-    assert!(o.status.success(), "{}", err(&o));
+    bin(&["current"]).status(0);
     assert!(
         !here.path().join("dot.db").exists(),
         "a read creates nothing"
     );
-    let o = bin(&["upgrade"], None);
-    assert!(o.status.success(), "{}", err(&o));
+    bin(&["upgrade"]).status(0);
     assert!(here.path().join("dot.db").is_file());
 }
 
@@ -183,11 +169,13 @@ fn show_of_an_id_containing_current_needs_no_database() {
     let id = p.create(&["add current price"]);
     assert!(id.ends_with("_add_current_price"), "{id}");
     std::fs::remove_file(p.path().join(".env")).unwrap();
-    let o = p.expect(&["show", &id], 0);
-    assert!(out(&o).contains(&id), "{}", out(&o));
-    let o = p.expect(&["history", "-r", &format!("{id}:")], 0);
-    assert!(out(&o).contains(&id), "{}", out(&o));
+    p.run(&["show", &id]).status(0).stdout_has(&id);
+    p.run(&["history", "-r", &format!("{id}:")])
+        .status(0)
+        .stdout_has(&id);
     // `current` itself still needs one.
-    let o = p.expect(&["show", "current"], 2);
-    assert!(one_line(&o).contains("no database URL"), "{}", err(&o));
+    p.run(&["show", "current"])
+        .status(2)
+        .one_line()
+        .stderr_has("no database URL");
 }

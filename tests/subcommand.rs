@@ -8,99 +8,116 @@ mod support;
 
 use std::path::Path;
 
-use project::{Project, REPO, err, git, one_line, out};
+use project::{Project, REPO, git};
+use support::run::Ran;
 
 on_every_backend!(the_whole_workflow, |db| {
     let p = Project::new();
     let url = db.url.as_str();
     p.init();
-    assert!(
-        p.read("Cargo.toml")
-            .contains("name = \"app\" # the application")
-    );
-    assert!(
-        p.read("Cargo.toml")
-            .contains("[workspace]\nmembers = [\"migration\"]")
-    );
-    let first = p
-        .files("migration/src")
-        .into_iter()
-        .find(|f| f.starts_with('m'))
-        .unwrap();
-    let first = first.trim_end_matches(".rs").to_string();
-    let a = p.create(&["add users table"]);
-    let b = p.create(&["add posts table"]);
-    let c = p.create(&["-t", "sql", "seed the users"]);
-    assert!(a < b && b < c, "{a} {b} {c}");
-    assert!(p.path().join(format!("migration/src/{c}.rs")).is_file());
-    p.write(
-        &format!("migration/src/{c}/up.sql"),
-        "CREATE TABLE seeded (id integer PRIMARY KEY);\nINSERT INTO seeded (id) VALUES (1);\n",
-    );
-    p.write(
-        &format!("migration/src/{c}/down.sql"),
-        "DROP TABLE seeded;\n",
-    );
-
-    let o = p.expect_on(url, &["upgrade", "head"], 0);
-    let e = err(&o);
-    for id in [&first, &a, &b, &c] {
-        assert!(e.contains(&format!("Applied {id} (")), "{e}");
-    }
-    assert!(
-        e.contains(&format!("Compiling {} ", p.name)),
-        "the first build shows cargo's progress:\n{e}"
-    );
-
-    let o = p.expect_on(url, &["history"], 0);
-    let lines: Vec<String> = out(&o).lines().map(str::to_string).collect();
-    assert_eq!(lines.len(), 4, "{lines:?}");
-    assert_eq!(lines[0], format!("{b} -> {c} (head), seed the users"));
-    assert_eq!(lines[1], format!("{a} -> {b}, add posts table"));
-    assert_eq!(lines[3], format!("<base> -> {first}, create post table"));
-
-    let o = p.expect_on(url, &["downgrade", "-1", "--yes"], 0);
-    assert!(err(&o).contains(&format!("Reverted {c} (")), "{}", err(&o));
-    assert!(
-        !err(&o).contains("Compiling"),
-        "nothing to compile:\n{}",
-        err(&o)
-    );
-    assert_eq!(out(&p.expect_on(url, &["current"], 0)), format!("{b}\n"));
-
-    let o = p.expect_on(url, &["redo"], 0);
-    assert!(
-        err(&o).contains(&format!("Reverted {b} (")) && err(&o).contains(&format!("Applied {b} (")),
-        "{}",
-        err(&o)
-    );
-    p.expect_on(url, &["check"], 3); // `c` is pending: the exit code comes through
-
-    p.expect_on(url, &["stamp", "base", "--yes"], 0);
-    let o = p.expect_on(url, &["current"], 0);
-    assert_eq!(out(&o), "");
-    assert!(err(&o).contains("at base"), "{}", err(&o));
-    let o = p.expect_on(url, &["status", "--format", "json"], 0);
-    let v: serde_json::Value = serde_json::from_str(out(&o).trim()).unwrap();
-    assert_eq!(v["applied"], 0);
-    assert_eq!(v["pending"].as_array().map(Vec::len), Some(4));
+    let [first, a, b, c] = workflow::create_three_after_the_first(&p);
+    workflow::upgrade_builds_then_applies_each(&p, url, [&first, &a, &b, &c]);
+    workflow::history_lists_them_newest_first(&p, url, [&first, &a, &b, &c]);
+    workflow::downgrade_redo_and_check_need_no_build(&p, url, &b, &c);
+    workflow::stamp_base_leaves_all_four_pending(&p, url);
 });
+
+/// The steps of `the_whole_workflow`, in order.
+mod workflow {
+    use super::*;
+
+    /// `init` keeps the user's manifest; three `create`s (one of SQL) follow its first
+    /// migration: their ids, with the first's.
+    pub fn create_three_after_the_first(p: &Project) -> [String; 4] {
+        assert!(
+            p.read("Cargo.toml")
+                .contains("name = \"app\" # the application")
+        );
+        assert!(
+            p.read("Cargo.toml")
+                .contains("[workspace]\nmembers = [\"migration\"]")
+        );
+        let first = p.first_migration();
+        let a = p.create(&["add users table"]);
+        let b = p.create(&["add posts table"]);
+        let c = p.create(&["-t", "sql", "seed the users"]);
+        assert!(a < b && b < c, "{a} {b} {c}");
+        assert!(p.path().join(format!("migration/src/{c}.rs")).is_file());
+        p.write(
+            &format!("migration/src/{c}/up.sql"),
+            "CREATE TABLE seeded (id integer PRIMARY KEY);\nINSERT INTO seeded (id) VALUES (1);\n",
+        );
+        p.write(
+            &format!("migration/src/{c}/down.sql"),
+            "DROP TABLE seeded;\n",
+        );
+        [first, a, b, c]
+    }
+
+    pub fn upgrade_builds_then_applies_each(p: &Project, url: &str, ids: [&String; 4]) {
+        let mut o = p.run(&["upgrade", "head"]).on(url).status(0);
+        for id in ids {
+            o = o.stderr_has(&format!("Applied {id} ("));
+        }
+        // the first build shows cargo's progress
+        o.stderr_has(&format!("Compiling {} ", p.name));
+    }
+
+    pub fn history_lists_them_newest_first(p: &Project, url: &str, ids: [&String; 4]) {
+        let [first, a, b, c] = ids;
+        let out = p.run(&["history"]).on(url).status(0).stdout();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 4, "{lines:?}");
+        assert_eq!(lines[0], format!("{b} -> {c} (head), seed the users"));
+        assert_eq!(lines[1], format!("{a} -> {b}, add posts table"));
+        assert_eq!(lines[3], format!("<base> -> {first}, create post table"));
+    }
+
+    pub fn downgrade_redo_and_check_need_no_build(p: &Project, url: &str, b: &str, c: &str) {
+        p.run(&["downgrade", "-1", "--yes"])
+            .on(url)
+            .status(0)
+            .stderr_has(&format!("Reverted {c} ("))
+            // nothing to compile
+            .stderr_lacks("Compiling");
+        p.run(&["current"])
+            .on(url)
+            .status(0)
+            .stdout_is(&format!("{b}\n"));
+        p.run(&["redo"])
+            .on(url)
+            .status(0)
+            .stderr_has(&format!("Reverted {b} ("))
+            .stderr_has(&format!("Applied {b} ("));
+        p.run(&["check"]).on(url).status(3); // `c` is pending: the exit code comes through
+    }
+
+    pub fn stamp_base_leaves_all_four_pending(p: &Project, url: &str) {
+        p.run(&["stamp", "base", "--yes"]).on(url).status(0);
+        p.run(&["current"])
+            .on(url)
+            .status(0)
+            .stdout_is("")
+            .stderr_has("at base");
+        let v = p
+            .run(&["status", "--format", "json"])
+            .on(url)
+            .status(0)
+            .json();
+        assert_eq!(v["applied"], 0);
+        assert_eq!(v["pending"].as_array().map(Vec::len), Some(4));
+    }
+}
 
 #[test]
 fn two_branches_are_two_heads_until_merged() {
     let p = Project::new();
     p.init();
     let db = format!("sqlite://{}/branches.db?mode=rwc", p.path().display());
-    let base = p
-        .files("migration/src")
-        .into_iter()
-        .find(|f| f.starts_with('m'))
-        .unwrap();
-    let base = base.trim_end_matches(".rs");
+    let base = p.first_migration();
     let left = p.create(&["add left"]);
-    let right = p.create(&["add right", "--head", base]);
-    let o = p.expect(&["heads"], 0);
-    let heads = out(&o);
+    let right = p.create(&["add right", "--head", &base]);
+    let heads = p.run(&["heads"]).status(0).stdout();
     assert_eq!(heads.lines().count(), 2, "{heads}");
     // One revision a line, as Alembic prints them; the parents and messages with -v.
     let mut lines: Vec<&str> = heads.lines().collect();
@@ -108,135 +125,137 @@ fn two_branches_are_two_heads_until_merged() {
     let mut want = [format!("{left} (head)"), format!("{right} (head)")];
     want.sort();
     assert_eq!(lines, want, "{heads}");
-    let o = p.expect(&["heads", "-v"], 0);
-    let verbose = out(&o);
+    let mut o = p.run(&["heads", "-v"]).status(0);
     for (id, message) in [(&left, "add left"), (&right, "add right")] {
-        assert!(
-            verbose.contains(&format!("Rev: {id} (head)\nParent: {base}\n"))
-                && verbose.contains(message),
-            "{verbose}"
-        );
+        o = o
+            .stdout_has(&format!("Rev: {id} (head)\nParent: {base}\n"))
+            .stdout_has(message);
     }
 
-    let o = p.expect_on(&db, &["upgrade", "head"], 2);
-    let e = one_line(&o);
-    assert!(
-        e.contains(&left) && e.contains(&right) && e.contains("merge"),
-        "{e}"
-    );
-    p.expect_on(&db, &["check"], 4);
-    let o = p.expect(&["create", "more"], 2);
-    let e = one_line(&o);
-    assert!(
-        e.contains("cargo migrate merge") && e.contains("--head"),
-        "{e}"
-    );
+    p.run(&["upgrade", "head"])
+        .on(&db)
+        .status(2)
+        .one_line()
+        .stderr_has(&left)
+        .stderr_has(&right)
+        .stderr_has("merge");
+    p.run(&["check"]).on(&db).status(4);
+    p.run(&["create", "more"])
+        .status(2)
+        .one_line()
+        .stderr_has("cargo migrate merge")
+        .stderr_has("--head");
 
-    let o = p.expect(&["merge", "-m", "join left and right"], 0);
-    assert!(
-        err(&o).contains(&format!("revises {left}, {right}")),
-        "{}",
-        err(&o)
-    );
-    let o = p.expect(&["heads"], 0);
-    assert_eq!(out(&o).lines().count(), 1, "{}", out(&o));
-    assert!(
-        out(&o).contains("join_left_and_right (head)"),
-        "{}",
-        out(&o)
-    );
-    p.expect_on(&db, &["upgrade", "head"], 0);
-    p.expect_on(&db, &["check"], 0);
-    let o = p.expect(&["merge"], 2);
-    assert!(one_line(&o).contains("nothing to merge"), "{}", err(&o));
+    p.run(&["merge", "-m", "join left and right"])
+        .status(0)
+        .stderr_has(&format!("revises {left}, {right}"));
+    let o = p
+        .run(&["heads"])
+        .status(0)
+        .stdout_has("join_left_and_right (head)");
+    assert_eq!(o.stdout().lines().count(), 1, "{}", o.stdout());
+    p.run(&["upgrade", "head"]).on(&db).status(0);
+    p.run(&["check"]).on(&db).status(0);
+    p.run(&["merge"])
+        .status(2)
+        .one_line()
+        .stderr_has("nothing to merge");
 }
 
+/// A crate exactly as sea-orm-cli writes it: cargo migrate runs it, extends it in its own
+/// layout, and it stays a sea-orm-cli crate.
 #[test]
 fn a_sea_orm_cli_crate_works_with_zero_edits() {
     let p = Project::new();
     p.sea_orm_cli_crate();
     let db = format!("sqlite://{}/legacy.db?mode=rwc", p.path().display());
-    let o = p.expect_on(&db, &["upgrade", "head"], 0);
-    for id in [
-        "m20220101_000001_create_table",
-        "m20261122_132657_add_users",
-    ] {
-        assert!(err(&o).contains(&format!("Applied {id} (")), "{}", err(&o));
+    sea_orm_cli::runs_as_it_is(&p, &db);
+    let id = sea_orm_cli::create_appends_in_its_own_layout(&p);
+    sea_orm_cli::its_own_binary_sees_the_same_state(&p, &db, &id);
+    sea_orm_cli::an_unlisted_migration_file_is_named(&p, &db, &id);
+}
+
+/// The steps of `a_sea_orm_cli_crate_works_with_zero_edits`, in order.
+mod sea_orm_cli {
+    use super::*;
+
+    pub fn runs_as_it_is(p: &Project, db: &str) {
+        let mut o = p.run(&["upgrade", "head"]).on(db).status(0);
+        for id in [
+            "m20220101_000001_create_table",
+            "m20261122_132657_add_users",
+        ] {
+            o = o.stderr_has(&format!("Applied {id} ("));
+        }
+        p.run(&["history"]).status(0).stdout_is(
+            "m20220101_000001_create_table -> m20261122_132657_add_users (head), add users\n\
+             <base> -> m20220101_000001_create_table, create table\n",
+        );
+        p.run(&["downgrade", "-1", "-y"]).on(db).status(0);
+        p.run(&["current"])
+            .on(db)
+            .status(0)
+            .stdout_is("m20220101_000001_create_table\n");
     }
-    let o = p.expect(&["history"], 0);
-    assert_eq!(
-        out(&o),
-        "m20220101_000001_create_table -> m20261122_132657_add_users (head), add users\n\
-         <base> -> m20220101_000001_create_table, create table\n"
-    );
-    p.expect_on(&db, &["downgrade", "-1", "-y"], 0);
-    assert_eq!(
-        out(&p.expect_on(&db, &["current"], 0)),
-        "m20220101_000001_create_table\n"
-    );
 
-    // One chain: no branching from an earlier migration.
-    let o = p.expect(
-        &["create", "x", "--head", "m20220101_000001_create_table"],
-        2,
-    );
-    assert!(one_line(&o).contains("`--head`"), "{}", err(&o));
-    // `create` appends in sea-orm-cli's own layout: a `mod` line and a vec entry.
-    let id = p.create(&["add posts index"]);
-    let lib = p.read("migration/src/lib.rs");
-    assert!(
-        lib.contains(&format!("mod m20261122_132657_add_users;\nmod {id};\n")),
-        "{lib}"
-    );
-    assert!(lib.contains(&format!("            Box::new(m20261122_132657_add_users::Migration),\n            Box::new({id}::Migration),\n        ]")), "{lib}");
-    let file = p.read(&format!("migration/src/{id}.rs"));
-    assert!(
-        file.contains("use sea_orm_migration::{prelude::*, schema::*};")
-            && !file.contains("REVISES"),
-        "{file}"
-    );
-    let o = p.expect(&["heads"], 0);
-    assert!(
-        out(&o).starts_with(&format!("{id} (head)\n")),
-        "{}",
-        out(&o)
-    );
+    /// One chain (no branching from an earlier migration); `create` appends in
+    /// sea-orm-cli's own layout: a `mod` line and a vec entry. The new id.
+    pub fn create_appends_in_its_own_layout(p: &Project) -> String {
+        p.run(&["create", "x", "--head", "m20220101_000001_create_table"])
+            .status(2)
+            .one_line()
+            .stderr_has("`--head`");
+        let id = p.create(&["add posts index"]);
+        let lib = p.read("migration/src/lib.rs");
+        assert!(
+            lib.contains(&format!("mod m20261122_132657_add_users;\nmod {id};\n")),
+            "{lib}"
+        );
+        assert!(lib.contains(&format!("            Box::new(m20261122_132657_add_users::Migration),\n            Box::new({id}::Migration),\n        ]")), "{lib}");
+        let file = p.read(&format!("migration/src/{id}.rs"));
+        assert!(
+            file.contains("use sea_orm_migration::{prelude::*, schema::*};")
+                && !file.contains("REVISES"),
+            "{file}"
+        );
+        p.run(&["heads"])
+            .status(0)
+            .stdout_starts_with(&format!("{id} (head)\n"));
+        id
+    }
 
-    let o = p.expect_on(&db, &["upgrade", "head"], 0);
-    assert!(err(&o).contains(&format!("Applied {id} (")), "{}", err(&o));
-    // and the crate is still a sea-orm-cli crate: its own binary sees the same state
-    let status = p.sea_orm_cli(&db, &["status"]);
-    let text = format!("{}{}", out(&status), err(&status));
-    assert!(status.status.success(), "{text}");
-    assert!(
-        text.contains(&format!("Migration '{id}'... Applied")),
-        "{text}"
-    );
+    /// The crate is still a sea-orm-cli crate: its own binary sees the same state.
+    pub fn its_own_binary_sees_the_same_state(p: &Project, db: &str, id: &str) {
+        p.run(&["upgrade", "head"])
+            .on(db)
+            .status(0)
+            .stderr_has(&format!("Applied {id} ("));
+        let status = p.sea_orm_cli(db, &["status"]).exited(0);
+        let text = format!("{}{}", status.stdout(), status.stderr());
+        assert!(
+            text.contains(&format!("Migration '{id}'... Applied")),
+            "{text}"
+        );
+    }
 
-    // A migration file that lib.rs does not list (one side of a conflict in lib.rs kept)
-    // is named, and `check` fails.
-    let unlisted = "m20261130_000000_unlisted";
-    p.write(
-        &format!("migration/src/{unlisted}.rs"),
-        &p.read(&format!("migration/src/{id}.rs"))
-            .replace(&id, unlisted),
-    );
-    let o = p.expect_on(&db, &["check"], 4);
-    assert!(
-        out(&o).contains(&format!(
+    /// A migration file that lib.rs does not list (one side of a conflict in lib.rs kept)
+    /// is named, and `check` fails.
+    pub fn an_unlisted_migration_file_is_named(p: &Project, db: &str, id: &str) {
+        let unlisted = "m20261130_000000_unlisted";
+        p.write(
+            &format!("migration/src/{unlisted}.rs"),
+            &p.read(&format!("migration/src/{id}.rs"))
+                .replace(id, unlisted),
+        );
+        p.run(&["check"]).on(db).status(4).stdout_has(&format!(
             "src/{unlisted}.rs is a migration file that lib.rs does not register"
-        )),
-        "{}",
-        out(&o)
-    );
-    let o = p.expect(&["create", "after the unlisted one"], 0);
-    assert!(
-        err(&o).contains(&format!(
-            "warning: migration/src/{unlisted}.rs is a migration file"
-        )),
-        "{}",
-        err(&o)
-    );
+        ));
+        p.run(&["create", "after the unlisted one"])
+            .status(0)
+            .stderr_has(&format!(
+                "warning: migration/src/{unlisted}.rs is a migration file"
+            ));
+    }
 }
 
 #[test]
@@ -246,43 +265,44 @@ fn bad_messages_and_templates_write_nothing() {
     let lib = p.read("migration/src/lib.rs");
     let files = p.files("migration/src");
     for message in ["", "   ", "?!…---", "\u{E000}"] {
-        let o = p.expect(&["create", message], 2);
-        assert!(
-            one_line(&o).contains("at least one letter or digit"),
-            "{}",
-            err(&o)
-        );
+        p.run(&["create", message])
+            .status(2)
+            .one_line()
+            .stderr_has("at least one letter or digit");
     }
-    let o = p.expect(&["create", "-t", "nope", "x"], 2);
-    assert!(
-        one_line(&o).contains("`default`, `empty`, `sql`"),
-        "{}",
-        err(&o)
-    );
-    let o = p.expect(&["create", "--head", "m1999", "x"], 2);
-    one_line(&o);
+    p.run(&["create", "-t", "nope", "x"])
+        .status(2)
+        .one_line()
+        .stderr_has("`default`, `empty`, `sql`");
+    p.run(&["create", "--head", "m1999", "x"])
+        .status(2)
+        .one_line();
     p.write(
         "migration/templates/default/migration.rs.j2",
         "//! {{ message }}\n\n{% if %}\n",
     );
-    let o = p.expect(&["create", "x"], 2);
-    let e = one_line(&o);
-    assert!(
-        e.contains("templates/default/migration.rs.j2") && e.contains("line 3"),
-        "{e}"
-    );
+    p.run(&["create", "x"])
+        .status(2)
+        .one_line()
+        .stderr_has("templates/default/migration.rs.j2")
+        .stderr_has("line 3");
     p.write(
         "migration/templates/default/migration.rs.j2",
         "//! {{ message }}\n{{ nope }}\n",
     );
-    let e = one_line(&p.expect(&["create", "x"], 2));
-    assert!(e.contains("line 2") && e.contains("`nope`"), "{e}");
+    p.run(&["create", "x"])
+        .status(2)
+        .one_line()
+        .stderr_has("line 2")
+        .stderr_has("`nope`");
     p.write(
         "migration/templates/default/migration.rs.j2",
         "//! {{ message }} without REVISES\n",
     );
-    let e = one_line(&p.expect(&["create", "x"], 2));
-    assert!(e.contains("REVISES"), "{e}");
+    p.run(&["create", "x"])
+        .status(2)
+        .one_line()
+        .stderr_has("REVISES");
     assert_eq!(p.read("migration/src/lib.rs"), lib);
     assert_eq!(p.files("migration/src"), files);
 
@@ -300,29 +320,26 @@ fn init_twice_and_a_broken_manifest_are_clear_errors() {
     let p = Project::new();
     p.init();
     let manifest = p.read("Cargo.toml");
-    let o = p.expect(&["init"], 2);
-    assert!(
-        one_line(&o).contains("already has a migration crate"),
-        "{}",
-        err(&o)
-    );
-    let o = p.expect(&["init", "other"], 2);
-    one_line(&o);
+    p.run(&["init"])
+        .status(2)
+        .one_line()
+        .stderr_has("already has a migration crate");
+    p.run(&["init", "other"]).status(2).one_line();
     assert_eq!(p.read("Cargo.toml"), manifest);
     assert!(!p.path().join("other").exists());
 
     let q = Project::new();
     std::fs::create_dir(q.path().join("migration")).unwrap();
-    let o = q.expect(&["init"], 2);
-    assert!(one_line(&o).contains("already exists"), "{}", err(&o));
+    q.run(&["init"])
+        .status(2)
+        .one_line()
+        .stderr_has("already exists");
 
     p.write("Cargo.toml", "[package\nname = \"app\"\n");
-    let o = p.expect(&["create", "x"], 2);
-    assert!(
-        one_line(&o).contains("cannot read the workspace"),
-        "{}",
-        err(&o)
-    );
+    p.run(&["create", "x"])
+        .status(2)
+        .one_line()
+        .stderr_has("cannot read the workspace");
 }
 
 #[test]
@@ -336,16 +353,19 @@ fn build_failures_exit_101_with_the_compiler_errors_once() {
         ".await;;; let x: u32 = \"s\";\n    }\n\n    async fn down",
     );
     p.write(&path, &text);
-    let o = p.expect_on("sqlite::memory:", &["upgrade", "head"], 101);
-    let e = err(&o);
+    let o = p
+        .run(&["upgrade", "head"])
+        .on("sqlite::memory:")
+        .status(101)
+        .stderr_has("error[E0308]")
+        .stderr_has("failed to build");
+    let e = o.stderr();
     assert_eq!(
         e.matches(&format!("could not compile `{}`", p.name))
             .count(),
         1,
         "{e}"
     );
-    assert!(e.contains("error[E0308]"), "{e}");
-    assert!(e.contains("failed to build"), "{e}");
 }
 
 #[test]
@@ -353,36 +373,34 @@ fn the_binary_runs_without_cargo_when_nothing_changed() {
     let p = Project::new();
     p.init();
     let db = format!("sqlite://{}/fresh.db?mode=rwc", p.path().display());
-    p.expect_on(&db, &["upgrade", "head"], 0);
+    p.run(&["upgrade", "head"]).on(&db).status(0);
     // No cargo at all: the recorded build is still fresh.
-    let mut cmd = p.command(&["current"]);
-    cmd.env("CARGO", "/nonexistent/cargo")
-        .env("DATABASE_URL", &db);
-    let o = p.expect_with(cmd, &["current"], 0);
-    assert!(out(&o).contains("(head)"), "{}", out(&o));
+    let no_cargo = |args: &[&str]| p.run(args).on(&db).env("CARGO", "/nonexistent/cargo");
+    no_cargo(&["current"]).status(0).stdout_has("(head)");
     // From a subdirectory too.
-    let mut cmd = p.command(&["current"]);
-    cmd.current_dir(p.path().join("migration/src"))
-        .env("CARGO", "/nonexistent/cargo")
-        .env("DATABASE_URL", &db);
-    p.expect_with(cmd, &["current"], 0);
+    no_cargo(&["current"])
+        .dir(p.path().join("migration/src"))
+        .status(0);
 
     // An edit means a build, and a build needs cargo.
     p.create(&["one more"]);
-    let mut cmd = p.command(&["current"]);
-    cmd.env("CARGO", "/nonexistent/cargo")
-        .env("DATABASE_URL", &db);
-    let o = p.expect_with(cmd, &["current"], 1);
-    assert!(one_line(&o).contains("/nonexistent/cargo"), "{}", err(&o));
+    no_cargo(&["current"])
+        .status(1)
+        .one_line()
+        .stderr_has("/nonexistent/cargo");
 
     // A build that finds everything fresh prints nothing of cargo's.
-    let o = p.expect_on(&db, &["upgrade", "head"], 0);
-    assert!(
-        err(&o).contains(&format!("Compiling {} ", p.name)),
-        "{}",
-        err(&o)
-    );
-    // This workspace's records (other tests' are in other directories).
+    p.run(&["upgrade", "head"])
+        .on(&db)
+        .status(0)
+        .stderr_has(&format!("Compiling {} ", p.name));
+    forget_fresh_builds(&p);
+    p.run(&["current"]).on(&db).status(0).stderr_is(""); // a fresh build is silent
+}
+
+/// Removes this workspace's records of fresh builds (other tests' are in other
+/// directories).
+fn forget_fresh_builds(p: &Project) {
     let root = serde_json::to_string(&p.path().display().to_string()).unwrap();
     for dir in std::fs::read_dir(Path::new(REPO).join("target/e2e/cargo-migrate"))
         .unwrap()
@@ -400,8 +418,6 @@ fn the_binary_runs_without_cargo_when_nothing_changed() {
             }
         }
     }
-    let o = p.expect_on(&db, &["current"], 0);
-    assert_eq!(err(&o), "", "a fresh build is silent");
 }
 
 #[test]
@@ -409,12 +425,11 @@ fn configuration_and_dotenv_choose_the_database_from_any_directory() {
     let p = Project::new();
     p.init();
     std::fs::remove_file(p.path().join(".env")).unwrap();
-    let o = p.expect(&["current"], 2);
-    let e = one_line(&o);
-    assert!(
-        e.contains(".env") && e.contains("[workspace.metadata.migrate]"),
-        "{e}"
-    );
+    p.run(&["current"])
+        .status(2)
+        .one_line()
+        .stderr_has(".env")
+        .stderr_has("[workspace.metadata.migrate]");
 
     let manifest = p.read("Cargo.toml");
     p.write(
@@ -423,9 +438,9 @@ fn configuration_and_dotenv_choose_the_database_from_any_directory() {
             "{manifest}\n[workspace.metadata.migrate]\ndatabase-url = \"sqlite://from-config.db\"\n"
         ),
     );
-    let mut cmd = p.command(&["upgrade", "head"]);
-    cmd.current_dir(p.path().join("migration"));
-    p.expect_with(cmd, &["upgrade", "head"], 0);
+    p.run(&["upgrade", "head"])
+        .dir(p.path().join("migration"))
+        .status(0);
     assert!(
         p.path().join("from-config.db").is_file(),
         "relative to the workspace root"
@@ -433,7 +448,7 @@ fn configuration_and_dotenv_choose_the_database_from_any_directory() {
     assert!(!p.path().join("migration/from-config.db").exists());
 
     p.write(".env", "DATABASE_URL=sqlite://from-dotenv.db\n");
-    p.expect(&["upgrade", "head"], 0);
+    p.run(&["upgrade", "head"]).status(0);
     assert!(p.path().join("from-dotenv.db").is_file());
 
     // A tracking table that differs from the crate's is refused before anything runs.
@@ -441,22 +456,19 @@ fn configuration_and_dotenv_choose_the_database_from_any_directory() {
         "Cargo.toml",
         &format!("{manifest}\n[workspace.metadata.migrate]\ntable = \"versions\"\n"),
     );
-    let o = p.expect(&["upgrade", "head"], 2);
-    let e = one_line(&o);
-    assert!(
-        e.contains("`versions`") && e.contains("`seaql_migrations`"),
-        "{e}"
-    );
+    p.run(&["upgrade", "head"])
+        .status(2)
+        .one_line()
+        .stderr_has("`versions`")
+        .stderr_has("`seaql_migrations`");
     p.write(
         "Cargo.toml",
         &format!("{manifest}\n[workspace.metadata.migrate]\ndatabse-url = \"x\"\n"),
     );
-    let o = p.expect(&["current"], 2);
-    assert!(
-        one_line(&o).contains("unknown key `databse-url`"),
-        "{}",
-        err(&o)
-    );
+    p.run(&["current"])
+        .status(2)
+        .one_line()
+        .stderr_has("unknown key `databse-url`");
 }
 
 #[test]
@@ -470,12 +482,10 @@ fn passwords_never_show_and_bad_urls_are_one_line() {
         ),
         ("postgres://app:hunter2@127.0.0.1:1/x", "hunter2"),
     ] {
-        let mut cmd = p.command(&["current", "-v"]);
-        cmd.env("DATABASE_URL", url);
-        let o = cmd.output().unwrap();
-        let all = format!("{}{}", out(&o), err(&o));
+        let o = p.run(&["current", "-v"]).on(url).output();
+        let all = format!("{}{}", o.stdout(), o.stderr());
         assert!(!all.contains("hunter2"), "{all}");
-        assert_ne!(o.status.code(), Some(0), "{all}");
+        assert_ne!(o.code(), Some(0), "{all}");
         if needle != "hunter2" {
             assert!(all.contains(needle), "{all}");
         }
@@ -498,15 +508,17 @@ fn several_migration_crates_need_a_choice() {
         "members = [\"migration\", \"other\"]",
     );
     p.write("Cargo.toml", &manifest);
-    let o = p.expect(&["create", "x"], 2);
-    let e = one_line(&o);
-    assert!(
-        e.contains(&format!("`{}`", p.name)) && e.contains("`other`") && e.contains("-p"),
-        "{e}"
-    );
-    p.expect(&["create", "-p", &p.name, "x"], 0);
-    let o = p.expect(&["create", "-p", "nope", "x"], 2);
-    assert!(one_line(&o).contains("not a member"), "{}", err(&o));
+    p.run(&["create", "x"])
+        .status(2)
+        .one_line()
+        .stderr_has(&format!("`{}`", p.name))
+        .stderr_has("`other`")
+        .stderr_has("-p");
+    p.run(&["create", "-p", &p.name, "x"]).status(0);
+    p.run(&["create", "-p", "nope", "x"])
+        .status(2)
+        .one_line()
+        .stderr_has("not a member");
     p.write(
         "Cargo.toml",
         &format!(
@@ -514,7 +526,7 @@ fn several_migration_crates_need_a_choice() {
             p.name
         ),
     );
-    p.expect(&["create", "y"], 0);
+    p.run(&["create", "y"]).status(0);
 }
 
 #[test]
@@ -526,8 +538,7 @@ fn init_matches_the_workspaces_sea_orm_and_leaves_dotenv_alone() {
     );
     p.write("Cargo.toml", &manifest);
     p.write(".env", "# mine\nOTHER=1\n");
-    let o = p.expect(&["init"], 0);
-    assert!(err(&o).contains("(postgres)"), "{}", err(&o));
+    p.run(&["init"]).status(0).stderr_has("(postgres)");
     let krate = p.read("migration/Cargo.toml");
     assert!(
         krate.contains("features = [\"postgres\", \"prompt\"]"),
@@ -544,8 +555,7 @@ fn init_matches_the_workspaces_sea_orm_and_leaves_dotenv_alone() {
 fn user_templates_replace_built_ins_and_eject_never_overwrites() {
     let p = Project::new();
     p.init();
-    let o = p.expect(&["templates"], 0);
-    let list = out(&o);
+    let list = p.run(&["templates"]).status(0).stdout();
     for name in ["default", "empty", "sql"] {
         assert!(
             list.lines()
@@ -553,8 +563,8 @@ fn user_templates_replace_built_ins_and_eject_never_overwrites() {
             "{list}"
         );
     }
-    let o = p.expect(&["templates", "eject", "default"], 0);
-    assert_eq!(out(&o).trim(), "migration/templates");
+    let o = p.run(&["templates", "eject", "default"]).status(0);
+    assert_eq!(o.stdout().trim(), "migration/templates");
     let ejected = p.read("migration/templates/default/migration.rs.j2");
     p.write(
         "migration/templates/default/migration.rs.j2",
@@ -563,13 +573,14 @@ fn user_templates_replace_built_ins_and_eject_never_overwrites() {
             "use {{ prelude }};\n// reviewed-by: the team",
         ),
     );
-    let o = p.expect(&["templates", "eject"], 0);
-    assert!(err(&o).contains("exists; left as it is"), "{}", err(&o));
+    p.run(&["templates", "eject"])
+        .status(0)
+        .stderr_has("exists; left as it is");
     assert!(
         p.read("migration/templates/default/migration.rs.j2")
             .contains("reviewed-by")
     );
-    let list = out(&p.expect(&["templates"], 0));
+    let list = p.run(&["templates"]).status(0).stdout();
     assert!(
         list.lines()
             .any(|l| l.starts_with("default") && l.contains("migration/templates/default")),
@@ -584,15 +595,13 @@ fn user_templates_replace_built_ins_and_eject_never_overwrites() {
     // A workspace without a migration crate lists the built-ins; one whose manifest is
     // broken is an error, not a list that silently leaves the team's templates out.
     let q = Project::new();
-    let list = out(&q.expect(&["templates"], 0));
+    let list = q.run(&["templates"]).status(0).stdout();
     assert!(list.lines().any(|l| l.starts_with("default")), "{list}");
     p.write("Cargo.toml", "[workspace\nmembers = [\"migration\"]\n");
-    let o = p.expect(&["templates"], 2);
-    assert!(
-        one_line(&o).contains("cannot read the workspace"),
-        "{}",
-        err(&o)
-    );
+    p.run(&["templates"])
+        .status(2)
+        .one_line()
+        .stderr_has("cannot read the workspace");
 }
 
 #[test]
@@ -600,35 +609,31 @@ fn create_asks_cargo_about_the_workspace_only_when_a_manifest_changed() {
     let p = Project::new();
     p.init();
     p.create(&["first"]); // asks cargo, and keeps its answer
-    let no_cargo = |args: &[&str], code: i32| {
-        let mut cmd = p.command(args);
-        cmd.env("CARGO", "/nonexistent/cargo");
-        p.expect_with(cmd, args, code)
-    };
-    no_cargo(&["create", "second"], 0);
-    let mut cmd = p.command(&["create", "third"]);
-    cmd.current_dir(p.path().join("migration"))
-        .env("CARGO", "/nonexistent/cargo");
-    p.expect_with(cmd, &["create", "third"], 0);
+    let no_cargo = |args: &[&str]| p.run(args).env("CARGO", "/nonexistent/cargo");
+    no_cargo(&["create", "second"]).status(0);
+    no_cargo(&["create", "third"])
+        .dir(p.path().join("migration"))
+        .status(0);
     // From outside the workspace, through --manifest-path.
     let manifest_path = p.path().join("Cargo.toml");
-    let args = [
+    p.run(&[
         "--manifest-path",
         manifest_path.to_str().unwrap(),
         "create",
         "outside",
-    ];
-    let mut cmd = p.command(&args);
-    cmd.current_dir(std::env::temp_dir());
-    let o = p.expect_with(cmd, &args, 0);
-    assert!(out(&o).contains("_outside.rs"), "{}", out(&o));
+    ])
+    .dir(std::env::temp_dir())
+    .status(0)
+    .stdout_has("_outside.rs");
     let manifest = p.read("Cargo.toml");
     p.write(
         "Cargo.toml",
         &format!("{manifest}\n[workspace.metadata.migrate]\ntimezone = \"utc\"\n"),
     );
-    let o = no_cargo(&["create", "fourth"], 1);
-    assert!(one_line(&o).contains("/nonexistent/cargo"), "{}", err(&o));
+    no_cargo(&["create", "fourth"])
+        .status(1)
+        .one_line()
+        .stderr_has("/nonexistent/cargo");
 }
 
 #[test]
@@ -638,8 +643,8 @@ fn an_applied_migration_edited_afterwards_is_reported_until_rehashed() {
     let db = format!("sqlite://{}/sums.db?mode=rwc", p.path().display());
     let id = p.create(&["add users"]);
     let path = format!("migration/src/{id}.rs");
-    p.expect_on(&db, &["upgrade", "head"], 0);
-    p.expect_on(&db, &["check"], 0);
+    p.run(&["upgrade", "head"]).on(&db).status(0);
+    p.run(&["check"]).on(&db).status(0);
 
     // What `cargo fmt` and comments change is not a change.
     let original = p.read(&path);
@@ -655,25 +660,30 @@ fn an_applied_migration_edited_afterwards_is_reported_until_rehashed() {
         );
     assert_ne!(reformatted, original);
     p.write(&path, &reformatted);
-    let o = p.expect_on(&db, &["check"], 0);
-    assert!(out(&o).starts_with("up to date"), "{}", out(&o));
+    p.run(&["check"])
+        .on(&db)
+        .status(0)
+        .stdout_starts_with("up to date");
 
     // A changed statement is.
     p.write(
         &path,
         &original.replace("string(\"name\")", "string(\"full_name\")"),
     );
-    let o = p.expect_on(&db, &["check"], 4);
-    assert!(
-        out(&o).contains(&format!("changed since it was applied: {id}")),
-        "{}",
-        out(&o)
-    );
-    let o = p.expect_on(&db, &["status"], 0);
-    assert!(out(&o).contains("(changed since applied)"), "{}", out(&o));
-    assert!(err(&o).contains("rehash"), "{}", err(&o));
-    let o = p.expect_on(&db, &["status", "--format", "json"], 0);
-    let v: serde_json::Value = serde_json::from_str(out(&o).trim()).unwrap();
+    p.run(&["check"])
+        .on(&db)
+        .status(4)
+        .stdout_has(&format!("changed since it was applied: {id}"));
+    p.run(&["status"])
+        .on(&db)
+        .status(0)
+        .stdout_has("(changed since applied)")
+        .stderr_has("rehash");
+    let v = p
+        .run(&["status", "--format", "json"])
+        .on(&db)
+        .status(0)
+        .json();
     let rev = v["revisions"]
         .as_array()
         .unwrap()
@@ -684,9 +694,11 @@ fn an_applied_migration_edited_afterwards_is_reported_until_rehashed() {
     assert_eq!(rev["changed"], true, "{rev}");
 
     // Reviewed: record it.
-    let o = p.expect_on(&db, &["rehash"], 0);
-    assert!(err(&o).contains(&format!("Rehashed {id}")), "{}", err(&o));
-    p.expect_on(&db, &["check"], 0);
+    p.run(&["rehash"])
+        .on(&db)
+        .status(0)
+        .stderr_has(&format!("Rehashed {id}"));
+    p.run(&["check"]).on(&db).status(0);
 }
 
 #[test]
@@ -707,9 +719,8 @@ fn a_panicking_migration_is_a_failed_migration() {
             &text[end..]
         ),
     );
-    p.expect(&["heads"], 0); // builds it
-    let o = p.expect_on(&db, &["upgrade", "head"], 1);
-    let e = err(&o);
+    p.run(&["heads"]).status(0); // builds it
+    let e = p.run(&["upgrade", "head"]).on(&db).status(1).stderr();
     let last = e.lines().last().unwrap_or_default();
     assert!(
         last.starts_with(&format!(
@@ -722,8 +733,11 @@ fn a_panicking_migration_is_a_failed_migration() {
         "no panic report:\n{e}"
     );
     // the first migration was applied, the panicking one was not
-    let o = p.expect_on(&db, &["status", "--format", "json"], 0);
-    let v: serde_json::Value = serde_json::from_str(out(&o).trim()).unwrap();
+    let v = p
+        .run(&["status", "--format", "json"])
+        .on(&db)
+        .status(0)
+        .json();
     assert_eq!(v["applied"], 1, "{v}");
 }
 
@@ -731,17 +745,53 @@ fn a_panicking_migration_is_a_failed_migration() {
 fn init_commits_no_machine_path_and_the_workspace_builds() {
     let p = Project::new();
     git(p.path(), &["init", "-q"]);
-    let o = p.expect(&["init"], 0);
     // The local runtime is this machine's business, said in one line.
-    let e = err(&o);
+    p.run(&["init"])
+        .status(0)
+        .stderr_has("Patched")
+        .stderr_has(REPO)
+        .stderr_has("this machine only")
+        .stderr_has("Ignored")
+        .stderr_has(".env")
+        .stderr_has(".db*");
+    nothing_committed_names_this_machine(&p);
     assert!(
-        e.contains("Patched") && e.contains(REPO) && e.contains("this machine only"),
-        "{e}"
+        p.read("migration/Cargo.toml").contains(
+            "cargo-migrate = { version = \"0.1\", default-features = false, features = [\"sqlite\", \"prompt\"] }"
+        ),
+        "{}",
+        p.read("migration/Cargo.toml")
     );
+    assert!(p.read(".cargo/config.toml").contains(&format!(
+        "[patch.crates-io]\ncargo-migrate = {{ path = \"{REPO}\" }}"
+    )));
+    // The committed manifest + this machine's patch build and run.
+    let o = p.run(&["heads"]).status(0);
     assert!(
-        e.contains("Ignored") && e.contains(".env") && e.contains(".db*"),
-        "{e}"
+        o.stdout().ends_with("_create_post_table (head)\n"),
+        "{}",
+        o.stdout()
     );
+    let head = o
+        .stdout()
+        .trim_end()
+        .trim_end_matches(" (head)")
+        .to_string();
+    // One chain: `branches` says there is none; `stamp` ends with a sentence.
+    p.run(&["branches"])
+        .status(0)
+        .stdout_is("")
+        .stderr_has("no branch points");
+    p.run(&["stamp", "head", "-y"])
+        .status(0)
+        .stderr_has(&format!(
+            "Finished stamp: 1 record changed; the database is at {head}"
+        ));
+}
+
+/// What `git add -A` would commit names neither this repository, the workspace nor the
+/// home directory; `.cargo/` and `.env` are not committed.
+fn nothing_committed_names_this_machine(p: &Project) {
     git(p.path(), &["add", "-A"]);
     let tracked = git(p.path(), &["ls-files"]);
     assert!(!tracked.contains(".cargo/"), "{tracked}");
@@ -756,36 +806,6 @@ fn init_commits_no_machine_path_and_the_workspace_builds() {
             );
         }
     }
-    assert!(
-        p.read("migration/Cargo.toml").contains(
-            "cargo-migrate = { version = \"0.1\", default-features = false, features = [\"sqlite\", \"prompt\"] }"
-        ),
-        "{}",
-        p.read("migration/Cargo.toml")
-    );
-    assert!(p.read(".cargo/config.toml").contains(&format!(
-        "[patch.crates-io]\ncargo-migrate = {{ path = \"{REPO}\" }}"
-    )));
-    // The committed manifest + this machine's patch build and run.
-    let o = p.expect(&["heads"], 0);
-    assert!(
-        out(&o).ends_with("_create_post_table (head)\n"),
-        "{}",
-        out(&o)
-    );
-    let head = out(&o).trim_end().trim_end_matches(" (head)").to_string();
-    // One chain: `branches` says there is none; `stamp` ends with a sentence.
-    let o = p.expect(&["branches"], 0);
-    assert_eq!(out(&o), "");
-    assert!(err(&o).contains("no branch points"), "{}", err(&o));
-    let o = p.expect(&["stamp", "head", "-y"], 0);
-    assert!(
-        err(&o).contains(&format!(
-            "Finished stamp: 1 record changed; the database is at {head}"
-        )),
-        "{}",
-        err(&o)
-    );
 }
 
 #[test]
@@ -795,9 +815,10 @@ fn a_committed_cargo_config_is_left_alone_and_the_patch_goes_to_cargo_home() {
     p.write(".cargo/config.toml", "# the team's\n[build]\njobs = 2\n");
     git(p.path(), &["add", ".cargo/config.toml"]);
     let home = tempfile::tempdir().unwrap();
-    let mut cmd = p.command(&["init"]);
-    cmd.env("CARGO_HOME", home.path());
-    let o = p.expect_with(cmd, &["init"], 0);
+    p.run(&["init"])
+        .env("CARGO_HOME", home.path())
+        .status(0)
+        .stderr_has(&home.path().display().to_string());
     assert_eq!(
         p.read(".cargo/config.toml"),
         "# the team's\n[build]\njobs = 2\n"
@@ -807,11 +828,6 @@ fn a_committed_cargo_config_is_left_alone_and_the_patch_goes_to_cargo_home() {
         global.contains(&format!("cargo-migrate = {{ path = \"{REPO}\" }}")),
         "{global}"
     );
-    assert!(
-        err(&o).contains(&home.path().display().to_string()),
-        "{}",
-        err(&o)
-    );
 }
 
 #[test]
@@ -819,14 +835,12 @@ fn init_beside_a_sea_orm_cli_crate_points_at_the_crate_it_has() {
     let p = Project::new();
     p.sea_orm_cli_crate();
     let manifest = p.read("Cargo.toml");
-    let o = p.expect(&["init", "migrations"], 2);
-    let e = one_line(&o);
-    assert!(
-        e.contains(&format!("already has a migration crate, `{}`", p.name))
-            && e.contains("no `init` needed")
-            && e.contains("cargo migrate status"),
-        "{e}"
-    );
+    p.run(&["init", "migrations"])
+        .status(2)
+        .one_line()
+        .stderr_has(&format!("already has a migration crate, `{}`", p.name))
+        .stderr_has("no `init` needed")
+        .stderr_has("cargo migrate status");
     assert_eq!(p.read("Cargo.toml"), manifest);
     assert!(!p.path().join("migrations").exists());
 }
@@ -853,17 +867,17 @@ fn a_sea_orm_migration_1_crate_is_named_before_any_build() {
         .replace("version = \"2.0.0\"", "version = \"1.1.0\"");
     assert!(manifest.contains("\"1.1.0\""), "{manifest}");
     p.write("migration/Cargo.toml", &manifest);
-    let o = p.expect_on("sqlite::memory:", &["current"], 2);
-    let e = one_line(&o);
-    assert!(
-        e.contains(&format!(
+    p.run(&["current"])
+        .on("sqlite::memory:")
+        .status(2)
+        .one_line()
+        .stderr_has(&format!(
             "`{}` is built on sea-orm-migration `^1.1.0`",
             p.name
-        )) && e.contains("cargo migrate runs crates on sea-orm-migration 2.x")
-            && e.contains(&format!("cargo run -p {}", p.name)),
-        "{e}"
-    );
-    assert!(!e.contains("Compiling"), "{e}");
+        ))
+        .stderr_has("cargo migrate runs crates on sea-orm-migration 2.x")
+        .stderr_has(&format!("cargo run -p {}", p.name))
+        .stderr_lacks("Compiling");
 }
 
 #[test]
@@ -881,19 +895,19 @@ fn errors_are_one_json_object_on_stdout_with_format_json() {
             2,
         ),
     ] {
+        let run = p.run(args);
         let o = match url {
-            Some(url) => p.expect_on(url, args, code),
-            None => p.expect(args, code),
-        };
-        let stdout = out(&o);
+            Some(url) => run.on(url),
+            None => run,
+        }
+        .status(code)
+        .stderr_has("error:");
+        let stdout = o.stdout();
         assert_eq!(stdout.lines().count(), 1, "{stdout}");
         let v: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON object");
         assert_eq!(v["event"], "error", "{v}");
         assert_eq!(v["exit_code"], code, "{v}");
-        assert!(
-            v["error"].as_str().is_some_and(|e| !e.is_empty()) && err(&o).contains("error:"),
-            "{v}"
-        );
+        assert!(v["error"].as_str().is_some_and(|e| !e.is_empty()), "{v}");
     }
 }
 
@@ -911,8 +925,7 @@ fn creates_at_once_make_one_chain() {
         })
         .collect();
     for child in children {
-        let o = child.wait_with_output().unwrap();
-        assert!(o.status.success(), "{}", err(&o));
+        Ran::new("create", child.wait_with_output().unwrap()).exited(0);
     }
     // Every migration revises exactly one other, and no two revise the same: one chain.
     let mut parents = Vec::new();

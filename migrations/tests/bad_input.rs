@@ -10,7 +10,7 @@ mod support;
 use std::fs::File;
 use std::io::{Read, Seek};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Output, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 use cargo_migrate::sea_orm_migration::sea_orm::{
     ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement,
 };
-use support::{Backend, SECRET, SECRET_DECODED, SECRET_ENCODED, TestDb, Via, stderr, stdout};
+use support::run::{self, Ran, Run};
+use support::{Backend, SECRET, SECRET_DECODED, SECRET_ENCODED, TestDb, Via};
 
 const BIN: &str = env!("CARGO_BIN_EXE_migrations");
 
@@ -37,60 +38,22 @@ const GHOST: &str = "m20991231_000000_ghost";
 // ---------------------------------------------------------------------------------------
 // Running the binary
 
-/// The binary with `args`, the URL passed as `via` says, no colours, and no
-/// DATABASE_URL from the test's own environment.
-fn command(url: Option<&str>, via: Via, args: &[&str]) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.env_remove("DATABASE_URL")
-        .env("NO_COLOR", "1")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(Stdio::null());
-    match (url, via) {
-        (Some(url), Via::Flag) => {
-            cmd.args(["--database-url", url]);
-        }
-        (Some(url), Via::Env) => {
-            cmd.env("DATABASE_URL", url);
-        }
-        (None, _) => {}
-    }
-    cmd.args(args);
-    cmd
-}
-
-fn run(url: Option<&str>, args: &[&str]) -> Output {
-    command(url, Via::Flag, args)
-        .output()
-        .expect("run the migration binary")
-}
-
-/// Runs and asserts the exit code, showing both streams when it differs.
-fn expect(url: Option<&str>, args: &[&str], code: i32) -> Output {
-    let o = run(url, args);
-    assert_code(&o, &args.join(" "), code);
-    o
-}
-
-fn assert_code(o: &Output, what: &str, code: i32) {
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "`{what}` exited {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        stdout(o),
-        stderr(o)
-    );
+/// The binary with `args`, no colours, and no DATABASE_URL from the test's own
+/// environment; `on` passes the URL with `--database-url`.
+fn bin(args: &[&str]) -> Run {
+    run::migrations(BIN, args)
 }
 
 /// Asserts the whole output is one `error: ` line on stderr containing `needle`.
-fn assert_one_line_error(o: &Output, what: &str, needle: &str) -> String {
-    let err = stderr(o);
+fn assert_one_line_error(o: &Ran, needle: &str) -> String {
+    let what = &o.what;
+    let err = o.stderr();
     assert!(
         err.starts_with("error: ") && err.ends_with('\n') && err.lines().count() == 1,
         "`{what}`: not a one-line error:\n{err}"
     );
     assert!(err.contains(needle), "`{what}`: no `{needle}` in:\n{err}");
-    let out = stdout(o);
+    let out = o.stdout();
     if what.contains("--format json") {
         // With JSON, the error is also the one object on stdout, with the exit code.
         let v: serde_json::Value = serde_json::from_str(out.trim_end())
@@ -99,7 +62,7 @@ fn assert_one_line_error(o: &Output, what: &str, needle: &str) -> String {
         assert_eq!(v["event"], "error", "`{what}`: {v}");
         assert_eq!(
             v["exit_code"].as_i64(),
-            o.status.code().map(i64::from),
+            o.code().map(i64::from),
             "`{what}`: {v}"
         );
         assert!(
@@ -112,10 +75,9 @@ fn assert_one_line_error(o: &Output, what: &str, needle: &str) -> String {
     err
 }
 
-/// Runs, asserts the exit code and a one-line error containing `needle`.
-fn expect_error(url: Option<&str>, args: &[&str], code: i32, needle: &str) -> String {
-    let o = expect(url, args, code);
-    assert_one_line_error(&o, &args.join(" "), needle)
+/// Runs `args` on `url`, asserts the exit code and a one-line error containing `needle`.
+fn expect_error(url: &str, args: &[&str], code: i32, needle: &str) -> String {
+    assert_one_line_error(&bin(args).on(url).status(code), needle)
 }
 
 /// A child whose output goes to files (no reader threads, so many can run at once).
@@ -127,7 +89,9 @@ struct Running {
     started: Instant,
 }
 
-fn spawn(what: impl Into<String>, mut cmd: Command) -> Running {
+fn spawn(run: Run) -> Running {
+    let what = run.what().to_string();
+    let mut cmd = run.into_command();
     let out = tempfile::tempfile().expect("temp file");
     let err = tempfile::tempfile().expect("temp file");
     let child = cmd
@@ -136,7 +100,7 @@ fn spawn(what: impl Into<String>, mut cmd: Command) -> Running {
         .spawn()
         .expect("start the migration binary");
     Running {
-        what: what.into(),
+        what,
         child,
         out,
         err,
@@ -147,7 +111,7 @@ fn spawn(what: impl Into<String>, mut cmd: Command) -> Running {
 impl Running {
     /// Waits at most `limit` from the start (then kills it and fails the test); returns
     /// the output and how long it ran.
-    fn finish(mut self, limit: Duration) -> (Output, Duration) {
+    fn finish(mut self, limit: Duration) -> (Ran, Duration) {
         let status = loop {
             if let Some(status) = self.child.try_wait().expect("wait for the child") {
                 break status;
@@ -171,7 +135,7 @@ impl Running {
             stdout: read(self.out),
             stderr: read(self.err),
         };
-        (output, took)
+        (Ran::new(self.what, output), took)
     }
 }
 
@@ -465,27 +429,26 @@ on_every_server!(wait_connects_to_a_server_that_starts_late, |tdb| {
     let (url, server) = via_port(&tdb.url, port, default_port(tdb.backend));
     let late = LateServer::start(port, server, LATE);
     let (o, took) = spawn(
-        "--wait 30s upgrade head",
-        command(Some(&url), Via::Flag, &["--wait", "30s", "upgrade", "head"]),
+        bin(&["--wait", "30s", "upgrade", "head"])
+            .named("--wait 30s upgrade head")
+            .on(&url),
     )
     .finish(Duration::from_secs(90));
-    assert_code(&o, "--wait 30s upgrade head", 0);
+    let mut o = o.exited(0);
     assert!(took >= LATE, "done in {took:?}, before the server started");
     assert!(
         late.connections() > 0,
         "nothing came through the late server"
     );
     for id in ALL {
-        assert!(
-            stderr(&o).contains(&format!("Applied {id} (")),
-            "{}",
-            stderr(&o)
-        );
+        o = o.stderr_has(&format!("Applied {id} ("));
     }
     drop(late);
     // Straight to the server: everything is recorded.
-    let o = expect(Some(&tdb.url), &["current"], 0);
-    assert_eq!(stdout(&o), format!("{HEAD} (head)\n"));
+    bin(&["current"])
+        .on(&tdb.url)
+        .status(0)
+        .stdout_is(&format!("{HEAD} (head)\n"));
     assert_eq!(
         contents(&tdb).await.map(|c| c.versions),
         Some(ALL.map(String::from).to_vec())
@@ -500,16 +463,16 @@ fn wait_gives_up_at_its_deadline() {
         .map(|base| {
             let url = format!("{base}@127.0.0.1:{}/nothing", free_port());
             spawn(
-                url.clone(),
-                command(Some(&url), Via::Flag, &["--wait", "2s", "upgrade", "head"]),
+                bin(&["--wait", "2s", "upgrade", "head"])
+                    .named(url.clone())
+                    .on(&url),
             )
         })
         .collect();
     for run in runs {
         let what = run.what.clone();
         let (o, took) = run.finish(Duration::from_secs(60));
-        assert_code(&o, &what, 1);
-        let err = assert_one_line_error(&o, &what, "cannot connect to");
+        let err = assert_one_line_error(&o.exited(1), "cannot connect to");
         assert!(err.contains("2s"), "says how long it waited: {err}");
         assert!(
             took >= Duration::from_secs(2),
@@ -530,13 +493,12 @@ fn an_unreachable_server_fails_fast_and_says_why() {
         "mysql://root@127.0.0.1:1/x",
     ]
     .iter()
-    .map(|url| spawn(*url, command(Some(url), Via::Flag, &["current"])))
+    .map(|url| spawn(bin(&["current"]).named(*url).on(url)))
     .collect();
     for run in runs {
         let what = run.what.clone();
         let (o, took) = run.finish(Duration::from_secs(60));
-        assert_code(&o, &what, 1);
-        let err = assert_one_line_error(&o, &what, &format!("cannot connect to {what}"));
+        let err = assert_one_line_error(&o.exited(1), &format!("cannot connect to {what}"));
         assert!(
             err.to_ascii_lowercase().contains("refused") && took < Duration::from_secs(3),
             "{what}: took {took:?} to say: {err}"
@@ -586,8 +548,8 @@ const BAD_SPECS: &[(&[&str], &str)] = &[
 on_every_backend!(
     bad_revisions_are_one_line_usage_errors_that_change_nothing,
     |tdb| {
-        let url = Some(tdb.url.as_str());
-        expect(url, &["upgrade", "m20260102"], 0);
+        let url = tdb.url.as_str();
+        bin(&["upgrade", "m20260102"]).on(url).status(0);
         let before = contents(&tdb).await;
         for (args, needle) in BAD_SPECS {
             expect_error(url, args, 2, needle);
@@ -598,17 +560,17 @@ on_every_backend!(
                 args.join(" ")
             );
         }
-        assert_eq!(
-            stdout(&expect(url, &["current"], 0)),
-            "m20260102_000001_create_post\n"
-        );
+        bin(&["current"])
+            .on(url)
+            .status(0)
+            .stdout_is("m20260102_000001_create_post\n");
     }
 );
 
 // A writing verb given a bad revision must not install the tracking tables (or create
 // the SQLite file) before it finds the revision is bad.
 on_every_backend!(bad_revisions_on_a_fresh_database_create_nothing, |tdb| {
-    let url = Some(tdb.url.as_str());
+    let url = tdb.url.as_str();
     let before = contents(&tdb).await;
     for args in [
         &["upgrade", "nope_nope"][..],
@@ -652,13 +614,13 @@ fn malformed_and_unsupported_urls_are_one_line_usage_errors() {
         ] {
             let dir = tempfile::tempdir().expect("temp dir");
             for via in [Via::Flag, Via::Env] {
-                let what = format!("{url:?} via {via:?}: {}", args.join(" "));
-                let o = command(Some(url), via, args)
-                    .current_dir(dir.path())
-                    .output()
-                    .expect("run the migration binary");
-                assert_code(&o, &what, 2);
-                assert_one_line_error(&o, &what, needle);
+                let o = bin(args)
+                    .named(format!("{url:?} via {via:?}: {}", args.join(" ")))
+                    .via(via)
+                    .on(url)
+                    .dir(dir.path())
+                    .status(2);
+                assert_one_line_error(&o, needle);
             }
             let left: Vec<_> = std::fs::read_dir(dir.path())
                 .expect("read the temp dir")
@@ -678,11 +640,11 @@ fn urls_the_driver_cannot_parse_are_usage_errors() {
         "postgres://u:pw@/db",
         "mysql://root@127.0.0.1:port/x",
     ] {
-        let o = run(Some(url), &["current"]);
-        if o.status.code() != Some(2) {
-            wrong.push(format!("{url}: exit {:?}: {}", o.status.code(), stderr(&o)));
+        let o = bin(&["current"]).named(url).on(url).output();
+        if o.code() != Some(2) {
+            wrong.push(format!("{url}: exit {:?}: {}", o.code(), o.stderr()));
         } else {
-            assert_one_line_error(&o, url, "");
+            assert_one_line_error(&o, "");
         }
     }
     assert!(wrong.is_empty(), "not exit 2:\n{}", wrong.join("\n"));
@@ -698,7 +660,7 @@ async fn a_wrong_password_is_refused_in_one_line() {
     };
     let url = with_password(&tdb.url, "wrong");
     for args in [&["current"][..], &["upgrade", "head"]] {
-        let err = expect_error(Some(&url), args, 1, "Access denied");
+        let err = expect_error(&url, args, 1, "Access denied");
         assert!(
             err.contains("cannot connect to mysql://root:***@"),
             "names the masked URL: {err}"
@@ -718,7 +680,7 @@ on_every_server!(a_missing_database_is_named_and_not_created, |tdb| {
     const MISSING: &str = "does_not_exist_xyz";
     let url = with_database(&tdb.url, MISSING);
     for args in [&["current"][..], &["upgrade", "head"], &["status"]] {
-        expect_error(Some(&url), args, 1, MISSING);
+        expect_error(&url, args, 1, MISSING);
     }
     let conn = connect(&tdb).await;
     let sql = match tdb.backend {
@@ -741,16 +703,21 @@ on_every_server!(a_missing_database_is_named_and_not_created, |tdb| {
 // Revisions the code does not know
 
 on_every_backend!(revisions_the_code_does_not_know, |tdb| {
-    let url = Some(tdb.url.as_str());
-    expect(url, &["upgrade", "m20260102"], 0);
+    let url = tdb.url.as_str();
+    bin(&["upgrade", "m20260102"]).on(url).status(0);
     execute(
         &tdb,
         &format!("INSERT INTO seaql_migrations (version, applied_at) VALUES ('{GHOST}', 0)"),
     )
     .await;
-    let before = contents(&tdb).await;
+    writing_verbs_refuse_and_name_the_way_out(&tdb).await;
+    reading_verbs_name_it_and_check_exits_4(url);
+    allow_unknown_carries_on_and_keeps_the_row(&tdb).await;
+});
 
-    // Writing verbs refuse, name it and the way out, and change nothing.
+/// Writing verbs refuse, name it and the way out, and change nothing.
+async fn writing_verbs_refuse_and_name_the_way_out(tdb: &TestDb) {
+    let before = contents(tdb).await;
     for (args, way_out) in [
         (&["upgrade", "head"][..], "--allow-unknown"),
         (&["upgrade", "head", "--format", "json"], "--allow-unknown"),
@@ -758,68 +725,78 @@ on_every_backend!(revisions_the_code_does_not_know, |tdb| {
         (&["redo"], "--allow-unknown"),
         (&["stamp", "--yes", "head"], "--purge"),
     ] {
-        let err = expect_error(url, args, 2, GHOST);
+        let err = expect_error(&tdb.url, args, 2, GHOST);
         assert!(err.contains(way_out), "{err}");
         assert_eq!(
-            contents(&tdb).await,
+            contents(tdb).await,
             before,
             "`{}` changed the database",
             args.join(" ")
         );
     }
+}
 
-    // Reading verbs name it; `check` exits 4.
-    let o = expect(url, &["check"], 4);
+/// Reading verbs name it; `check` exits 4.
+fn reading_verbs_name_it_and_check_exits_4(url: &str) {
+    let o = bin(&["check"]).on(url).status(4);
     assert!(
-        format!("{}{}", stdout(&o), stderr(&o)).contains(GHOST),
-        "{}{}",
-        stdout(&o),
-        stderr(&o)
+        format!("{}{}", o.stdout(), o.stderr()).contains(GHOST),
+        "{}",
+        o.context()
     );
-    let o = expect(url, &["check", "--format", "json"], 4);
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    let v = bin(&["check", "--format", "json"]).on(url).status(4).json();
     assert_eq!(v["unknown"], serde_json::json!([GHOST]), "{v}");
     assert_eq!(v["exit_code"], 4, "{v}");
 
-    let o = expect(url, &["current"], 0);
-    assert_eq!(
-        stdout(&o),
-        format!("m20260102_000001_create_post\n{GHOST} (unknown: not in this migration crate)\n")
-    );
-    assert!(stderr(&o).contains(GHOST), "warns: {}", stderr(&o));
-    let o = expect(url, &["current", "--format", "json"], 0);
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    bin(&["current"])
+        .on(url)
+        .status(0)
+        .stdout_is(&format!(
+            "m20260102_000001_create_post\n{GHOST} (unknown: not in this migration crate)\n"
+        ))
+        .stderr_has(GHOST);
+    let v = bin(&["current", "--format", "json"])
+        .on(url)
+        .status(0)
+        .json();
     assert_eq!(v["unknown"][0]["version"], GHOST, "{v}");
     assert_eq!(
         v["current"],
         serde_json::json!(["m20260102_000001_create_post"])
     );
 
-    let o = expect(url, &["status"], 0);
+    let o = bin(&["status"]).on(url).status(0);
     assert!(
-        stdout(&o)
+        o.stdout()
             .lines()
             .any(|l| l.contains("unknown") && l.contains(GHOST)),
         "{}",
-        stdout(&o)
+        o.stdout()
     );
-    let o = expect(url, &["status", "--format", "json"], 0);
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    let v = bin(&["status", "--format", "json"])
+        .on(url)
+        .status(0)
+        .json();
     assert_eq!(v["unknown"][0]["version"], GHOST, "{v}");
+}
 
-    // `--allow-unknown` carries on, and keeps the row.
-    expect(url, &["upgrade", "head", "--allow-unknown"], 0);
+/// `--allow-unknown` carries on, and keeps the row.
+async fn allow_unknown_carries_on_and_keeps_the_row(tdb: &TestDb) {
+    bin(&["upgrade", "head", "--allow-unknown"])
+        .on(&tdb.url)
+        .status(0);
     let mut want: Vec<String> = ALL.iter().chain([&GHOST]).map(|s| s.to_string()).collect();
     want.sort();
-    assert_eq!(contents(&tdb).await.map(|c| c.versions), Some(want));
-    expect(url, &["check"], 4);
-});
+    assert_eq!(contents(tdb).await.map(|c| c.versions), Some(want));
+    bin(&["check"]).on(&tdb.url).status(4);
+}
 
 // ---------------------------------------------------------------------------------------
 // Passwords
 
-fn assert_no_secret(o: &Output, what: &str) {
-    for (stream, text) in [("stdout", stdout(o)), ("stderr", stderr(o))] {
+fn assert_no_secret(o: &Ran) {
+    let what = &o.what;
+    for (stream, text) in [("stdout", o.stdout()), ("stderr", o.stderr())] {
         for secret in [SECRET, SECRET_ENCODED, SECRET_DECODED] {
             assert!(
                 !text.contains(secret),
@@ -850,33 +827,37 @@ const VERBS: &[(&[&str], bool)] = &[
 const FORMATS: [&[&str]; 2] = [&[], &["--format", "json"]];
 const NOISES: [&[&str]; 4] = [&[], &["-q"], &["-v"], &["-vv"]];
 
+/// `args` with `url` given `via`, named with both.
+fn with_url(args: &[&str], url: &str, via: Via) -> Run {
+    bin(args)
+        .named(format!("{} (URL via {via:?})", args.join(" ")))
+        .via(via)
+        .on(url)
+}
+
 /// Every verb with `url` given `via`, in both formats, at each of `noises`: the
-/// commands, what each is, and the exit code each must have (`connected` for verbs that
-/// connect, 0 for the others).
-fn every_verb(url: &str, via: Via, noises: &[&[&str]], connected: i32) -> Vec<Run> {
+/// commands and the exit code each must have (`connected` for verbs that connect, 0 for
+/// the others).
+fn every_verb(url: &str, via: Via, noises: &[&[&str]], connected: i32) -> Vec<(Run, i32)> {
     let mut runs = Vec::new();
     for format in FORMATS {
         for noise in noises {
             for (verb, connects) in VERBS {
                 let args: Vec<&str> = verb.iter().chain(format).chain(*noise).copied().collect();
-                let what = format!("{} (URL via {via:?})", args.join(" "));
                 let code = if *connects { connected } else { 0 };
-                runs.push((what, command(Some(url), via, &args), code));
+                runs.push((with_url(&args, url, via), code));
             }
         }
     }
     runs
 }
 
-/// A command, what it is, the exit code it must have.
-type Run = (String, Command, i32);
-
-/// Runs each command in turn, asserting its exit code and that it shows no password.
-fn run_in_turn(runs: Vec<Run>) {
-    for (what, mut cmd, code) in runs {
-        let o = cmd.output().expect("run the migration binary");
-        assert_no_secret(&o, &what);
-        assert_code(&o, &what, code);
+/// Runs each command in turn, asserting that it shows no password and its exit code.
+fn run_in_turn(runs: Vec<(Run, i32)>) {
+    for (run, code) in runs {
+        let o = run.output();
+        assert_no_secret(&o);
+        o.exited(code);
     }
 }
 
@@ -884,8 +865,6 @@ fn run_in_turn(runs: Vec<Run>) {
 /// runs with one, successes and failures alike.
 #[tokio::test]
 async fn no_verb_ever_shows_the_password() {
-    // Independent rounds on databases of their own, side by side (each command waits
-    // on the server more than it computes).
     let mut dbs = Vec::new();
     for _ in 0..5 {
         match TestDb::new(Backend::Postgres).await {
@@ -895,45 +874,42 @@ async fn no_verb_ever_shows_the_password() {
     }
     let plain = with_password(&dbs[0].url, SECRET);
     let encoded = with_password(&dbs[0].url, SECRET_ENCODED);
-    let probe = run(Some(&plain), &["current"]);
-    assert_no_secret(&probe, "current");
-    if probe.status.code() != Some(0) {
-        assert!(
-            !std::env::var("CI").is_ok_and(|v| v == "true" || v == "1"),
-            "the PostgreSQL server must use trust authentication: {}",
-            stderr(&probe)
-        );
-        support::skipped("password test: PostgreSQL does not use trust authentication");
+    if !the_server_takes_any_password(&plain) {
         return;
     }
-    let rounds: Vec<Vec<Run>> = vec![
-        every_verb(
-            &with_password(&dbs[1].url, SECRET),
-            Via::Flag,
-            &NOISES[..2],
-            0,
-        ),
-        every_verb(
-            &with_password(&dbs[2].url, SECRET),
-            Via::Flag,
-            &NOISES[2..],
-            0,
-        ),
-        every_verb(
-            &with_password(&dbs[3].url, SECRET),
-            Via::Env,
-            &NOISES[..2],
-            0,
-        ),
-        every_verb(
-            &with_password(&dbs[4].url, SECRET),
-            Via::Env,
-            &NOISES[2..],
-            0,
-        ),
+    every_verb_in_rounds_side_by_side(&dbs[1..], &encoded);
+    errors_with_the_database_reachable(&[&plain, &encoded]);
+    help_shows_that_database_url_is_set_never_its_value(&plain);
+}
+
+/// Whether `url`'s server lets its password in (else the test is skipped, outside CI).
+fn the_server_takes_any_password(url: &str) -> bool {
+    let probe = bin(&["current"]).on(url).output();
+    assert_no_secret(&probe);
+    if probe.code() == Some(0) {
+        return true;
+    }
+    assert!(
+        !std::env::var("CI").is_ok_and(|v| v == "true" || v == "1"),
+        "the PostgreSQL server must use trust authentication: {}",
+        probe.stderr()
+    );
+    support::skipped("password test: PostgreSQL does not use trust authentication");
+    false
+}
+
+/// Independent rounds on databases of their own (four), side by side (each command waits
+/// on the server more than it computes), and one round with the encoded password.
+fn every_verb_in_rounds_side_by_side(dbs: &[TestDb], encoded: &str) {
+    let secret = |i: usize| with_password(&dbs[i].url, SECRET);
+    let rounds: Vec<Vec<(Run, i32)>> = vec![
+        every_verb(&secret(0), Via::Flag, &NOISES[..2], 0),
+        every_verb(&secret(1), Via::Flag, &NOISES[2..], 0),
+        every_verb(&secret(2), Via::Env, &NOISES[..2], 0),
+        every_verb(&secret(3), Via::Env, &NOISES[2..], 0),
         [Via::Flag, Via::Env]
             .into_iter()
-            .flat_map(|via| every_verb(&encoded, via, &NOISES[3..], 0))
+            .flat_map(|via| every_verb(encoded, via, &NOISES[3..], 0))
             .collect(),
     ];
     std::thread::scope(|s| {
@@ -941,9 +917,11 @@ async fn no_verb_ever_shows_the_password() {
             s.spawn(move || run_in_turn(round));
         }
     });
+}
 
-    // Errors with the database reachable.
-    for url in [&plain, &encoded] {
+/// Errors with the database reachable.
+fn errors_with_the_database_reachable(urls: &[&str]) {
+    for url in urls {
         for (args, code) in [
             (&["upgrade", "nope_nope"][..], 2),
             (&["upgrade", "m20260103", "--format", "json"], 2),
@@ -954,22 +932,17 @@ async fn no_verb_ever_shows_the_password() {
             (&["history", "-r", "current:nope_nope", "-vv"], 2),
         ] {
             for via in [Via::Flag, Via::Env] {
-                let what = format!("{} (URL via {via:?})", args.join(" "));
-                let o = command(Some(url), via, args)
-                    .output()
-                    .expect("run the migration binary");
-                assert_no_secret(&o, &what);
-                assert_code(&o, &what, code);
+                run_in_turn(vec![(with_url(args, url, via), code)]);
             }
         }
     }
-    // Help shows that DATABASE_URL is set, never its value.
+}
+
+/// Help shows that DATABASE_URL is set, never its value.
+fn help_shows_that_database_url_is_set_never_its_value(url: &str) {
     for args in [&["--help"][..], &["upgrade", "--help"], &["current", "-h"]] {
-        let o = command(Some(&plain), Via::Env, args)
-            .output()
-            .expect("run the migration binary");
-        assert_no_secret(&o, &args.join(" "));
-        assert_code(&o, &args.join(" "), 0);
+        let run = bin(args).named(args.join(" ")).via(Via::Env).on(url);
+        run_in_turn(vec![(run, 0)]);
     }
 }
 
@@ -1002,16 +975,15 @@ fn refused_and_unreachable_connections_never_show_the_password() {
         format!("postgres://u:{SECRET_ENCODED}@127.0.0.1:{port}/x"),
     ] {
         for via in [Via::Flag, Via::Env] {
-            for (what, cmd, code) in every_verb(&url, via, &NOISES[3..], 1) {
-                runs.push((code, spawn(what, cmd)));
+            for (run, code) in every_verb(&url, via, &NOISES[3..], 1) {
+                runs.push((code, spawn(run)));
             }
         }
     }
     for (code, run) in runs {
-        let what = run.what.clone();
         let (o, _) = run.finish(Duration::from_secs(120));
-        assert_no_secret(&o, &what);
-        assert_code(&o, &what, code);
+        assert_no_secret(&o);
+        o.exited(code);
     }
 }
 
@@ -1035,16 +1007,15 @@ fn malformed_urls_never_show_the_password() {
     .iter()
     .map(|url| {
         let what = format!("current -vv, URL {}", url.replace(SECRET, "<secret>"));
-        spawn(what, command(Some(url), Via::Flag, &["current", "-vv"]))
+        spawn(bin(&["current", "-vv"]).named(what).on(url))
     })
     .collect::<Vec<_>>();
     let mut leaks = Vec::new();
     for run in runs {
-        let what = run.what.clone();
         let (o, _) = run.finish(Duration::from_secs(60));
-        let shown = format!("{}{}", stdout(&o), stderr(&o));
+        let shown = format!("{}{}", o.stdout(), o.stderr());
         if shown.contains("S3cretPw") {
-            leaks.push(format!("{what}:\n{shown}"));
+            leaks.push(format!("{}:\n{shown}", o.what));
         }
     }
     assert!(

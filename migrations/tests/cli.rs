@@ -3,78 +3,50 @@
 #[path = "../../tests/support/mod.rs"]
 mod support;
 
-use std::process::{Command, Output};
+use std::process::Command;
 
-use support::{Backend, stderr, stdout};
+use support::run::{self, Run};
+use support::{Backend, stderr};
 
 const BIN: &str = env!("CARGO_BIN_EXE_migrations");
 
-/// Runs the binary with `args`, no DATABASE_URL from the environment, no colours.
-fn run(url: Option<&str>, args: &[&str]) -> Output {
-    let mut cmd = Command::new(BIN);
-    cmd.env_remove("DATABASE_URL")
-        .env("NO_COLOR", "1")
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-    if let Some(url) = url {
-        cmd.args(["--database-url", url]);
-    }
-    cmd.args(args).output().expect("run the migration binary")
-}
-
-/// Runs and asserts the exit code, showing both streams when it differs.
-fn expect(url: Option<&str>, args: &[&str], code: i32) -> Output {
-    let o = run(url, args);
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "`{}` exited {:?}\nstdout:\n{}\nstderr:\n{}",
-        args.join(" "),
-        o.status.code(),
-        stdout(&o),
-        stderr(&o)
-    );
-    o
+/// The binary with `args`, no DATABASE_URL from the environment, no colours.
+fn bin(args: &[&str]) -> Run {
+    run::migrations(BIN, args)
 }
 
 #[test]
 fn history_shows_the_branch_and_the_merge_newest_first() {
-    let o = expect(None, &["history"], 0);
-    insta::assert_snapshot!(stdout(&o));
+    let o = bin(&["history"]).status(0);
+    insta::assert_snapshot!(o.stdout());
 }
 
 #[test]
 fn history_verbose_heads_branches_and_show() {
     insta::assert_snapshot!(
         "history_verbose",
-        stdout(&expect(None, &["history", "-v"], 0))
+        bin(&["history", "-v"]).status(0).stdout()
     );
-    insta::assert_snapshot!("heads", stdout(&expect(None, &["heads"], 0)));
-    insta::assert_snapshot!("branches", stdout(&expect(None, &["branches"], 0)));
-    insta::assert_snapshot!(
-        "show_merge",
-        stdout(&expect(None, &["show", "20260104"], 0))
-    );
+    insta::assert_snapshot!("heads", bin(&["heads"]).status(0).stdout());
+    insta::assert_snapshot!("branches", bin(&["branches"]).status(0).stdout());
+    insta::assert_snapshot!("show_merge", bin(&["show", "20260104"]).status(0).stdout());
     insta::assert_snapshot!(
         "history_range",
-        stdout(&expect(
-            None,
-            &["history", "-r", "m20260102_000001_create_post:head-1"],
-            0
-        ))
+        bin(&["history", "-r", "m20260102_000001_create_post:head-1"])
+            .status(0)
+            .stdout()
     );
 }
 
 #[test]
 fn json_output_of_offline_verbs() {
-    let o = expect(None, &["heads", "--format", "json"], 0);
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("one JSON object");
+    let v = bin(&["heads", "--format", "json"]).status(0).json();
     assert_eq!(v["heads"][0]["id"], "m20260105_000001_index_post_title");
     assert_eq!(
         v["heads"][0]["parents"][0],
         "m20260104_000001_merge_published_and_tags"
     );
-    let o = expect(None, &["history", "--format", "json"], 0);
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("one JSON object");
+    let v = bin(&["history", "--format", "json"]).status(0).json();
     assert_eq!(v["revisions"].as_array().map(Vec::len), Some(6));
 }
 
@@ -86,21 +58,16 @@ fn bad_specs_are_one_line_usage_errors() {
         ("m20", "at least 4 characters"),
         ("head+1", "head"),
     ] {
-        let o = expect(None, &["show", spec], 2);
-        let err = stderr(&o);
-        assert!(err.contains(needle), "`show {spec}`: {err}");
-        assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+        bin(&["show", spec]).status(2).stderr_has(needle).one_line();
     }
 }
 
 #[test]
 fn a_missing_database_url_says_how_to_set_it() {
-    let o = expect(None, &["current"], 2);
-    let err = stderr(&o);
-    assert!(
-        err.contains("--database-url") && err.contains("DATABASE_URL"),
-        "{err}"
-    );
+    bin(&["current"])
+        .status(2)
+        .stderr_has("--database-url")
+        .stderr_has("DATABASE_URL");
 }
 
 #[test]
@@ -134,168 +101,284 @@ fn a_malformed_env_file_is_named_not_taken_for_a_missing_url() {
 
 #[test]
 fn malformed_and_unreachable_urls_never_show_the_password() {
-    let bad_scheme = expect(Some("oracle://app:hunter2@db/x"), &["current"], 2);
-    assert!(
-        stderr(&bad_scheme).contains("unsupported database URL scheme"),
-        "{}",
-        stderr(&bad_scheme)
-    );
-    let unreachable = expect(
-        Some("postgres://app:hunter2@127.0.0.1:1/nothing"),
-        &["upgrade", "head"],
-        1,
-    );
-    let err = stderr(&unreachable);
-    assert!(
-        err.contains("cannot connect to postgres://app:***@127.0.0.1:1/nothing"),
-        "{err}"
-    );
-    for o in [&bad_scheme, &unreachable] {
-        assert!(!stdout(o).contains("hunter2") && !stderr(o).contains("hunter2"));
+    let bad_scheme = bin(&["current"])
+        .on("oracle://app:hunter2@db/x")
+        .status(2)
+        .stderr_has("unsupported database URL scheme");
+    let unreachable = bin(&["upgrade", "head"])
+        .on("postgres://app:hunter2@127.0.0.1:1/nothing")
+        .status(1)
+        .stderr_has("cannot connect to postgres://app:***@127.0.0.1:1/nothing");
+    for o in [bad_scheme, unreachable] {
+        o.stdout_lacks("hunter2").stderr_lacks("hunter2");
     }
 }
 
+// The whole story, step by step, on each backend.
 on_every_backend!(the_whole_story_through_the_binary, |tdb| {
-    let url = Some(tdb.url.as_str());
-    // nothing applied yet; reading creates nothing
-    let o = expect(url, &["check"], 3);
-    assert!(
-        stdout(&o).starts_with("6 pending migrations"),
-        "{}",
-        stdout(&o)
-    );
-
-    // to a middle revision, by prefix without the leading m
-    let o = expect(url, &["upgrade", "20260102"], 0);
-    let err = stderr(&o);
-    assert!(
-        err.contains("Applied m20260101_000001_create_author ("),
-        "{err}"
-    );
-    assert!(
-        err.contains("Applied m20260102_000001_create_post ("),
-        "{err}"
-    );
-    let o = expect(url, &["current"], 0);
-    assert_eq!(stdout(&o), "m20260102_000001_create_post\n");
-
-    // the rest, then the state everywhere
-    expect(url, &["upgrade", "head"], 0);
-    assert_eq!(
-        stdout(&expect(url, &["check"], 0)),
-        "up to date at m20260105_000001_index_post_title\n"
-    );
-    let o = expect(url, &["status"], 0);
-    assert!(
-        stdout(&o).contains("6 applied, 0 pending"),
-        "{}",
-        stdout(&o)
-    );
-    let o = expect(url, &["history", "-i"], 0);
-    assert!(
-        stdout(&o)
-            .contains("-> m20260105_000001_index_post_title (head) (current), index post title"),
-        "{}",
-        stdout(&o)
-    );
-
-    // destructive verbs need `--yes` without a terminal, and change nothing without it
-    for verb in [
-        &["downgrade", "-1"][..],
-        &["stamp", "base"],
-        &["downgrade", "base", "--format", "json"],
-    ] {
-        let o = expect(url, verb, 2);
-        assert!(
-            stderr(&o).contains("confirm with `--yes`"),
-            "{}",
-            stderr(&o)
-        );
-        assert_eq!(stderr(&o).trim_end().lines().count(), 1, "{}", stderr(&o));
-    }
-    assert!(stdout(&expect(url, &["current"], 0)).starts_with("m20260105_000001_index_post_title"));
-
-    // back across the merge to the branch point: both branches go
-    let o = expect(
-        url,
-        &["downgrade", "--yes", "m20260102_000001_create_post"],
-        0,
-    );
-    let err = stderr(&o);
-    for id in [
-        "m20260105_000001_index_post_title",
-        "m20260104_000001_merge_published_and_tags",
-        "m20260103_000002_create_tag",
-        "m20260103_000001_add_post_published",
-    ] {
-        assert!(err.contains(&format!("Reverted {id} (")), "{err}");
-    }
-    assert_eq!(
-        stdout(&expect(url, &["current"], 0)),
-        "m20260102_000001_create_post\n"
-    );
-
-    // stamp the head without running anything, then downgrade -1 runs the real down
-    expect(url, &["stamp", "-y", "head"], 0);
-    assert_eq!(
-        stdout(&expect(url, &["check"], 0)),
-        "up to date at m20260105_000001_index_post_title\n"
-    );
-    expect(url, &["stamp", "-y", "m20260102_000001_create_post"], 0);
-    expect(url, &["upgrade", "heads"], 0);
-    let o = expect(url, &["downgrade", "-1", "--format", "json", "--yes"], 0);
-    let lines: Vec<serde_json::Value> = stdout(&o)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON lines"))
-        .collect();
-    assert_eq!(lines[0]["event"], "step");
-    assert_eq!(lines[0]["revision"], "m20260105_000001_index_post_title");
-    assert_eq!(lines[0]["direction"], "down");
-    assert_eq!(lines.last().unwrap()["event"], "done");
-    // redo is the local edit-run loop: no confirmation on this machine's databases
-    expect(url, &["redo"], 0);
-
-    let o = expect(url, &["status", "--format", "json"], 0);
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(v["pending"].as_array().map(Vec::len), Some(1));
-    assert_eq!(v["applied"], 5);
-
-    expect(url, &["downgrade", "base", "--yes"], 0);
-    let o = expect(url, &["current"], 0);
-    assert_eq!(stdout(&o), "");
-    assert!(
-        stderr(&o).contains("the database is at base"),
-        "{}",
-        stderr(&o)
-    );
+    let url = tdb.url.as_str();
+    story::nothing_is_applied_yet(url);
+    story::upgrade_to_a_middle_revision_by_a_prefix(url);
+    story::upgrade_the_rest_then_the_state_everywhere(url);
+    story::destructive_verbs_need_yes_without_a_terminal(url);
+    story::downgrade_across_the_merge_to_the_branch_point(url);
+    story::stamp_then_downgrade_runs_the_real_down(url);
+    story::downgrade_to_base(url);
     if tdb.backend == Backend::Sqlite {
         // a spec error changes nothing and exits 2
-        expect(url, &["upgrade", "m1999"], 2);
+        bin(&["upgrade", "m1999"]).on(url).status(2);
     }
 });
+
+/// The steps of `the_whole_story_through_the_binary`, in order.
+mod story {
+    use super::bin;
+
+    const HEAD: &str = "m20260105_000001_index_post_title";
+
+    /// Nothing applied yet; reading creates nothing.
+    pub fn nothing_is_applied_yet(url: &str) {
+        bin(&["check"])
+            .on(url)
+            .status(3)
+            .stdout_starts_with("6 pending migrations");
+    }
+
+    /// To a middle revision, by prefix without the leading m.
+    pub fn upgrade_to_a_middle_revision_by_a_prefix(url: &str) {
+        bin(&["upgrade", "20260102"])
+            .on(url)
+            .status(0)
+            .stderr_has("Applied m20260101_000001_create_author (")
+            .stderr_has("Applied m20260102_000001_create_post (");
+        bin(&["current"])
+            .on(url)
+            .status(0)
+            .stdout_is("m20260102_000001_create_post\n");
+    }
+
+    /// The rest, then the state everywhere.
+    pub fn upgrade_the_rest_then_the_state_everywhere(url: &str) {
+        bin(&["upgrade", "head"]).on(url).status(0);
+        bin(&["check"])
+            .on(url)
+            .status(0)
+            .stdout_is("up to date at m20260105_000001_index_post_title\n");
+        bin(&["status"])
+            .on(url)
+            .status(0)
+            .stdout_has("6 applied, 0 pending");
+        bin(&["history", "-i"])
+            .on(url)
+            .status(0)
+            .stdout_has("-> m20260105_000001_index_post_title (head) (current), index post title");
+    }
+
+    /// Destructive verbs need `--yes` without a terminal, and change nothing without it.
+    pub fn destructive_verbs_need_yes_without_a_terminal(url: &str) {
+        for verb in [
+            &["downgrade", "-1"][..],
+            &["stamp", "base"],
+            &["downgrade", "base", "--format", "json"],
+        ] {
+            bin(verb)
+                .on(url)
+                .status(2)
+                .stderr_has("confirm with `--yes`")
+                .one_line();
+        }
+        bin(&["current"]).on(url).status(0).stdout_starts_with(HEAD);
+    }
+
+    /// Back across the merge to the branch point: both branches go.
+    pub fn downgrade_across_the_merge_to_the_branch_point(url: &str) {
+        let mut o = bin(&["downgrade", "--yes", "m20260102_000001_create_post"])
+            .on(url)
+            .status(0);
+        for id in [
+            HEAD,
+            "m20260104_000001_merge_published_and_tags",
+            "m20260103_000002_create_tag",
+            "m20260103_000001_add_post_published",
+        ] {
+            o = o.stderr_has(&format!("Reverted {id} ("));
+        }
+        bin(&["current"])
+            .on(url)
+            .status(0)
+            .stdout_is("m20260102_000001_create_post\n");
+    }
+
+    /// Stamp the head without running anything, then `downgrade -1` runs the real down.
+    pub fn stamp_then_downgrade_runs_the_real_down(url: &str) {
+        bin(&["stamp", "-y", "head"]).on(url).status(0);
+        bin(&["check"])
+            .on(url)
+            .status(0)
+            .stdout_is("up to date at m20260105_000001_index_post_title\n");
+        bin(&["stamp", "-y", "m20260102_000001_create_post"])
+            .on(url)
+            .status(0);
+        bin(&["upgrade", "heads"]).on(url).status(0);
+        let lines = bin(&["downgrade", "-1", "--format", "json", "--yes"])
+            .on(url)
+            .status(0)
+            .json_lines();
+        assert_eq!(lines[0]["event"], "step");
+        assert_eq!(lines[0]["revision"], HEAD);
+        assert_eq!(lines[0]["direction"], "down");
+        assert_eq!(lines.last().unwrap()["event"], "done");
+        // redo is the local edit-run loop: no confirmation on this machine's databases
+        bin(&["redo"]).on(url).status(0);
+
+        let v = bin(&["status", "--format", "json"])
+            .on(url)
+            .status(0)
+            .json();
+        assert_eq!(v["pending"].as_array().map(Vec::len), Some(1));
+        assert_eq!(v["applied"], 5);
+    }
+
+    pub fn downgrade_to_base(url: &str) {
+        bin(&["downgrade", "base", "--yes"]).on(url).status(0);
+        bin(&["current"])
+            .on(url)
+            .status(0)
+            .stdout_is("")
+            .stderr_has("the database is at base");
+    }
+}
 
 /// On a real terminal `downgrade` shows its plan and asks: `n` changes nothing (exit 1,
 /// "cancelled"), `y` goes ahead. The terminal is a pseudo-terminal from util-linux
 /// `script`, else tmux.
 #[test]
 fn downgrade_asks_on_a_terminal_and_does_what_the_answer_says() {
+    let Some(on_terminal) = terminal::available() else {
+        return;
+    };
+    let db = terminal::AtTheHead::new();
+    let (code, shown) = on_terminal(&db.downgrade, "n");
+    if terminal::cannot_ask(&shown) {
+        return;
+    }
+    db.answering_n_changes_nothing(code, &shown);
+    let (code, shown) = on_terminal(&db.downgrade, "y");
+    db.answering_y_reverts_the_head(code, &shown);
+}
+
+/// A command on a pseudo-terminal: start it, type the answer once it asks, read what
+/// the terminal showed.
+mod terminal {
     use std::io::{Read, Write};
-    use std::process::Stdio;
+    use std::process::{Child, Command, Stdio};
     use std::sync::{Arc, Mutex};
+    use std::thread::JoinHandle;
     use std::time::{Duration, Instant};
+
+    use super::support::{self, stderr, stdout};
+    use super::{BIN, bin};
 
     const HEAD: &str = "m20260105_000001_index_post_title";
     const BELOW: &str = "m20260104_000001_merge_published_and_tags";
     const LIMIT: Duration = Duration::from_secs(60);
 
+    /// Runs a shell command on a terminal, types a key and Enter once it asks, and
+    /// returns the exit code and everything the terminal showed.
+    pub type OnTerminal = fn(&str, &str) -> (Option<i32>, String);
+
+    fn in_ci() -> bool {
+        std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+    }
+
+    /// `script`, else tmux; with neither the test is skipped, which CI does not allow.
+    pub fn available() -> Option<OnTerminal> {
+        if on_path("script") {
+            Some(with_script)
+        } else if on_path("tmux") {
+            Some(with_tmux)
+        } else {
+            assert!(
+                !in_ci(),
+                "CI needs util-linux `script` or tmux for the terminal test"
+            );
+            support::skipped("terminal prompt test: neither `script` nor `tmux` is installed");
+            None
+        }
+    }
+
+    /// Whether the binary answered that it cannot ask (then the test is skipped).
+    pub fn cannot_ask(shown: &str) -> bool {
+        if !shown.contains("without cargo-migrate's `prompt` feature") {
+            return false;
+        }
+        // `cargo test -p migrations` builds the runtime with this crate's features only.
+        assert!(!in_ci(), "the migration binary cannot ask:\n{shown}");
+        support::skipped(
+            "terminal prompt test: the migration binary was built without the `prompt` feature",
+        );
+        true
+    }
+
+    /// A SQLite database at the head, and the `downgrade -1` command line for it.
+    pub struct AtTheHead {
+        _dir: tempfile::TempDir,
+        url: String,
+        pub downgrade: String,
+    }
+
+    impl AtTheHead {
+        pub fn new() -> AtTheHead {
+            let dir = tempfile::tempdir().expect("temp dir");
+            // A space in the path: the command line goes through a shell.
+            let url = format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("prompt test.db").display()
+            );
+            bin(&["upgrade", "head"]).on(&url).status(0);
+            let downgrade = format!("{} --database-url {} downgrade -1", quote(BIN), quote(&url));
+            AtTheHead {
+                _dir: dir,
+                url,
+                downgrade,
+            }
+        }
+
+        /// The ids `current` prints, one a line (the head is marked `(head)`).
+        fn current(&self) -> Vec<String> {
+            bin(&["current"])
+                .on(&self.url)
+                .status(0)
+                .stdout()
+                .lines()
+                .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+                .collect()
+        }
+
+        pub fn answering_n_changes_nothing(&self, code: Option<i32>, shown: &str) {
+            assert_eq!(code, Some(1), "`n` cancels:\n{shown}");
+            assert!(shown.contains("revert") && shown.contains(HEAD), "{shown}");
+            assert!(shown.contains("cancelled"), "{shown}");
+            assert_eq!(self.current(), [HEAD], "`n` changed nothing");
+        }
+
+        pub fn answering_y_reverts_the_head(&self, code: Option<i32>, shown: &str) {
+            assert_eq!(code, Some(0), "`y` goes ahead:\n{shown}");
+            assert!(shown.contains(&format!("Reverted {HEAD} (")), "{shown}");
+            assert_eq!(self.current(), [BELOW], "`y` reverted the head");
+        }
+    }
+
     fn on_path(tool: &str) -> bool {
         std::env::var_os("PATH")
             .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
     }
+
     /// One POSIX shell word.
     fn quote(s: &str) -> String {
         format!("'{}'", s.replace('\'', r"'\''"))
     }
+
     /// Polls `done` every 50 ms until it holds or `LIMIT` passes.
     fn wait_until(mut done: impl FnMut() -> bool) -> bool {
         let start = Instant::now();
@@ -307,6 +390,7 @@ fn downgrade_asks_on_a_terminal_and_does_what_the_answer_says() {
         }
         done()
     }
+
     /// What the child sees: no CI (it refuses to ask there), no colours, a known terminal.
     fn child_env(cmd: &mut Command) -> &mut Command {
         cmd.env_remove("CI")
@@ -316,19 +400,12 @@ fn downgrade_asks_on_a_terminal_and_does_what_the_answer_says() {
             .env("TERM", "xterm")
     }
 
-    /// Runs `command` on a pseudo-terminal with `script`, types `key` and Enter once it
-    /// asks, and returns the exit code and everything the terminal showed.
-    fn with_script(command: &str, key: &str) -> (Option<i32>, String) {
-        let mut child = child_env(Command::new("script").args(["-qec", command, "/dev/null"]))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start script");
+    /// Everything `child` writes on its stdout, gathered by a thread as it comes.
+    fn gather(child: &mut Child) -> (Arc<Mutex<Vec<u8>>>, JoinHandle<()>) {
         let shown = Arc::new(Mutex::new(Vec::new()));
+        let mut out = child.stdout.take().expect("script's stdout");
         let reader = {
             let shown = Arc::clone(&shown);
-            let mut out = child.stdout.take().expect("script's stdout");
             std::thread::spawn(move || {
                 let mut buf = [0u8; 4096];
                 while let Ok(n) = out.read(&mut buf) {
@@ -339,17 +416,31 @@ fn downgrade_asks_on_a_terminal_and_does_what_the_answer_says() {
                 }
             })
         };
-        let text = |shown: &Arc<Mutex<Vec<u8>>>| {
-            String::from_utf8_lossy(&shown.lock().unwrap()).into_owned()
-        };
+        (shown, reader)
+    }
+
+    /// Stops `child` and fails the test with `why` and the screen.
+    fn give_up(child: &mut Child, why: String, shown: String) -> ! {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("{why}:\n{shown}");
+    }
+
+    /// On a pseudo-terminal of util-linux `script`.
+    fn with_script(command: &str, key: &str) -> (Option<i32>, String) {
+        let mut child = child_env(Command::new("script").args(["-qec", command, "/dev/null"]))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start script");
+        let (shown, reader) = gather(&mut child);
+        let text = || String::from_utf8_lossy(&shown.lock().unwrap()).into_owned();
         let mut stdin = child.stdin.take().expect("script's stdin");
-        let asked = wait_until(|| {
-            text(&shown).contains("Go ahead?") || matches!(child.try_wait(), Ok(Some(_)))
-        });
+        let asked =
+            wait_until(|| text().contains("Go ahead?") || matches!(child.try_wait(), Ok(Some(_))));
         if !asked {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("no question within {LIMIT:?}:\n{}", text(&shown));
+            give_up(&mut child, format!("no question within {LIMIT:?}"), text());
         }
         // The key, then Enter (a raw terminal reads Enter as \r).
         let _ = stdin.write_all(format!("{key}\r").as_bytes());
@@ -359,19 +450,15 @@ fn downgrade_asks_on_a_terminal_and_does_what_the_answer_says() {
             status = child.try_wait().ok().flatten();
             status.is_some()
         }) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "still running {LIMIT:?} after the answer:\n{}",
-                text(&shown)
-            );
+            let why = format!("still running {LIMIT:?} after the answer");
+            give_up(&mut child, why, text());
         }
         drop(stdin);
         let _ = reader.join();
-        (status.and_then(|s| s.code()), text(&shown))
+        (status.and_then(|s| s.code()), text())
     }
 
-    /// The same in a detached tmux session on a server of its own.
+    /// In a detached tmux session on a server of its own.
     fn with_tmux(command: &str, key: &str) -> (Option<i32>, String) {
         let dir = tempfile::tempdir().expect("temp dir");
         // A server of its own, whose socket goes with the directory.
@@ -419,69 +506,15 @@ fn downgrade_asks_on_a_terminal_and_does_what_the_answer_says() {
             .and_then(|s| s.trim().parse().ok());
         (code, shown)
     }
-
-    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-    let run_on_terminal: fn(&str, &str) -> (Option<i32>, String) = if on_path("script") {
-        with_script
-    } else if on_path("tmux") {
-        with_tmux
-    } else {
-        assert!(
-            !in_ci,
-            "CI needs util-linux `script` or tmux for the terminal test"
-        );
-        support::skipped("terminal prompt test: neither `script` nor `tmux` is installed");
-        return;
-    };
-
-    let dir = tempfile::tempdir().expect("temp dir");
-    // A space in the path: the command line goes through a shell.
-    let db_url = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("prompt test.db").display()
-    );
-    let url = Some(db_url.as_str());
-    expect(url, &["upgrade", "head"], 0);
-    let downgrade = format!(
-        "{} --database-url {} downgrade -1",
-        quote(BIN),
-        quote(&db_url)
-    );
-
-    // The ids `current` prints, one a line (the head is marked `(head)`).
-    let current = || -> Vec<String> {
-        stdout(&expect(url, &["current"], 0))
-            .lines()
-            .filter_map(|l| l.split_whitespace().next().map(str::to_string))
-            .collect()
-    };
-
-    let (code, shown) = run_on_terminal(&downgrade, "n");
-    if shown.contains("without cargo-migrate's `prompt` feature") {
-        // `cargo test -p migrations` builds the runtime with this crate's features only.
-        assert!(!in_ci, "the migration binary cannot ask:\n{shown}");
-        support::skipped(
-            "terminal prompt test: the migration binary was built without the `prompt` feature",
-        );
-        return;
-    }
-    assert_eq!(code, Some(1), "`n` cancels:\n{shown}");
-    assert!(shown.contains("revert") && shown.contains(HEAD), "{shown}");
-    assert!(shown.contains("cancelled"), "{shown}");
-    assert_eq!(current(), [HEAD], "`n` changed nothing");
-
-    let (code, shown) = run_on_terminal(&downgrade, "y");
-    assert_eq!(code, Some(0), "`y` goes ahead:\n{shown}");
-    assert!(shown.contains(&format!("Reverted {HEAD} (")), "{shown}");
-    assert_eq!(current(), [BELOW], "`y` reverted the head");
 }
 
 #[test]
 fn status_shows_the_execution_time_upgrade_printed() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
-    let o = expect(Some(&url), &["upgrade", "head"], 0);
-    let printed: Vec<(String, String)> = stderr(&o)
+    let o = bin(&["upgrade", "head"]).on(&url).status(0);
+    let printed: Vec<(String, String)> = o
+        .stderr()
         .lines()
         .filter_map(|l| l.trim().strip_prefix("Applied "))
         .filter_map(|l| {
@@ -489,8 +522,8 @@ fn status_shows_the_execution_time_upgrade_printed() {
             Some((id.to_string(), took.trim_end_matches(')').to_string()))
         })
         .collect();
-    assert_eq!(printed.len(), 6, "{}", stderr(&o));
-    let status = stdout(&expect(Some(&url), &["status"], 0));
+    assert_eq!(printed.len(), 6, "{}", o.stderr());
+    let status = bin(&["status"]).on(&url).status(0).stdout();
     for (id, took) in &printed {
         assert!(took.ends_with(" ms") && took != "0 ms", "{id}: {took}");
         let line = status.lines().find(|l| l.contains(id.as_str())).unwrap();

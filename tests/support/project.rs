@@ -4,7 +4,10 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
+
+use crate::support::Via;
+use crate::support::run::{Ran, Run};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_cargo-migrate");
 pub const REPO: &str = env!("CARGO_MANIFEST_DIR");
@@ -76,29 +79,9 @@ impl Project {
         cmd
     }
 
-    /// Runs `cargo-migrate migrate <args>` and checks its exit code.
-    pub fn expect(&self, args: &[&str], code: i32) -> Output {
-        self.expect_with(self.command(args), args, code)
-    }
-
-    pub fn expect_on(&self, url: &str, args: &[&str], code: i32) -> Output {
-        let mut cmd = self.command(args);
-        cmd.env("DATABASE_URL", url);
-        self.expect_with(cmd, args, code)
-    }
-
-    pub fn expect_with(&self, mut cmd: Command, args: &[&str], code: i32) -> Output {
-        let o = cmd.output().expect("run cargo-migrate");
-        assert_eq!(
-            o.status.code(),
-            Some(code),
-            "`cargo migrate {}` exited {:?}\nstdout:\n{}\nstderr:\n{}",
-            args.join(" "),
-            o.status.code(),
-            out(&o),
-            err(&o)
-        );
-        o
+    /// `cargo-migrate migrate <args>`, to run; `on` passes the URL as DATABASE_URL.
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::new("cargo migrate", self.command(&[]), args, Via::Env)
     }
 
     pub fn files(&self, rel: &str) -> Vec<String> {
@@ -113,18 +96,26 @@ impl Project {
         v
     }
 
+    /// The id of the migration `init` wrote.
+    pub fn first_migration(&self) -> String {
+        self.files("migration/src")
+            .into_iter()
+            .find(|f| f.starts_with('m') && f.ends_with(".rs"))
+            .expect("init writes a first migration")
+            .trim_end_matches(".rs")
+            .to_string()
+    }
+
     /// `init` with every backend, so all tests share one build of sea-orm.
     pub fn init(&self) {
-        self.expect(
-            &[
-                "init",
-                "--name",
-                &self.name,
-                "--database",
-                "sqlite,postgres,mysql",
-            ],
-            0,
-        );
+        self.run(&[
+            "init",
+            "--name",
+            &self.name,
+            "--database",
+            "sqlite,postgres,mysql",
+        ])
+        .status(0);
     }
 
     /// A migration crate exactly as `sea-orm-cli migrate init` and `migrate generate`
@@ -260,66 +251,38 @@ impl MigrationTrait for Migration {
 
     /// Runs the sea-orm-cli crate's own binary (sea-orm-migration's CLI) with `args`
     /// on `url`.
-    pub fn sea_orm_cli(&self, url: &str, args: &[&str]) -> Output {
-        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args(["run", "-q", "-p", &self.name, "--"])
-            .args(args)
+    pub fn sea_orm_cli(&self, url: &str, args: &[&str]) -> Ran {
+        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cmd.args(["run", "-q", "-p", &self.name, "--"])
             .current_dir(self.path())
             .env("CARGO_TARGET_DIR", target_dir())
-            .env("DATABASE_URL", url)
-            .env_remove("DATABASE_SCHEMA")
+            .env_remove("DATABASE_SCHEMA");
+        Run::new("cargo run -p <migration crate> --", cmd, args, Via::Env)
+            .on(url)
             .output()
-            .expect("run cargo")
     }
 
     /// The ids `create` printed (its stdout is the new files' paths).
     pub fn create(&self, args: &[&str]) -> String {
         let mut all = vec!["create"];
         all.extend(args);
-        let o = self.expect(&all, 0);
-        let path = PathBuf::from(out(&o).lines().next().unwrap_or_default());
+        let out = self.run(&all).status(0).stdout();
+        let path = PathBuf::from(out.lines().next().unwrap_or_default());
         path.file_stem().unwrap().to_string_lossy().into_owned()
     }
-}
-
-pub use crate::support::stdout as out;
-
-/// stderr, without cargo's lines about waiting for another test's build.
-pub fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr)
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("Blocking waiting for file lock"))
-        .map(|l| format!("{l}\n"))
-        .collect()
-}
-
-pub fn one_line(o: &Output) -> String {
-    let e = err(o);
-    assert_eq!(e.trim_end().lines().count(), 1, "one line expected:\n{e}");
-    e
 }
 
 /// `git <args>` in `dir` (as a test user, on branch `main`), which must succeed; its
 /// stdout.
 pub fn git(dir: &Path, args: &[&str]) -> String {
-    let o = Command::new("git")
-        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
+    let mut cmd = Command::new("git");
+    cmd.args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
         .args([
             "-c",
             "init.defaultBranch=main",
             "-c",
             "commit.gpgsign=false",
         ])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git runs");
-    assert!(
-        o.status.success(),
-        "git {}:\n{}{}",
-        args.join(" "),
-        out(&o),
-        err(&o)
-    );
-    out(&o)
+        .current_dir(dir);
+    Run::new("git", cmd, args, Via::Env).status(0).stdout()
 }
