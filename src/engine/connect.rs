@@ -36,6 +36,8 @@ pub struct Db {
 }
 
 impl Db {
+    /// Opens `url`: waits for an unreachable server up to `opts.wait`, and for a read-only
+    /// verb stands an empty in-memory database in for a SQLite file that does not exist.
     pub async fn connect(url: &DbUrl, opts: DbOptions) -> Result<Db> {
         let mut target = url.raw.clone();
         let mut absent = false;
@@ -152,14 +154,17 @@ impl Db {
         )))
     }
 
+    /// The open connection the verbs and steps run on.
     pub fn connection(&self) -> &DatabaseConnection {
         &self.conn
     }
 
+    /// Which database this is (SQLite, PostgreSQL or MySQL/MariaDB).
     pub fn backend(&self) -> DbBackend {
         self.conn.get_database_backend()
     }
 
+    /// The URL this database was opened from.
     pub fn url(&self) -> &DbUrl {
         &self.url
     }
@@ -179,6 +184,7 @@ impl Db {
         locked(self.url.scrub(&describe(err)), self.backend(), self.opts)
     }
 
+    /// Closes the connection; a failure to close is ignored.
     pub async fn close(self) {
         let _ = self.conn.close().await;
     }

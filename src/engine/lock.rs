@@ -25,6 +25,7 @@ use sea_orm_migration::sea_orm::{
 use crate::engine::connect::{Db, connect_options, describe};
 use crate::error::{Error, Result};
 
+/// The migration lock, held until [`Lock::release`] or until the process ends.
 pub struct Lock {
     held: Held,
 }

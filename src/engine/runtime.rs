@@ -17,7 +17,9 @@ use crate::model::spec::{AsSpec, Resolver, Spec};
 /// One change a writing verb is about to make, for a confirmation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
+    /// `upgrade`: run this revision's `up`.
     Apply(String),
+    /// `downgrade`: run this revision's `down`.
     Revert(String),
     /// `stamp`: record as applied without running it.
     Stamp(String),
@@ -41,7 +43,9 @@ pub trait Observer {
     fn confirm(&mut self, _changes: &[Change], _again: bool) -> Result<bool> {
         Ok(true)
     }
+    /// A step is about to run.
     fn step_started(&mut self, _revision: &str, _direction: Direction) {}
+    /// A step ran and was recorded.
     fn step_finished(&mut self, _outcome: &StepOutcome) {}
 }
 
@@ -63,6 +67,7 @@ pub struct WriteOptions {
 /// The database's state, as seen against this crate's graph.
 #[derive(Debug, Clone)]
 pub struct State {
+    /// The tracking tables' rows, as read.
     pub recorded: Recorded,
     /// Indexed by revision.
     pub applied: Vec<bool>,
@@ -83,6 +88,7 @@ impl State {
         self.applied_at.get(id).copied()
     }
 
+    /// How many of this crate's revisions are applied.
     pub fn applied_count(&self) -> usize {
         self.applied.iter().filter(|&&a| a).count()
     }
@@ -101,6 +107,8 @@ impl State {
     }
 }
 
+/// A migration crate's revisions and graph, and its tracking tables: runs the verbs
+/// against a [`Db`].
 pub struct Runtime {
     graph: Graph,
     revisions: Vec<Revision>,
@@ -119,6 +127,8 @@ struct Missing {
 }
 
 impl Runtime {
+    /// A runtime for `revisions`, tracked in the table `table`; fails if they do not form a
+    /// valid graph.
     pub fn new(revisions: Vec<Revision>, table: &str) -> Result<Runtime> {
         let graph = Graph::build(revisions.iter().map(Revision::node))?;
         Ok(Runtime {
@@ -130,6 +140,8 @@ impl Runtime {
         })
     }
 
+    /// The runtime of the migration crate `M`, which also knows the migration files in its
+    /// source directory that the binary does not contain.
     pub fn of<M: Migrations>() -> Result<Runtime> {
         let mut rt = Runtime::new(M::revisions(), &M::table_name())?;
         if let Some(dir) = M::source_dir() {
@@ -178,14 +190,17 @@ impl Runtime {
         }
     }
 
+    /// The revision graph.
     pub fn graph(&self) -> &Graph {
         &self.graph
     }
 
+    /// The tracking tables.
     pub fn tracking(&self) -> &Tracking {
         &self.tracking
     }
 
+    /// The revision at index `rev` of the graph.
     pub fn revision(&self, rev: usize) -> &Revision {
         &self.revisions[rev]
     }
@@ -631,11 +646,15 @@ impl Runtime {
 /// What `stamp` changed.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct StampOutcome {
+    /// Revisions recorded as applied, in topological order.
     pub added: Vec<String>,
+    /// Revisions no longer recorded as applied, children first.
     pub removed: Vec<String>,
+    /// Unknown revisions forgotten (`--purge`).
     pub purged: Vec<String>,
     /// Revisions whose recorded failure the stamp resolved.
     pub cleared: Vec<String>,
+    /// The current revisions after the stamp.
     pub current: Vec<String>,
 }
 

@@ -13,14 +13,18 @@ use crate::engine::connect::Db;
 use crate::engine::tracking::{Failure, StepFacts, Tracking, now_ms};
 use crate::error::{Error, Result};
 
+/// Which way a step runs a migration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
+    /// `up`: apply it.
     Up,
+    /// `down`: revert it.
     Down,
 }
 
 impl Direction {
+    /// `up` or `down`, as recorded with a failure.
     pub fn as_str(self) -> &'static str {
         match self {
             Direction::Up => "up",
@@ -32,8 +36,11 @@ impl Direction {
 /// What happened to one step.
 #[derive(Debug, Clone, Serialize)]
 pub struct StepOutcome {
+    /// The revision's id.
     pub revision: String,
+    /// Which way it ran.
     pub direction: Direction,
+    /// Wall time of the whole step, its record included, in milliseconds.
     pub duration_ms: f64,
     /// The execution time recorded with the step (an upgrade step), in whole ms: what
     /// `status` shows later, so what the step's line shows now.

@@ -22,6 +22,7 @@ use serde::Serialize;
 /// A row of the main tracking table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AppliedRow {
+    /// The revision's id.
     pub version: String,
     /// Unix seconds, as sea-orm-migration records it.
     pub applied_at: i64,
@@ -30,21 +31,29 @@ pub struct AppliedRow {
 /// A row of the side table.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct MetaRow {
+    /// The revision's id.
     pub version: String,
+    /// How long its `up` took, in whole milliseconds; `None` if not recorded (stamped
+    /// before, or applied by sea-orm-migration).
     pub execution_ms: Option<i64>,
+    /// When it was applied, in Unix milliseconds; `None` if not recorded.
     pub applied_at_ms: Option<i64>,
+    /// Who applied it (`cargo-migrate/<version> user@host`); `None` if not recorded.
     pub applied_by: Option<String>,
+    /// The checksum of its source when it was applied; `None` if not recorded.
     pub checksum: Option<String>,
     /// The last failure of this revision, if it has not succeeded since.
     pub failure: Option<Failure>,
 }
 
+/// A step that failed, or that is under way where nothing could roll it back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Failure {
     /// `up` or `down`.
     pub direction: String,
     /// Unix milliseconds.
     pub failed_at_ms: i64,
+    /// The database's message (free of secrets), or why the step is marked.
     pub error: String,
     /// False when the step ran outside a transaction (MySQL DDL, or a migration that
     /// opted out): part of it may have been applied.
@@ -54,7 +63,9 @@ pub struct Failure {
 /// What the database says: the applied rows and their side facts.
 #[derive(Debug, Clone, Default)]
 pub struct Recorded {
+    /// The main table's rows, in the order read.
     pub applied: Vec<AppliedRow>,
+    /// The side table's rows, by version.
     pub meta: HashMap<String, MetaRow>,
 }
 

@@ -3,32 +3,42 @@
 //! source regardless of its formatting and comments (the runtime): identifiers, string
 //! literals and punctuation with their byte spans; comments and whitespace skipped.
 
+/// What a token is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
+    /// An identifier or keyword.
     Ident(String),
     /// A string literal's value (escapes `\"` and `\\` resolved).
     Str(String),
+    /// One punctuation character.
     Punct(char),
     /// Numbers, chars, lifetimes: present, never looked into.
     Other,
 }
 
+/// One token with its byte span in the source.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {
+    /// What it is.
     pub kind: Kind,
+    /// Byte offset of its first character.
     pub start: usize,
+    /// Byte offset just past its last character.
     pub end: usize,
 }
 
 impl Token {
+    /// Whether it is the identifier `name`.
     pub fn is_ident(&self, name: &str) -> bool {
         matches!(&self.kind, Kind::Ident(i) if i == name)
     }
 
+    /// Whether it is the punctuation `c`.
     pub fn is_punct(&self, c: char) -> bool {
         self.kind == Kind::Punct(c)
     }
 
+    /// The identifier, if it is one.
     pub fn ident(&self) -> Option<&str> {
         match &self.kind {
             Kind::Ident(i) => Some(i),
@@ -37,6 +47,8 @@ impl Token {
     }
 }
 
+/// The tokens of `src`, comments and whitespace skipped. Never fails: malformed input
+/// (an unclosed string or comment) ends at the end of `src`.
 pub fn tokens(src: &str) -> Vec<Token> {
     let b = src.as_bytes();
     let mut out = Vec::new();

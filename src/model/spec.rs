@@ -13,11 +13,16 @@
 
 use crate::model::graph::Graph;
 
+/// A parsed revision spec (no range).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Spec {
+    /// `head`: the single head.
     Head,
+    /// `heads`: every head.
     Heads,
+    /// `base`: the empty state, below every revision.
     Base,
+    /// `current`: the database's current revisions.
     Current,
     /// A full id or a prefix, as typed.
     Rev(String),
@@ -86,66 +91,108 @@ pub fn needs_state(input: &str) -> bool {
     parse(input).is_ok_and(|spec| spec.needs_state())
 }
 
+/// A `history -r` range, `START:END`; a missing side is open.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RangeSpec {
+    /// The oldest revision shown; `None`: from the bases.
     pub start: Option<Spec>,
+    /// The newest revision shown; `None`: up to the heads.
     pub end: Option<Spec>,
 }
 
 const EXPECTED: &str =
     "expected `head`, `heads`, `base`, `current`, a revision id, `+N`, `-N` or `<rev>±N`";
 
+/// A spec that does not parse or does not resolve; each says what was expected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SpecError {
+    /// Input that is not a spec.
     #[error("`{input}` is not a revision: {why}; {EXPECTED}")]
-    Syntax { input: String, why: String },
+    Syntax {
+        /// The input, on one line.
+        input: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// A range where one revision was expected.
     #[error("`{0}` is a range; ranges are only accepted by `history -r START:END`")]
     RangeNotAllowed(String),
+    /// A range that is not `START:END`, `START:` or `:END`.
     #[error("`{0}` is not a history range: expected `START:END`, `START:` or `:END`")]
     BadRange(String),
+    /// A prefix shorter than 4 characters.
     #[error("`{0}` is too short: give at least 4 characters of a revision id")]
     TooShort(String),
+    /// No revision has this id or prefix.
     #[error("no revision matches `{0}`; `history` lists the revision ids")]
     UnknownRevision(String),
+    /// A prefix that several revisions share.
     #[error("`{input}` matches {count} revisions: {list}; give more characters")]
     Ambiguous {
+        /// The prefix, as typed.
         input: String,
+        /// How many revisions it matches.
         count: usize,
+        /// Those revisions, comma-separated.
         list: String,
     },
+    /// `head` (or a walk from `heads`) when there are several heads.
     #[error(
         "there are {} heads ({}): run `cargo migrate merge` to join them, name one of them, or use `heads`",
         .heads.len(), .heads.join(", ")
     )]
-    MultipleHeads { heads: Vec<String> },
+    MultipleHeads {
+        /// The heads, in topological order.
+        heads: Vec<String>,
+    },
+    /// A step from `current` when the database is at several revisions.
     #[error(
         "the database is at {} revisions ({}); name the revision you mean instead of a relative step",
         .current.len(), .current.join(", ")
     )]
-    AmbiguousCurrent { current: Vec<String> },
+    AmbiguousCurrent {
+        /// The database's current revisions.
+        current: Vec<String>,
+    },
+    /// A walk that meets a branch point or a merge and cannot choose.
     #[error("`{input}` is ambiguous: `{at}` {what} ({}); name the revision you mean", .options.join(", "))]
     AmbiguousWalk {
+        /// The spec, as typed.
         input: String,
+        /// The revision where the walk forks.
         at: String,
+        /// What it is there (`is a branch point`, `is a merge of`, ...).
         what: &'static str,
+        /// The revisions it could go on to.
         options: Vec<String>,
     },
+    /// A forward walk longer than the revisions above its start.
     #[error("`{input}` goes past the head `{head}` (only {available} revisions above)")]
     PastHead {
+        /// The spec, as typed.
         input: String,
+        /// The head it reached.
         head: String,
+        /// How many steps there were.
         available: u64,
     },
+    /// A backward walk past the bases.
     #[error("`{0}` goes below base")]
     BelowBase(String),
+    /// A relative step from a spec that names several revisions.
     #[error("`{0}` names several revisions; a relative step needs exactly one")]
     SetAnchor(String),
+    /// A range whose start is not an ancestor of its end.
     #[error("range `{range}`: `{start}` is not an ancestor of `{end}`")]
     NotAncestor {
+        /// The range, as typed.
         range: String,
+        /// Its start.
         start: String,
+        /// Its end.
         end: String,
     },
+    /// `current` or a relative step where the verb reads no database.
     #[error("`{0}` needs the database's state, which this verb does not read")]
     NeedsDatabase(String),
 }
@@ -239,12 +286,16 @@ pub fn parse_range(input: &str) -> Result<RangeSpec, SpecError> {
     })
 }
 
+/// Resolves specs to revisions of a graph, against the database's current revisions
+/// when it has them.
 pub struct Resolver<'g> {
     graph: &'g Graph,
     current: Option<&'g [usize]>,
 }
 
 impl<'g> Resolver<'g> {
+    /// A resolver for `graph`; `current`: the database's current revisions, `None` for a
+    /// verb that reads no database.
     pub fn new(graph: &'g Graph, current: Option<&'g [usize]>) -> Self {
         Resolver { graph, current }
     }
@@ -254,6 +305,7 @@ impl<'g> Resolver<'g> {
         self.resolve(&parse_with(self.graph, input)?)
     }
 
+    /// The revisions `spec` names ([`Spec::Base`]: none).
     pub fn resolve(&self, spec: &Spec) -> Result<Vec<usize>, SpecError> {
         let g = self.graph;
         match spec {
