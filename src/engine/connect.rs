@@ -4,7 +4,8 @@
 use std::time::{Duration, Instant};
 
 use sea_orm_migration::sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 
 use crate::engine::url::DbUrl;
@@ -182,6 +183,18 @@ impl Db {
     /// The text of a database error, free of secrets (see [`locked`]).
     pub fn message(&self, err: &DbErr) -> String {
         locked(self.url.scrub(&describe(err)), self.backend(), self.opts)
+    }
+
+    /// Opens a transaction, `BEGIN IMMEDIATE` on SQLite so that it holds the write lock
+    /// from its start (a step's, or a verb's tracking changes).
+    pub(crate) async fn begin(&self) -> Result<DatabaseTransaction> {
+        self.conn
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| self.error(e))
     }
 
     /// Closes the connection; a failure to close is ignored.

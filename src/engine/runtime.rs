@@ -341,7 +341,7 @@ impl Runtime {
             .await?;
         let result = async {
             let order = self.graph.topo_order();
-            let txn = begin(db).await?;
+            let txn = db.begin().await?;
             let mut outcome = StampOutcome::default();
             if purge {
                 for row in &state.unknown {
@@ -415,7 +415,7 @@ impl Runtime {
             })
             .await?;
         let result = async {
-            let txn = begin(db).await?;
+            let txn = db.begin().await?;
             let mut done = Vec::new();
             for r in chosen {
                 if let Some(sum) = self.revisions[r].checksum() {
@@ -523,7 +523,7 @@ impl Runtime {
         })
         .await?;
         let installed = async {
-            let txn = begin(db).await?;
+            let txn = db.begin().await?;
             self.tracking.install(&txn).await.map_err(|e| db.error(e))?;
             txn.commit().await.map_err(|e| db.error(e))
         }
@@ -691,17 +691,6 @@ fn stamp_changes(graph: &Graph, state: &State, desired: &[bool], purge: bool) ->
         }
     }
     changes
-}
-
-async fn begin(db: &Db) -> Result<sea_orm_migration::sea_orm::DatabaseTransaction> {
-    use sea_orm_migration::sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
-    db.connection()
-        .begin_with_options(TransactionOptions {
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| db.error(e))
 }
 
 fn unknown_error(unknown: &[AppliedRow], verb: &str, flag: &str) -> Error {
