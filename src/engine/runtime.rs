@@ -4,10 +4,12 @@
 
 use std::time::Duration;
 
+use sea_orm_migration::sea_orm::DatabaseTransaction;
+
 use crate::engine::connect::Db;
 use crate::engine::lock::Lock;
 use crate::engine::step::{Direction, StepContext, StepOutcome, run_step};
-use crate::engine::tracking::{AppliedRow, Recorded, Tracking};
+use crate::engine::tracking::{AppliedRow, Recorded, StepFacts, Tracking};
 use crate::error::{Error, Result};
 use crate::model::graph::Graph;
 use crate::model::plan;
@@ -340,63 +342,74 @@ impl Runtime {
             })
             .await?;
         let result = async {
-            let order = self.graph.topo_order();
             let txn = db.begin().await?;
-            let mut outcome = StampOutcome::default();
-            if purge {
-                for row in &state.unknown {
-                    outcome.purged.push(row.version.clone());
-                    self.tracking
-                        .delete(&txn, &row.version)
-                        .await
-                        .map_err(|e| db.error(e))?;
-                }
-            }
-            for &r in order.iter().rev() {
-                if state.applied[r] && !desired[r] {
-                    self.tracking
-                        .delete(&txn, self.graph.id(r))
-                        .await
-                        .map_err(|e| db.error(e))?;
-                    outcome.removed.push(self.graph.id(r).to_string());
-                }
-            }
-            for &r in order {
-                if desired[r] && !state.applied[r] {
-                    let facts = crate::engine::tracking::StepFacts {
-                        execution_ms: 0,
-                        applied_by: format!("{} (stamp)", self.applied_by),
-                        checksum: self.revisions[r].checksum().map(str::to_string),
-                    };
-                    self.tracking
-                        .insert(&txn, self.graph.id(r), &facts)
-                        .await
-                        .map_err(|e| db.error(e))?;
-                    outcome.added.push(self.graph.id(r).to_string());
-                }
-            }
-            // The stamped state is the truth now: earlier failures are resolved.
-            for meta in state.recorded.meta.values() {
-                if meta.failure.is_some() {
-                    self.tracking
-                        .clear_failure(&txn, &meta.version)
-                        .await
-                        .map_err(|e| db.error(e))?;
-                    outcome.cleared.push(meta.version.clone());
-                }
-            }
+            let mut outcome = self.stamp_rows(db, &txn, &state, &desired, purge).await?;
             txn.commit().await.map_err(|e| db.error(e))?;
-            outcome.current = self
-                .graph
-                .frontier(&desired)
-                .into_iter()
-                .map(|r| self.graph.id(r).to_string())
-                .collect();
+            outcome.current = ids(&self.graph, &self.graph.frontier(&desired));
             Ok(outcome)
         }
         .await;
         lock.release().await;
         result
+    }
+
+    /// `stamp`'s changes to the tracking tables, in `txn`: forgets the unknown rows
+    /// (`purge`), then the applied revisions `desired` leaves out (children first), then
+    /// records the `desired` ones not applied yet (parents first), and clears every
+    /// recorded failure.
+    async fn stamp_rows(
+        &self,
+        db: &Db,
+        txn: &DatabaseTransaction,
+        state: &State,
+        desired: &[bool],
+        purge: bool,
+    ) -> Result<StampOutcome> {
+        let order = self.graph.topo_order();
+        let mut outcome = StampOutcome::default();
+        if purge {
+            for row in &state.unknown {
+                outcome.purged.push(row.version.clone());
+                self.tracking
+                    .record_reverted(txn, &row.version)
+                    .await
+                    .map_err(|e| db.error(e))?;
+            }
+        }
+        for &r in order.iter().rev() {
+            if state.applied[r] && !desired[r] {
+                self.tracking
+                    .record_reverted(txn, self.graph.id(r))
+                    .await
+                    .map_err(|e| db.error(e))?;
+                outcome.removed.push(self.graph.id(r).to_string());
+            }
+        }
+        for &r in order {
+            if desired[r] && !state.applied[r] {
+                let facts = StepFacts {
+                    execution_ms: 0,
+                    applied_by: format!("{} (stamp)", self.applied_by),
+                    checksum: self.revisions[r].checksum().map(str::to_string),
+                };
+                self.tracking
+                    .record_applied(txn, self.graph.id(r), &facts)
+                    .await
+                    .map_err(|e| db.error(e))?;
+                outcome.added.push(self.graph.id(r).to_string());
+            }
+        }
+        // The stamped state is the truth now: earlier failures are resolved.
+        for meta in state.recorded.meta.values() {
+            if meta.failure.is_some() {
+                self.tracking
+                    .clear_failure(txn, &meta.version)
+                    .await
+                    .map_err(|e| db.error(e))?;
+                outcome.cleared.push(meta.version.clone());
+            }
+        }
+        Ok(outcome)
     }
 
     /// `rehash [REV...]`: records the current checksum of applied revisions whose

@@ -278,7 +278,7 @@ impl Tracking {
 
     /// Records `version` as applied, with its facts, clearing any failure (one round
     /// trip, inside the caller's transaction if it has one).
-    pub async fn insert<C: ConnectionTrait>(
+    pub async fn record_applied<C: ConnectionTrait>(
         &self,
         db: &C,
         version: &str,
@@ -288,7 +288,11 @@ impl Tracking {
     }
 
     /// Removes `version` from the applied set, with its side facts (one round trip).
-    pub async fn delete<C: ConnectionTrait>(&self, db: &C, version: &str) -> Result<(), DbErr> {
+    pub async fn record_reverted<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        version: &str,
+    ) -> Result<(), DbErr> {
         self.record(db, version, None, None, false).await
     }
 
@@ -309,27 +313,64 @@ impl Tracking {
     ) -> Result<(), DbErr> {
         let backend = db.get_database_backend();
         if backend == DbBackend::MySql {
-            // Several statements in one text query (the driver allows it); the values
-            // are written into the SQL as literals that no SQL mode can misread.
-            let mut sql = String::new();
-            if own_transaction {
-                sql.push_str("START TRANSACTION;\n");
-            }
-            sql.push_str(&self.mysql_record(version, facts, now_ms()));
-            if let Some((next, failure)) = next {
-                sql.push_str(&self.mysql_failure(next, failure, now_ms()));
-            }
-            if own_transaction {
-                sql.push_str("COMMIT");
-            }
-            let result = db.execute_unprepared(&sql).await;
-            if result.is_err() && own_transaction {
-                // a statement failed: the rest did not run, the transaction is still open
-                let _ = db.execute_unprepared("ROLLBACK").await;
-            }
-            result?;
-            return Ok(());
+            return self
+                .mysql_record_all(db, version, facts, next, own_transaction)
+                .await;
         }
+        let stmt = self.record_statement(backend, version, facts, own_transaction);
+        let result = db.execute_raw(stmt).await;
+        if result.is_err() && own_transaction && backend == DbBackend::Sqlite {
+            // a statement failed: the rest did not run, the transaction is still open
+            let _ = db.execute_unprepared("ROLLBACK").await;
+        }
+        result?;
+        if let Some((next, failure)) = next {
+            self.record_failure(db, next, failure).await?;
+        }
+        Ok(())
+    }
+
+    /// MySQL: [`Tracking::record`] in one text query.
+    async fn mysql_record_all<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        version: &str,
+        facts: Option<&StepFacts>,
+        next: Option<(&str, &Failure)>,
+        own_transaction: bool,
+    ) -> Result<(), DbErr> {
+        // Several statements in one text query (the driver allows it); the values
+        // are written into the SQL as literals that no SQL mode can misread.
+        let mut sql = String::new();
+        if own_transaction {
+            sql.push_str("START TRANSACTION;\n");
+        }
+        sql.push_str(&self.mysql_record(version, facts, now_ms()));
+        if let Some((next, failure)) = next {
+            sql.push_str(&self.mysql_failure(next, failure, now_ms()));
+        }
+        if own_transaction {
+            sql.push_str("COMMIT");
+        }
+        let result = db.execute_unprepared(&sql).await;
+        if result.is_err() && own_transaction {
+            // a statement failed: the rest did not run, the transaction is still open
+            let _ = db.execute_unprepared("ROLLBACK").await;
+        }
+        result?;
+        Ok(())
+    }
+
+    /// PostgreSQL and SQLite: the one statement that records `version` as applied (or
+    /// reverted, without `facts`); on SQLite wrapped in `BEGIN IMMEDIATE`/`COMMIT` when
+    /// `own_transaction`.
+    fn record_statement(
+        &self,
+        backend: DbBackend,
+        version: &str,
+        facts: Option<&StepFacts>,
+        own_transaction: bool,
+    ) -> Statement {
         let now = now_ms();
         let (t, m) = (quote(backend, &self.table), quote(backend, &self.meta));
         let (begin, commit) = if own_transaction && backend == DbBackend::Sqlite {
@@ -337,7 +378,7 @@ impl Tracking {
         } else {
             ("", "")
         };
-        let stmt = match (backend, facts) {
+        match (backend, facts) {
             (DbBackend::Postgres, Some(facts)) => Statement::from_sql_and_values(
                 backend,
                 format!(
@@ -393,17 +434,7 @@ impl Tracking {
                 ),
                 [version.into(), version.into()],
             ),
-        };
-        let result = db.execute_raw(stmt).await;
-        if result.is_err() && own_transaction && backend == DbBackend::Sqlite {
-            // a statement failed: the rest did not run, the transaction is still open
-            let _ = db.execute_unprepared("ROLLBACK").await;
         }
-        result?;
-        if let Some((next, failure)) = next {
-            self.record_failure(db, next, failure).await?;
-        }
-        Ok(())
     }
 
     /// MySQL: the statements that record `version` as applied (or reverted, without

@@ -325,8 +325,8 @@ impl<'g> Resolver<'g> {
                 .map(<[usize]>::to_vec)
                 .ok_or_else(|| SpecError::NeedsDatabase("current".to_string())),
             Spec::Rev(text) => self.revision(text).map(|r| vec![r]),
-            Spec::Relative(n) => self.walk("", &Spec::Current, *n),
-            Spec::Offset(anchor, n) => self.walk("", anchor, *n),
+            Spec::Relative(n) => self.walk(&Spec::Current, *n),
+            Spec::Offset(anchor, n) => self.walk(anchor, *n),
         }
     }
 
@@ -369,9 +369,20 @@ impl<'g> Resolver<'g> {
     }
 
     /// Steps `n` times from the single revision `anchor` names.
-    fn walk(&self, _input: &str, anchor: &Spec, n: i64) -> Result<Vec<usize>, SpecError> {
-        let g = self.graph;
+    fn walk(&self, anchor: &Spec, n: i64) -> Result<Vec<usize>, SpecError> {
         let input = display(anchor, n);
+        let start = self.anchor(anchor, &input)?;
+        let at = if n > 0 {
+            self.walk_up(start, n as u64, input)?
+        } else {
+            self.walk_down(start, n.unsigned_abs(), input)?
+        };
+        Ok(at.into_iter().collect())
+    }
+
+    /// Where a walk `input` starts: the one revision `anchor` names (`None`: base).
+    fn anchor(&self, anchor: &Spec, input: &str) -> Result<Option<usize>, SpecError> {
+        let g = self.graph;
         let start = match anchor {
             Spec::Current => {
                 let current = self.resolve(&Spec::Current)?;
@@ -394,62 +405,80 @@ impl<'g> Resolver<'g> {
             other => {
                 let set = self.resolve(other)?;
                 if set.len() > 1 {
-                    return Err(SpecError::SetAnchor(input));
+                    return Err(SpecError::SetAnchor(input.to_string()));
                 }
                 set
             }
         };
-        let mut at: Option<usize> = start.first().copied();
-        if n > 0 {
-            for step in 0..n as u64 {
-                let options: Vec<usize> = match at {
-                    None => g.bases(),
-                    Some(r) => g.children(r).to_vec(),
-                };
-                match options.as_slice() {
-                    [] => {
-                        let head = at.map_or("base".to_string(), |r| g.id(r).to_string());
-                        return Err(SpecError::PastHead {
-                            input,
-                            head,
-                            available: step,
-                        });
-                    }
-                    [one] => at = Some(*one),
-                    many => {
-                        return Err(SpecError::AmbiguousWalk {
-                            input,
-                            at: at.map_or("base".to_string(), |r| g.id(r).to_string()),
-                            what: if at.is_some() {
-                                "is a branch point"
-                            } else {
-                                "has several base revisions"
-                            },
-                            options: self.names(many),
-                        });
-                    }
+        Ok(start.first().copied())
+    }
+
+    /// `n` steps towards the heads from `at` (`None`: base), for the walk `input`.
+    fn walk_up(
+        &self,
+        mut at: Option<usize>,
+        n: u64,
+        input: String,
+    ) -> Result<Option<usize>, SpecError> {
+        let g = self.graph;
+        for step in 0..n {
+            let options: Vec<usize> = match at {
+                None => g.bases(),
+                Some(r) => g.children(r).to_vec(),
+            };
+            match options.as_slice() {
+                [] => {
+                    let head = at.map_or("base".to_string(), |r| g.id(r).to_string());
+                    return Err(SpecError::PastHead {
+                        input,
+                        head,
+                        available: step,
+                    });
                 }
-            }
-        } else {
-            for _ in 0..n.unsigned_abs() {
-                let Some(r) = at else {
-                    return Err(SpecError::BelowBase(input));
-                };
-                match g.parents(r) {
-                    [] => at = None,
-                    [one] => at = Some(*one),
-                    many => {
-                        return Err(SpecError::AmbiguousWalk {
-                            input,
-                            at: g.id(r).to_string(),
-                            what: "is a merge of",
-                            options: self.names(many),
-                        });
-                    }
+                [one] => at = Some(*one),
+                many => {
+                    return Err(SpecError::AmbiguousWalk {
+                        input,
+                        at: at.map_or("base".to_string(), |r| g.id(r).to_string()),
+                        what: if at.is_some() {
+                            "is a branch point"
+                        } else {
+                            "has several base revisions"
+                        },
+                        options: self.names(many),
+                    });
                 }
             }
         }
-        Ok(at.into_iter().collect())
+        Ok(at)
+    }
+
+    /// `n` steps towards base from `at` (`None`: base), for the walk `input`.
+    fn walk_down(
+        &self,
+        mut at: Option<usize>,
+        n: u64,
+        input: String,
+    ) -> Result<Option<usize>, SpecError> {
+        let g = self.graph;
+        for _ in 0..n {
+            let Some(r) = at else {
+                return Err(SpecError::BelowBase(input));
+            };
+            match g.parents(r) {
+                [] => at = None,
+                [one] => at = Some(*one),
+                many => {
+                    return Err(SpecError::AmbiguousWalk {
+                        input,
+                        at: g.id(r).to_string(),
+                        what: "is a merge of",
+                        options: self.names(many),
+                    });
+                }
+            }
+        }
+        Ok(at)
     }
 
     /// A history range, newest first.
