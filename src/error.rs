@@ -6,6 +6,7 @@ use crate::model::spec::SpecError;
 
 /// Exit codes of the runtime and the subcommand (README, "Exit codes").
 pub mod exit {
+    /// Success.
     pub const OK: u8 = 0;
     /// A migration or database error.
     pub const FAILURE: u8 = 1;
@@ -19,11 +20,14 @@ pub mod exit {
     pub const BUILD_FAILED: u8 = 101;
 }
 
+/// Everything the runtime's verbs can fail with; [`Error::exit_code`] maps each to an
+/// exit code.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The migration crate's revisions do not form a valid graph.
     #[error("the migration crate's revisions are inconsistent: {0}")]
     Graph(#[from] GraphError),
+    /// A revision spec that does not parse or does not resolve.
     #[error(transparent)]
     Spec(#[from] SpecError),
     /// A plan that cannot be made as asked.
@@ -46,20 +50,29 @@ pub enum Error {
         "cargo-migrate panicked at {location}: {message}; this is a bug in cargo-migrate \
          (RUST_BACKTRACE=1 prints the backtrace)"
     )]
-    Panic { location: String, message: String },
+    Panic {
+        /// `file:line:column` of the panic.
+        location: String,
+        /// The panic's message.
+        message: String,
+    },
     /// A broken invariant of cargo-migrate's own code: a bug.
     #[error("internal error: {0}; this is a bug in cargo-migrate")]
     Internal(String),
     /// A migration's own code (or its DDL) failed.
     #[error("{direction} of `{id}` failed: {message}")]
     Migration {
+        /// The migration's revision id.
         id: String,
+        /// `upgrade` or `downgrade`.
         direction: &'static str,
+        /// The database's message (free of secrets) and what it left behind.
         message: String,
     },
 }
 
 impl Error {
+    /// The process exit code for this error ([`exit`]).
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Graph(_)
@@ -75,9 +88,11 @@ impl Error {
         }
     }
 
+    /// A [`Error::Usage`] with `message`.
     pub fn usage(message: impl Into<String>) -> Self {
         Error::Usage(message.into())
     }
 }
 
+/// A result whose error is the runtime's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

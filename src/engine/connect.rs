@@ -4,7 +4,8 @@
 use std::time::{Duration, Instant};
 
 use sea_orm_migration::sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 
 use crate::engine::url::DbUrl;
@@ -36,6 +37,8 @@ pub struct Db {
 }
 
 impl Db {
+    /// Opens `url`: waits for an unreachable server up to `opts.wait`, and for a read-only
+    /// verb stands an empty in-memory database in for a SQLite file that does not exist.
     pub async fn connect(url: &DbUrl, opts: DbOptions) -> Result<Db> {
         let mut target = url.raw.clone();
         let mut absent = false;
@@ -55,38 +58,8 @@ impl Db {
             Some(w) => format!(" (retried for {}s)", w.as_secs_f64()),
             None => String::new(),
         };
-        // A server that is not listening is told at once (the driver would retry for
-        // seconds and then only say that its pool timed out).
         if let Some((host, port)) = url.tcp_address() {
-            loop {
-                let attempt =
-                    tokio::time::timeout(Duration::from_secs(5), reach(host.as_str(), port)).await;
-                let failure = match attempt {
-                    Ok(Ok(())) => break,
-                    Ok(Err(failure)) => failure,
-                    Err(_) => Unreachable::Server("no answer within 5 s".to_string()),
-                };
-                if deadline.is_some_and(|d| Instant::now() < d) {
-                    tokio::time::sleep(Duration::from_millis(250)).await;
-                    continue;
-                }
-                let message = match failure {
-                    // A name that does not resolve is a typo far more often than a server
-                    // that has not started: waiting would not help.
-                    Unreachable::Name(reason) => format!(
-                        "cannot connect to {url}{waited}: the host name `{host}` does not resolve \
-                         ({reason}); check the host in the URL"
-                    ),
-                    Unreachable::Server(reason) if opts.wait.is_none() => format!(
-                        "cannot connect to {url}: {reason}; is the server running? `--wait 60s` \
-                         waits for it to start"
-                    ),
-                    Unreachable::Server(reason) => {
-                        format!("cannot connect to {url}{waited}: {reason}")
-                    }
-                };
-                return Err(Error::Database(message));
-            }
+            reach_server(url, &host, port, opts, deadline, &waited).await?;
         }
         let conn = loop {
             match Database::connect(connect_options(
@@ -152,14 +125,17 @@ impl Db {
         )))
     }
 
+    /// The open connection the verbs and steps run on.
     pub fn connection(&self) -> &DatabaseConnection {
         &self.conn
     }
 
+    /// Which database this is (SQLite, PostgreSQL or MySQL/MariaDB).
     pub fn backend(&self) -> DbBackend {
         self.conn.get_database_backend()
     }
 
+    /// The URL this database was opened from.
     pub fn url(&self) -> &DbUrl {
         &self.url
     }
@@ -179,8 +155,62 @@ impl Db {
         locked(self.url.scrub(&describe(err)), self.backend(), self.opts)
     }
 
+    /// Opens a transaction, `BEGIN IMMEDIATE` on SQLite so that it holds the write lock
+    /// from its start (a step's, or a verb's tracking changes).
+    pub(crate) async fn begin(&self) -> Result<DatabaseTransaction> {
+        self.conn
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| self.error(e))
+    }
+
+    /// Closes the connection; a failure to close is ignored.
     pub async fn close(self) {
         let _ = self.conn.close().await;
+    }
+}
+
+/// Waits until the server at `host:port` answers, or `deadline` passes. A server that is
+/// not listening is told at once (the driver would retry for seconds and then only say
+/// that its pool timed out). `waited` is `url`'s retry note for messages.
+async fn reach_server(
+    url: &DbUrl,
+    host: &str,
+    port: u16,
+    opts: DbOptions,
+    deadline: Option<Instant>,
+    waited: &str,
+) -> Result<()> {
+    loop {
+        let attempt = tokio::time::timeout(Duration::from_secs(5), reach(host, port)).await;
+        let failure = match attempt {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(failure)) => failure,
+            Err(_) => Unreachable::Server("no answer within 5 s".to_string()),
+        };
+        if deadline.is_some_and(|d| Instant::now() < d) {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            continue;
+        }
+        let message = match failure {
+            // A name that does not resolve is a typo far more often than a server
+            // that has not started: waiting would not help.
+            Unreachable::Name(reason) => format!(
+                "cannot connect to {url}{waited}: the host name `{host}` does not resolve \
+                 ({reason}); check the host in the URL"
+            ),
+            Unreachable::Server(reason) if opts.wait.is_none() => format!(
+                "cannot connect to {url}: {reason}; is the server running? `--wait 60s` \
+                 waits for it to start"
+            ),
+            Unreachable::Server(reason) => {
+                format!("cannot connect to {url}{waited}: {reason}")
+            }
+        };
+        return Err(Error::Database(message));
     }
 }
 

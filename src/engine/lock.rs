@@ -19,12 +19,13 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use sea_orm_migration::sea_orm::{
-    ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement,
+    ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement, Value,
 };
 
 use crate::engine::connect::{Db, connect_options, describe};
 use crate::error::{Error, Result};
 
+/// The migration lock, held until [`Lock::release`] or until the process ends.
 pub struct Lock {
     held: Held,
 }
@@ -59,27 +60,8 @@ impl Lock {
             return Ok(Lock { held });
         }
         let fail = |e| Error::Database(db.url().scrub(&describe(&e)));
-        let conn = Database::connect(connect_options(
-            db.url().expose(),
-            db.url().search_path_sql(),
-            None,
-        ))
-        .await
-        .map_err(fail)?;
-        let database: String = scalar(&conn, backend, database_name_sql(backend), vec![])
-            .await
-            .map_err(fail)?
-            .unwrap_or_default();
+        let (conn, database) = session(db).await.map_err(fail)?;
         let name = format!("cargo-migrate:{database}:{table}");
-        if backend == DbBackend::Postgres {
-            // Shown to whoever waits for this lock, and in pg_stat_activity.
-            let _ = conn
-                .execute_unprepared(&format!(
-                    "SET application_name = 'cargo-migrate {}'",
-                    std::process::id()
-                ))
-                .await;
-        }
         let try_sql = match backend {
             DbBackend::Postgres => "SELECT pg_try_advisory_lock($1) AS v",
             _ => "SELECT GET_LOCK(?, 0) AS v",
@@ -91,37 +73,10 @@ impl Lock {
         {
             waiting();
             let acquired = match backend {
-                DbBackend::Postgres => {
-                    if let Some(t) = timeout {
-                        let set = format!("SET lock_timeout = {}", t.as_millis().max(1));
-                        conn.execute_unprepared(&set).await.map_err(fail)?;
-                    }
-                    match conn
-                        .execute_raw(Statement::from_sql_and_values(
-                            backend,
-                            "SELECT pg_advisory_lock($1)",
-                            vec![key.clone()],
-                        ))
-                        .await
-                    {
-                        Ok(_) => true,
-                        Err(e) if describe(&e).contains("lock timeout") => false,
-                        Err(e) => return Err(fail(e)),
-                    }
-                }
-                _ => {
-                    // No timeout: a year. MariaDB answers NULL at once to a negative one.
-                    let secs = timeout.map_or(365 * 24 * 3600, |t| t.as_secs_f64().ceil() as i64);
-                    granted(
-                        &conn,
-                        backend,
-                        "SELECT GET_LOCK(?, ?) AS v",
-                        vec![key.clone(), secs.into()],
-                    )
-                    .await
-                    .map_err(fail)?
-                }
-            };
+                DbBackend::Postgres => pg_wait(&conn, &key, timeout).await,
+                _ => mysql_wait(&conn, &key, timeout).await,
+            }
+            .map_err(fail)?;
             if !acquired {
                 let waited = timeout.map(|t| t.as_secs_f64()).unwrap_or_default();
                 let by = holder(&conn, backend, key.clone())
@@ -266,6 +221,72 @@ async fn holder(
         .await
         .ok()
         .flatten()
+}
+
+/// Opens the lock's own session on `db`'s database (PostgreSQL and MySQL), and names the
+/// database the lock is for ([`database_name_sql`]).
+async fn session(db: &Db) -> std::result::Result<(DatabaseConnection, String), DbErr> {
+    let backend = db.backend();
+    let conn = Database::connect(connect_options(
+        db.url().expose(),
+        db.url().search_path_sql(),
+        None,
+    ))
+    .await?;
+    let database: String = scalar(&conn, backend, database_name_sql(backend), vec![])
+        .await?
+        .unwrap_or_default();
+    if backend == DbBackend::Postgres {
+        // Shown to whoever waits for this lock, and in pg_stat_activity.
+        let _ = conn
+            .execute_unprepared(&format!(
+                "SET application_name = 'cargo-migrate {}'",
+                std::process::id()
+            ))
+            .await;
+    }
+    Ok((conn, database))
+}
+
+/// PostgreSQL: waits for the advisory lock `key` on `conn`, at most `timeout` (forever
+/// if `None`); `false` when the wait timed out.
+async fn pg_wait(
+    conn: &DatabaseConnection,
+    key: &Value,
+    timeout: Option<Duration>,
+) -> std::result::Result<bool, DbErr> {
+    if let Some(t) = timeout {
+        let set = format!("SET lock_timeout = {}", t.as_millis().max(1));
+        conn.execute_unprepared(&set).await?;
+    }
+    let wait = Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_advisory_lock($1)",
+        vec![key.clone()],
+    );
+    match conn.execute_raw(wait).await {
+        Ok(_) => Ok(true),
+        Err(e) if describe(&e).contains("lock timeout") => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// MySQL/MariaDB: waits for the named lock `key` on `conn`, at most `timeout` (rounded
+/// up to whole seconds; forever if `None`); `false` when the wait timed out.
+async fn mysql_wait(
+    conn: &DatabaseConnection,
+    key: &Value,
+    timeout: Option<Duration>,
+) -> std::result::Result<bool, DbErr> {
+    // No timeout: a year. MariaDB answers NULL at once to a negative one.
+    let secs = timeout.map_or(365 * 24 * 3600, |t| t.as_secs_f64().ceil() as i64);
+    granted(
+        conn,
+        DbBackend::MySql,
+        "SELECT GET_LOCK(?, ?) AS v",
+        vec![key.clone(), secs.into()],
+    )
+    .await
 }
 
 /// The database the lock is for; on PostgreSQL with the schema that holds the tracking

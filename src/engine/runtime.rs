@@ -4,10 +4,12 @@
 
 use std::time::Duration;
 
+use sea_orm_migration::sea_orm::DatabaseTransaction;
+
 use crate::engine::connect::Db;
 use crate::engine::lock::Lock;
 use crate::engine::step::{Direction, StepContext, StepOutcome, run_step};
-use crate::engine::tracking::{AppliedRow, Recorded, Tracking};
+use crate::engine::tracking::{AppliedRow, Recorded, StepFacts, Tracking};
 use crate::error::{Error, Result};
 use crate::model::graph::Graph;
 use crate::model::plan;
@@ -17,7 +19,9 @@ use crate::model::spec::{AsSpec, Resolver, Spec};
 /// One change a writing verb is about to make, for a confirmation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
+    /// `upgrade`: run this revision's `up`.
     Apply(String),
+    /// `downgrade`: run this revision's `down`.
     Revert(String),
     /// `stamp`: record as applied without running it.
     Stamp(String),
@@ -41,7 +45,9 @@ pub trait Observer {
     fn confirm(&mut self, _changes: &[Change], _again: bool) -> Result<bool> {
         Ok(true)
     }
+    /// A step is about to run.
     fn step_started(&mut self, _revision: &str, _direction: Direction) {}
+    /// A step ran and was recorded.
     fn step_finished(&mut self, _outcome: &StepOutcome) {}
 }
 
@@ -63,6 +69,7 @@ pub struct WriteOptions {
 /// The database's state, as seen against this crate's graph.
 #[derive(Debug, Clone)]
 pub struct State {
+    /// The tracking tables' rows, as read.
     pub recorded: Recorded,
     /// Indexed by revision.
     pub applied: Vec<bool>,
@@ -83,6 +90,7 @@ impl State {
         self.applied_at.get(id).copied()
     }
 
+    /// How many of this crate's revisions are applied.
     pub fn applied_count(&self) -> usize {
         self.applied.iter().filter(|&&a| a).count()
     }
@@ -101,6 +109,8 @@ impl State {
     }
 }
 
+/// A migration crate's revisions and graph, and its tracking tables: runs the verbs
+/// against a [`Db`].
 pub struct Runtime {
     graph: Graph,
     revisions: Vec<Revision>,
@@ -119,6 +129,8 @@ struct Missing {
 }
 
 impl Runtime {
+    /// A runtime for `revisions`, tracked in the table `table`; fails if they do not form a
+    /// valid graph.
     pub fn new(revisions: Vec<Revision>, table: &str) -> Result<Runtime> {
         let graph = Graph::build(revisions.iter().map(Revision::node))?;
         Ok(Runtime {
@@ -130,6 +142,8 @@ impl Runtime {
         })
     }
 
+    /// The runtime of the migration crate `M`, which also knows the migration files in its
+    /// source directory that the binary does not contain.
     pub fn of<M: Migrations>() -> Result<Runtime> {
         let mut rt = Runtime::new(M::revisions(), &M::table_name())?;
         if let Some(dir) = M::source_dir() {
@@ -178,14 +192,17 @@ impl Runtime {
         }
     }
 
+    /// The revision graph.
     pub fn graph(&self) -> &Graph {
         &self.graph
     }
 
+    /// The tracking tables.
     pub fn tracking(&self) -> &Tracking {
         &self.tracking
     }
 
+    /// The revision at index `rev` of the graph.
     pub fn revision(&self, rev: usize) -> &Revision {
         &self.revisions[rev]
     }
@@ -325,63 +342,74 @@ impl Runtime {
             })
             .await?;
         let result = async {
-            let order = self.graph.topo_order();
-            let txn = begin(db).await?;
-            let mut outcome = StampOutcome::default();
-            if purge {
-                for row in &state.unknown {
-                    outcome.purged.push(row.version.clone());
-                    self.tracking
-                        .delete(&txn, &row.version)
-                        .await
-                        .map_err(|e| db.error(e))?;
-                }
-            }
-            for &r in order.iter().rev() {
-                if state.applied[r] && !desired[r] {
-                    self.tracking
-                        .delete(&txn, self.graph.id(r))
-                        .await
-                        .map_err(|e| db.error(e))?;
-                    outcome.removed.push(self.graph.id(r).to_string());
-                }
-            }
-            for &r in order {
-                if desired[r] && !state.applied[r] {
-                    let facts = crate::engine::tracking::StepFacts {
-                        execution_ms: 0,
-                        applied_by: format!("{} (stamp)", self.applied_by),
-                        checksum: self.revisions[r].checksum().map(str::to_string),
-                    };
-                    self.tracking
-                        .insert(&txn, self.graph.id(r), &facts)
-                        .await
-                        .map_err(|e| db.error(e))?;
-                    outcome.added.push(self.graph.id(r).to_string());
-                }
-            }
-            // The stamped state is the truth now: earlier failures are resolved.
-            for meta in state.recorded.meta.values() {
-                if meta.failure.is_some() {
-                    self.tracking
-                        .clear_failure(&txn, &meta.version)
-                        .await
-                        .map_err(|e| db.error(e))?;
-                    outcome.cleared.push(meta.version.clone());
-                }
-            }
+            let txn = db.begin().await?;
+            let mut outcome = self.stamp_rows(db, &txn, &state, &desired, purge).await?;
             txn.commit().await.map_err(|e| db.error(e))?;
-            outcome.current = self
-                .graph
-                .frontier(&desired)
-                .into_iter()
-                .map(|r| self.graph.id(r).to_string())
-                .collect();
+            outcome.current = ids(&self.graph, &self.graph.frontier(&desired));
             Ok(outcome)
         }
         .await;
         lock.release().await;
         result
+    }
+
+    /// `stamp`'s changes to the tracking tables, in `txn`: forgets the unknown rows
+    /// (`purge`), then the applied revisions `desired` leaves out (children first), then
+    /// records the `desired` ones not applied yet (parents first), and clears every
+    /// recorded failure.
+    async fn stamp_rows(
+        &self,
+        db: &Db,
+        txn: &DatabaseTransaction,
+        state: &State,
+        desired: &[bool],
+        purge: bool,
+    ) -> Result<StampOutcome> {
+        let order = self.graph.topo_order();
+        let mut outcome = StampOutcome::default();
+        if purge {
+            for row in &state.unknown {
+                outcome.purged.push(row.version.clone());
+                self.tracking
+                    .record_reverted(txn, &row.version)
+                    .await
+                    .map_err(|e| db.error(e))?;
+            }
+        }
+        for &r in order.iter().rev() {
+            if state.applied[r] && !desired[r] {
+                self.tracking
+                    .record_reverted(txn, self.graph.id(r))
+                    .await
+                    .map_err(|e| db.error(e))?;
+                outcome.removed.push(self.graph.id(r).to_string());
+            }
+        }
+        for &r in order {
+            if desired[r] && !state.applied[r] {
+                let facts = StepFacts {
+                    execution_ms: 0,
+                    applied_by: format!("{} (stamp)", self.applied_by),
+                    checksum: self.revisions[r].checksum().map(str::to_string),
+                };
+                self.tracking
+                    .record_applied(txn, self.graph.id(r), &facts)
+                    .await
+                    .map_err(|e| db.error(e))?;
+                outcome.added.push(self.graph.id(r).to_string());
+            }
+        }
+        // The stamped state is the truth now: earlier failures are resolved.
+        for meta in state.recorded.meta.values() {
+            if meta.failure.is_some() {
+                self.tracking
+                    .clear_failure(txn, &meta.version)
+                    .await
+                    .map_err(|e| db.error(e))?;
+                outcome.cleared.push(meta.version.clone());
+            }
+        }
+        Ok(outcome)
     }
 
     /// `rehash [REV...]`: records the current checksum of applied revisions whose
@@ -400,7 +428,7 @@ impl Runtime {
             })
             .await?;
         let result = async {
-            let txn = begin(db).await?;
+            let txn = db.begin().await?;
             let mut done = Vec::new();
             for r in chosen {
                 if let Some(sum) = self.revisions[r].checksum() {
@@ -508,7 +536,7 @@ impl Runtime {
         })
         .await?;
         let installed = async {
-            let txn = begin(db).await?;
+            let txn = db.begin().await?;
             self.tracking.install(&txn).await.map_err(|e| db.error(e))?;
             txn.commit().await.map_err(|e| db.error(e))
         }
@@ -631,11 +659,15 @@ impl Runtime {
 /// What `stamp` changed.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct StampOutcome {
+    /// Revisions recorded as applied, in topological order.
     pub added: Vec<String>,
+    /// Revisions no longer recorded as applied, children first.
     pub removed: Vec<String>,
+    /// Unknown revisions forgotten (`--purge`).
     pub purged: Vec<String>,
     /// Revisions whose recorded failure the stamp resolved.
     pub cleared: Vec<String>,
+    /// The current revisions after the stamp.
     pub current: Vec<String>,
 }
 
@@ -672,17 +704,6 @@ fn stamp_changes(graph: &Graph, state: &State, desired: &[bool], purge: bool) ->
         }
     }
     changes
-}
-
-async fn begin(db: &Db) -> Result<sea_orm_migration::sea_orm::DatabaseTransaction> {
-    use sea_orm_migration::sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
-    db.connection()
-        .begin_with_options(TransactionOptions {
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| db.error(e))
 }
 
 fn unknown_error(unknown: &[AppliedRow], verb: &str, flag: &str) -> Error {

@@ -3,24 +3,26 @@
 
 use std::time::Instant;
 
-use sea_orm_migration::sea_orm::{
-    DbBackend, DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
-};
-use sea_orm_migration::{MigrationTrait, SchemaManager};
+use sea_orm_migration::sea_orm::{DbBackend, DbErr};
+use sea_orm_migration::{IntoSchemaManagerConnection, MigrationTrait, SchemaManager};
 use serde::Serialize;
 
 use crate::engine::connect::Db;
 use crate::engine::tracking::{Failure, StepFacts, Tracking, now_ms};
 use crate::error::{Error, Result};
 
+/// Which way a step runs a migration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
+    /// `up`: apply it.
     Up,
+    /// `down`: revert it.
     Down,
 }
 
 impl Direction {
+    /// `up` or `down`, as recorded with a failure.
     pub fn as_str(self) -> &'static str {
         match self {
             Direction::Up => "up",
@@ -32,8 +34,11 @@ impl Direction {
 /// What happened to one step.
 #[derive(Debug, Clone, Serialize)]
 pub struct StepOutcome {
+    /// The revision's id.
     pub revision: String,
+    /// Which way it ran.
     pub direction: Direction,
+    /// Wall time of the whole step, its record included, in milliseconds.
     pub duration_ms: f64,
     /// The execution time recorded with the step (an upgrade step), in whole ms: what
     /// `status` shows later, so what the step's line shows now.
@@ -153,16 +158,9 @@ async fn step(
         facts
     };
     let ran = if transactional {
-        let txn = conn
-            .begin_with_options(TransactionOptions {
-                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| db.error(e))?;
-        let manager = SchemaManager::new(&txn);
+        let txn = db.begin().await?;
         let ran = run_and_record(
-            &manager, tracking, migration, direction, facts, next_mark, false,
+            &txn, tracking, migration, direction, facts, next_mark, false,
         )
         .await;
         match ran {
@@ -173,11 +171,7 @@ async fn step(
             }
         }
     } else {
-        let manager = SchemaManager::new(conn);
-        run_and_record(
-            &manager, tracking, migration, direction, facts, next_mark, true,
-        )
-        .await
+        run_and_record(conn, tracking, migration, direction, facts, next_mark, true).await
     };
     if let Err(err) = ran {
         return Err(fail(
@@ -201,10 +195,11 @@ async fn step(
     })
 }
 
-/// Runs a migration's code one way, then records it on the same connection (see
-/// [`Tracking::record`] for `next_mark` and `own_transaction`).
-async fn run_and_record(
-    manager: &SchemaManager<'_>,
+/// Runs a migration's code one way on `conn` (the step's transaction, or the bare
+/// connection), then records it there (see [`Tracking::record`] for `next_mark` and
+/// `own_transaction`). Both kinds of step go through here.
+async fn run_and_record<'c>(
+    conn: impl IntoSchemaManagerConnection<'c>,
     tracking: &Tracking,
     migration: &dyn MigrationTrait,
     direction: Direction,
@@ -212,9 +207,10 @@ async fn run_and_record(
     next_mark: Option<(&str, &Failure)>,
     own_transaction: bool,
 ) -> std::result::Result<(), DbErr> {
+    let manager = SchemaManager::new(conn);
     match direction {
-        Direction::Up => migration.up(manager).await?,
-        Direction::Down => migration.down(manager).await?,
+        Direction::Up => migration.up(&manager).await?,
+        Direction::Down => migration.down(&manager).await?,
     }
     let facts = (direction == Direction::Up).then(facts);
     tracking

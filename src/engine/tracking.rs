@@ -22,6 +22,7 @@ use serde::Serialize;
 /// A row of the main tracking table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AppliedRow {
+    /// The revision's id.
     pub version: String,
     /// Unix seconds, as sea-orm-migration records it.
     pub applied_at: i64,
@@ -30,21 +31,29 @@ pub struct AppliedRow {
 /// A row of the side table.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct MetaRow {
+    /// The revision's id.
     pub version: String,
+    /// How long its `up` took, in whole milliseconds; `None` if not recorded (stamped
+    /// before, or applied by sea-orm-migration).
     pub execution_ms: Option<i64>,
+    /// When it was applied, in Unix milliseconds; `None` if not recorded.
     pub applied_at_ms: Option<i64>,
+    /// Who applied it (`cargo-migrate/<version> user@host`); `None` if not recorded.
     pub applied_by: Option<String>,
+    /// The checksum of its source when it was applied; `None` if not recorded.
     pub checksum: Option<String>,
     /// The last failure of this revision, if it has not succeeded since.
     pub failure: Option<Failure>,
 }
 
+/// A step that failed, or that is under way where nothing could roll it back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Failure {
     /// `up` or `down`.
     pub direction: String,
     /// Unix milliseconds.
     pub failed_at_ms: i64,
+    /// The database's message (free of secrets), or why the step is marked.
     pub error: String,
     /// False when the step ran outside a transaction (MySQL DDL, or a migration that
     /// opted out): part of it may have been applied.
@@ -54,7 +63,9 @@ pub struct Failure {
 /// What the database says: the applied rows and their side facts.
 #[derive(Debug, Clone, Default)]
 pub struct Recorded {
+    /// The main table's rows, in the order read.
     pub applied: Vec<AppliedRow>,
+    /// The side table's rows, by version.
     pub meta: HashMap<String, MetaRow>,
 }
 
@@ -267,7 +278,7 @@ impl Tracking {
 
     /// Records `version` as applied, with its facts, clearing any failure (one round
     /// trip, inside the caller's transaction if it has one).
-    pub async fn insert<C: ConnectionTrait>(
+    pub async fn record_applied<C: ConnectionTrait>(
         &self,
         db: &C,
         version: &str,
@@ -277,7 +288,11 @@ impl Tracking {
     }
 
     /// Removes `version` from the applied set, with its side facts (one round trip).
-    pub async fn delete<C: ConnectionTrait>(&self, db: &C, version: &str) -> Result<(), DbErr> {
+    pub async fn record_reverted<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        version: &str,
+    ) -> Result<(), DbErr> {
         self.record(db, version, None, None, false).await
     }
 
@@ -298,27 +313,64 @@ impl Tracking {
     ) -> Result<(), DbErr> {
         let backend = db.get_database_backend();
         if backend == DbBackend::MySql {
-            // Several statements in one text query (the driver allows it); the values
-            // are written into the SQL as literals that no SQL mode can misread.
-            let mut sql = String::new();
-            if own_transaction {
-                sql.push_str("START TRANSACTION;\n");
-            }
-            sql.push_str(&self.mysql_record(version, facts, now_ms()));
-            if let Some((next, failure)) = next {
-                sql.push_str(&self.mysql_failure(next, failure, now_ms()));
-            }
-            if own_transaction {
-                sql.push_str("COMMIT");
-            }
-            let result = db.execute_unprepared(&sql).await;
-            if result.is_err() && own_transaction {
-                // a statement failed: the rest did not run, the transaction is still open
-                let _ = db.execute_unprepared("ROLLBACK").await;
-            }
-            result?;
-            return Ok(());
+            return self
+                .mysql_record_all(db, version, facts, next, own_transaction)
+                .await;
         }
+        let stmt = self.record_statement(backend, version, facts, own_transaction);
+        let result = db.execute_raw(stmt).await;
+        if result.is_err() && own_transaction && backend == DbBackend::Sqlite {
+            // a statement failed: the rest did not run, the transaction is still open
+            let _ = db.execute_unprepared("ROLLBACK").await;
+        }
+        result?;
+        if let Some((next, failure)) = next {
+            self.record_failure(db, next, failure).await?;
+        }
+        Ok(())
+    }
+
+    /// MySQL: [`Tracking::record`] in one text query.
+    async fn mysql_record_all<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        version: &str,
+        facts: Option<&StepFacts>,
+        next: Option<(&str, &Failure)>,
+        own_transaction: bool,
+    ) -> Result<(), DbErr> {
+        // Several statements in one text query (the driver allows it); the values
+        // are written into the SQL as literals that no SQL mode can misread.
+        let mut sql = String::new();
+        if own_transaction {
+            sql.push_str("START TRANSACTION;\n");
+        }
+        sql.push_str(&self.mysql_record(version, facts, now_ms()));
+        if let Some((next, failure)) = next {
+            sql.push_str(&self.mysql_failure(next, failure, now_ms()));
+        }
+        if own_transaction {
+            sql.push_str("COMMIT");
+        }
+        let result = db.execute_unprepared(&sql).await;
+        if result.is_err() && own_transaction {
+            // a statement failed: the rest did not run, the transaction is still open
+            let _ = db.execute_unprepared("ROLLBACK").await;
+        }
+        result?;
+        Ok(())
+    }
+
+    /// PostgreSQL and SQLite: the one statement that records `version` as applied (or
+    /// reverted, without `facts`); on SQLite wrapped in `BEGIN IMMEDIATE`/`COMMIT` when
+    /// `own_transaction`.
+    fn record_statement(
+        &self,
+        backend: DbBackend,
+        version: &str,
+        facts: Option<&StepFacts>,
+        own_transaction: bool,
+    ) -> Statement {
         let now = now_ms();
         let (t, m) = (quote(backend, &self.table), quote(backend, &self.meta));
         let (begin, commit) = if own_transaction && backend == DbBackend::Sqlite {
@@ -326,7 +378,7 @@ impl Tracking {
         } else {
             ("", "")
         };
-        let stmt = match (backend, facts) {
+        match (backend, facts) {
             (DbBackend::Postgres, Some(facts)) => Statement::from_sql_and_values(
                 backend,
                 format!(
@@ -382,17 +434,7 @@ impl Tracking {
                 ),
                 [version.into(), version.into()],
             ),
-        };
-        let result = db.execute_raw(stmt).await;
-        if result.is_err() && own_transaction && backend == DbBackend::Sqlite {
-            // a statement failed: the rest did not run, the transaction is still open
-            let _ = db.execute_unprepared("ROLLBACK").await;
         }
-        result?;
-        if let Some((next, failure)) = next {
-            self.record_failure(db, next, failure).await?;
-        }
-        Ok(())
     }
 
     /// MySQL: the statements that record `version` as applied (or reverted, without

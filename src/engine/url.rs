@@ -20,6 +20,8 @@ pub struct DbUrl {
 }
 
 impl DbUrl {
+    /// Parses a database URL: `sqlite:`, `postgres://`/`postgresql://` or
+    /// `mysql://`/`mariadb://`, with a backend compiled into this build.
     pub fn parse(raw: &str) -> Result<DbUrl> {
         let raw = raw.trim().to_string();
         let scheme = raw.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
@@ -62,6 +64,7 @@ impl DbUrl {
         Ok(url)
     }
 
+    /// Which database the URL names.
     pub fn backend(&self) -> DbBackend {
         self.backend
     }

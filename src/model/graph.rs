@@ -12,6 +12,7 @@ use std::fmt;
 /// One revision as declared by the migration crate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Node {
+    /// The revision's id.
     pub id: String,
     /// `Some(parents)` when the migration declares what it revises (`&[]` = a base);
     /// `None` for a legacy sea-orm-cli migration, which revises the one registered
@@ -20,6 +21,7 @@ pub struct Node {
 }
 
 impl Node {
+    /// A revision that revises `parents` (none: a base).
     pub fn new(id: impl Into<String>, parents: &[&str]) -> Self {
         Node {
             id: id.into(),
@@ -27,6 +29,7 @@ impl Node {
         }
     }
 
+    /// A legacy revision: it revises the one registered before it.
     pub fn legacy(id: impl Into<String>) -> Self {
         Node {
             id: id.into(),
@@ -38,18 +41,43 @@ impl Node {
 /// A graph that cannot be used: each names the revisions (files) at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GraphError {
+    /// Two revisions with the same id.
     #[error("revision `{id}` is registered twice; each migration file must have its own id")]
-    Duplicate { id: String },
+    Duplicate {
+        /// The id registered twice.
+        id: String,
+    },
+    /// A parent that is not a registered revision.
     #[error("revision `{child}` revises `{parent}`, which is not a registered revision")]
-    UnknownParent { child: String, parent: String },
+    UnknownParent {
+        /// The revision that names it.
+        child: String,
+        /// The id it names.
+        parent: String,
+    },
+    /// A revision that revises itself.
     #[error("revision `{id}` lists itself among the revisions it revises")]
-    SelfLoop { id: String },
+    SelfLoop {
+        /// The revision.
+        id: String,
+    },
+    /// Revisions that revise each other in a cycle.
     #[error("revisions form a cycle: {}", .ids.join(" -> "))]
-    Cycle { ids: Vec<String> },
+    Cycle {
+        /// The revisions around the cycle, the first repeated at the end.
+        ids: Vec<String>,
+    },
+    /// An id a revision spec would read as something else (or an empty one).
     #[error("revision id `{id}` is not valid: {why}")]
-    InvalidId { id: String, why: &'static str },
+    InvalidId {
+        /// The id, as registered.
+        id: String,
+        /// What is wrong with it.
+        why: &'static str,
+    },
 }
 
+/// The revisions of a crate with their edges, indexed by registration order.
 #[derive(Debug, Clone)]
 pub struct Graph {
     ids: Vec<String>,
@@ -65,6 +93,7 @@ pub struct Graph {
 }
 
 impl Graph {
+    /// Builds the graph, checking ids, parents and that there is no cycle.
     pub fn build(nodes: impl IntoIterator<Item = Node>) -> Result<Graph, GraphError> {
         let nodes: Vec<Node> = nodes.into_iter().collect();
         let mut index = HashMap::with_capacity(nodes.len());
@@ -126,42 +155,52 @@ impl Graph {
         })
     }
 
+    /// The number of revisions.
     pub fn len(&self) -> usize {
         self.ids.len()
     }
 
+    /// Whether there are no revisions.
     pub fn is_empty(&self) -> bool {
         self.ids.is_empty()
     }
 
+    /// The id of revision `rev`.
     pub fn id(&self, rev: usize) -> &str {
         &self.ids[rev]
     }
 
+    /// The revision whose id is exactly `id`.
     pub fn find(&self, id: &str) -> Option<usize> {
         self.index.get(id).copied()
     }
 
+    /// The revisions `rev` revises.
     pub fn parents(&self, rev: usize) -> &[usize] {
         &self.parents[rev]
     }
 
+    /// The revisions that revise `rev`.
     pub fn children(&self, rev: usize) -> &[usize] {
         &self.children[rev]
     }
 
+    /// Whether no revision revises `rev`.
     pub fn is_head(&self, rev: usize) -> bool {
         self.children[rev].is_empty()
     }
 
+    /// Whether `rev` revises nothing.
     pub fn is_base(&self, rev: usize) -> bool {
         self.parents[rev].is_empty()
     }
 
+    /// Whether several revisions revise `rev`.
     pub fn is_branch_point(&self, rev: usize) -> bool {
         self.children[rev].len() > 1
     }
 
+    /// Whether `rev` revises several revisions (a merge).
     pub fn is_merge_point(&self, rev: usize) -> bool {
         self.parents[rev].len() > 1
     }

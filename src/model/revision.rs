@@ -105,6 +105,7 @@ impl Revision {
         }
     }
 
+    /// The migration's file, as `src/<module>.rs`.
     pub fn with_path(mut self, path: &'static str) -> Self {
         self.path = Some(path);
         self
@@ -139,6 +140,7 @@ impl Revision {
         file.strip_suffix(".rs")
     }
 
+    /// The revision's id: its migration's name.
     pub fn id(&self) -> &str {
         self.migration.name()
     }
@@ -154,6 +156,7 @@ impl Revision {
 /// The migrations of a crate, as a revision graph. Implemented by
 /// [`migrator!`](crate::migrator); [`Legacy`] adapts a plain `MigratorTrait`.
 pub trait Migrations {
+    /// The crate's revisions, in registration order.
     fn revisions() -> Vec<Revision>;
 
     /// The tracking table, sea-orm-migration's by default.

@@ -13,11 +13,16 @@
 
 use crate::model::graph::Graph;
 
+/// A parsed revision spec (no range).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Spec {
+    /// `head`: the single head.
     Head,
+    /// `heads`: every head.
     Heads,
+    /// `base`: the empty state, below every revision.
     Base,
+    /// `current`: the database's current revisions.
     Current,
     /// A full id or a prefix, as typed.
     Rev(String),
@@ -86,66 +91,108 @@ pub fn needs_state(input: &str) -> bool {
     parse(input).is_ok_and(|spec| spec.needs_state())
 }
 
+/// A `history -r` range, `START:END`; a missing side is open.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RangeSpec {
+    /// The oldest revision shown; `None`: from the bases.
     pub start: Option<Spec>,
+    /// The newest revision shown; `None`: up to the heads.
     pub end: Option<Spec>,
 }
 
 const EXPECTED: &str =
     "expected `head`, `heads`, `base`, `current`, a revision id, `+N`, `-N` or `<rev>±N`";
 
+/// A spec that does not parse or does not resolve; each says what was expected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SpecError {
+    /// Input that is not a spec.
     #[error("`{input}` is not a revision: {why}; {EXPECTED}")]
-    Syntax { input: String, why: String },
+    Syntax {
+        /// The input, on one line.
+        input: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// A range where one revision was expected.
     #[error("`{0}` is a range; ranges are only accepted by `history -r START:END`")]
     RangeNotAllowed(String),
+    /// A range that is not `START:END`, `START:` or `:END`.
     #[error("`{0}` is not a history range: expected `START:END`, `START:` or `:END`")]
     BadRange(String),
+    /// A prefix shorter than 4 characters.
     #[error("`{0}` is too short: give at least 4 characters of a revision id")]
     TooShort(String),
+    /// No revision has this id or prefix.
     #[error("no revision matches `{0}`; `history` lists the revision ids")]
     UnknownRevision(String),
+    /// A prefix that several revisions share.
     #[error("`{input}` matches {count} revisions: {list}; give more characters")]
     Ambiguous {
+        /// The prefix, as typed.
         input: String,
+        /// How many revisions it matches.
         count: usize,
+        /// Those revisions, comma-separated.
         list: String,
     },
+    /// `head` (or a walk from `heads`) when there are several heads.
     #[error(
         "there are {} heads ({}): run `cargo migrate merge` to join them, name one of them, or use `heads`",
         .heads.len(), .heads.join(", ")
     )]
-    MultipleHeads { heads: Vec<String> },
+    MultipleHeads {
+        /// The heads, in topological order.
+        heads: Vec<String>,
+    },
+    /// A step from `current` when the database is at several revisions.
     #[error(
         "the database is at {} revisions ({}); name the revision you mean instead of a relative step",
         .current.len(), .current.join(", ")
     )]
-    AmbiguousCurrent { current: Vec<String> },
+    AmbiguousCurrent {
+        /// The database's current revisions.
+        current: Vec<String>,
+    },
+    /// A walk that meets a branch point or a merge and cannot choose.
     #[error("`{input}` is ambiguous: `{at}` {what} ({}); name the revision you mean", .options.join(", "))]
     AmbiguousWalk {
+        /// The spec, as typed.
         input: String,
+        /// The revision where the walk forks.
         at: String,
+        /// What it is there (`is a branch point`, `is a merge of`, ...).
         what: &'static str,
+        /// The revisions it could go on to.
         options: Vec<String>,
     },
+    /// A forward walk longer than the revisions above its start.
     #[error("`{input}` goes past the head `{head}` (only {available} revisions above)")]
     PastHead {
+        /// The spec, as typed.
         input: String,
+        /// The head it reached.
         head: String,
+        /// How many steps there were.
         available: u64,
     },
+    /// A backward walk past the bases.
     #[error("`{0}` goes below base")]
     BelowBase(String),
+    /// A relative step from a spec that names several revisions.
     #[error("`{0}` names several revisions; a relative step needs exactly one")]
     SetAnchor(String),
+    /// A range whose start is not an ancestor of its end.
     #[error("range `{range}`: `{start}` is not an ancestor of `{end}`")]
     NotAncestor {
+        /// The range, as typed.
         range: String,
+        /// Its start.
         start: String,
+        /// Its end.
         end: String,
     },
+    /// `current` or a relative step where the verb reads no database.
     #[error("`{0}` needs the database's state, which this verb does not read")]
     NeedsDatabase(String),
 }
@@ -239,12 +286,16 @@ pub fn parse_range(input: &str) -> Result<RangeSpec, SpecError> {
     })
 }
 
+/// Resolves specs to revisions of a graph, against the database's current revisions
+/// when it has them.
 pub struct Resolver<'g> {
     graph: &'g Graph,
     current: Option<&'g [usize]>,
 }
 
 impl<'g> Resolver<'g> {
+    /// A resolver for `graph`; `current`: the database's current revisions, `None` for a
+    /// verb that reads no database.
     pub fn new(graph: &'g Graph, current: Option<&'g [usize]>) -> Self {
         Resolver { graph, current }
     }
@@ -254,6 +305,7 @@ impl<'g> Resolver<'g> {
         self.resolve(&parse_with(self.graph, input)?)
     }
 
+    /// The revisions `spec` names ([`Spec::Base`]: none).
     pub fn resolve(&self, spec: &Spec) -> Result<Vec<usize>, SpecError> {
         let g = self.graph;
         match spec {
@@ -273,8 +325,8 @@ impl<'g> Resolver<'g> {
                 .map(<[usize]>::to_vec)
                 .ok_or_else(|| SpecError::NeedsDatabase("current".to_string())),
             Spec::Rev(text) => self.revision(text).map(|r| vec![r]),
-            Spec::Relative(n) => self.walk("", &Spec::Current, *n),
-            Spec::Offset(anchor, n) => self.walk("", anchor, *n),
+            Spec::Relative(n) => self.walk(&Spec::Current, *n),
+            Spec::Offset(anchor, n) => self.walk(anchor, *n),
         }
     }
 
@@ -317,9 +369,20 @@ impl<'g> Resolver<'g> {
     }
 
     /// Steps `n` times from the single revision `anchor` names.
-    fn walk(&self, _input: &str, anchor: &Spec, n: i64) -> Result<Vec<usize>, SpecError> {
-        let g = self.graph;
+    fn walk(&self, anchor: &Spec, n: i64) -> Result<Vec<usize>, SpecError> {
         let input = display(anchor, n);
+        let start = self.anchor(anchor, &input)?;
+        let at = if n > 0 {
+            self.walk_up(start, n as u64, input)?
+        } else {
+            self.walk_down(start, n.unsigned_abs(), input)?
+        };
+        Ok(at.into_iter().collect())
+    }
+
+    /// Where a walk `input` starts: the one revision `anchor` names (`None`: base).
+    fn anchor(&self, anchor: &Spec, input: &str) -> Result<Option<usize>, SpecError> {
+        let g = self.graph;
         let start = match anchor {
             Spec::Current => {
                 let current = self.resolve(&Spec::Current)?;
@@ -342,62 +405,80 @@ impl<'g> Resolver<'g> {
             other => {
                 let set = self.resolve(other)?;
                 if set.len() > 1 {
-                    return Err(SpecError::SetAnchor(input));
+                    return Err(SpecError::SetAnchor(input.to_string()));
                 }
                 set
             }
         };
-        let mut at: Option<usize> = start.first().copied();
-        if n > 0 {
-            for step in 0..n as u64 {
-                let options: Vec<usize> = match at {
-                    None => g.bases(),
-                    Some(r) => g.children(r).to_vec(),
-                };
-                match options.as_slice() {
-                    [] => {
-                        let head = at.map_or("base".to_string(), |r| g.id(r).to_string());
-                        return Err(SpecError::PastHead {
-                            input,
-                            head,
-                            available: step,
-                        });
-                    }
-                    [one] => at = Some(*one),
-                    many => {
-                        return Err(SpecError::AmbiguousWalk {
-                            input,
-                            at: at.map_or("base".to_string(), |r| g.id(r).to_string()),
-                            what: if at.is_some() {
-                                "is a branch point"
-                            } else {
-                                "has several base revisions"
-                            },
-                            options: self.names(many),
-                        });
-                    }
+        Ok(start.first().copied())
+    }
+
+    /// `n` steps towards the heads from `at` (`None`: base), for the walk `input`.
+    fn walk_up(
+        &self,
+        mut at: Option<usize>,
+        n: u64,
+        input: String,
+    ) -> Result<Option<usize>, SpecError> {
+        let g = self.graph;
+        for step in 0..n {
+            let options: Vec<usize> = match at {
+                None => g.bases(),
+                Some(r) => g.children(r).to_vec(),
+            };
+            match options.as_slice() {
+                [] => {
+                    let head = at.map_or("base".to_string(), |r| g.id(r).to_string());
+                    return Err(SpecError::PastHead {
+                        input,
+                        head,
+                        available: step,
+                    });
                 }
-            }
-        } else {
-            for _ in 0..n.unsigned_abs() {
-                let Some(r) = at else {
-                    return Err(SpecError::BelowBase(input));
-                };
-                match g.parents(r) {
-                    [] => at = None,
-                    [one] => at = Some(*one),
-                    many => {
-                        return Err(SpecError::AmbiguousWalk {
-                            input,
-                            at: g.id(r).to_string(),
-                            what: "is a merge of",
-                            options: self.names(many),
-                        });
-                    }
+                [one] => at = Some(*one),
+                many => {
+                    return Err(SpecError::AmbiguousWalk {
+                        input,
+                        at: at.map_or("base".to_string(), |r| g.id(r).to_string()),
+                        what: if at.is_some() {
+                            "is a branch point"
+                        } else {
+                            "has several base revisions"
+                        },
+                        options: self.names(many),
+                    });
                 }
             }
         }
-        Ok(at.into_iter().collect())
+        Ok(at)
+    }
+
+    /// `n` steps towards base from `at` (`None`: base), for the walk `input`.
+    fn walk_down(
+        &self,
+        mut at: Option<usize>,
+        n: u64,
+        input: String,
+    ) -> Result<Option<usize>, SpecError> {
+        let g = self.graph;
+        for _ in 0..n {
+            let Some(r) = at else {
+                return Err(SpecError::BelowBase(input));
+            };
+            match g.parents(r) {
+                [] => at = None,
+                [one] => at = Some(*one),
+                many => {
+                    return Err(SpecError::AmbiguousWalk {
+                        input,
+                        at: g.id(r).to_string(),
+                        what: "is a merge of",
+                        options: self.names(many),
+                    });
+                }
+            }
+        }
+        Ok(at)
     }
 
     /// A history range, newest first.
