@@ -184,6 +184,8 @@ pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
         .ok_or_else(|| format!("`{text}` is out of range; give at most a week, e.g. 30s, 10m, 2h"))
 }
 
+// Forwarding: only `cargo migrate` turns a parsed command line back into arguments.
+#[cfg(feature = "cli")]
 impl Verb {
     /// The verb's name on the command line.
     pub fn name(&self) -> &'static str {
@@ -242,6 +244,8 @@ impl Verb {
     }
 }
 
+// Forwarding: only `cargo migrate` turns a parsed command line back into arguments.
+#[cfg(feature = "cli")]
 impl WriteArgs {
     fn to_args(&self) -> Vec<String> {
         let mut args = Vec::new();
@@ -255,6 +259,8 @@ impl WriteArgs {
     }
 }
 
+// Forwarding: only `cargo migrate` turns a parsed command line back into arguments.
+#[cfg(feature = "cli")]
 impl GlobalArgs {
     /// The global flags as a command line, **without the database URL**: a forwarding
     /// process passes that in `DATABASE_URL`, where `ps` does not show it.
@@ -316,6 +322,7 @@ mod tests {
 
     /// Forwarding rebuilds the command line from the parsed one: it must mean the same.
     #[test]
+    #[cfg(feature = "cli")]
     fn command_lines_survive_the_round_trip() {
         for line in [
             "upgrade",
@@ -351,6 +358,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "cli")]
     fn the_database_url_is_never_forwarded_on_the_command_line() {
         let cli = Cli::try_parse_from(["m", "-u", "postgres://u:hunter2@h/db", "current"]).unwrap();
         let args = cli.global.to_args().join(" ");

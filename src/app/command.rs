@@ -179,6 +179,7 @@ impl Command {
     }
 }
 
+#[cfg(feature = "cli")]
 impl Verb {
     /// Whether the verb connects, and whether it writes, as far as the text tells: the
     /// subcommand asks this to know whether to resolve a URL. Specs that do not parse
@@ -217,6 +218,7 @@ mod tests {
     /// Only a spec that names the database's state connects: an id that merely
     /// contains `current` does not.
     #[test]
+    #[cfg(feature = "cli")]
     fn offline_verbs_connect_only_for_state_specs() {
         let need = |line: &str| {
             let argv = std::iter::once("m").chain(line.split(' '));
