@@ -8,6 +8,7 @@
 pub mod checksum;
 pub mod graph;
 pub mod lexer;
+pub mod messages;
 pub mod plan;
 pub mod revision;
 pub mod spec;

@@ -12,6 +12,7 @@
 //! graph's size; prefix lookup is a binary search.
 
 use crate::model::graph::Graph;
+use crate::model::messages;
 
 /// A parsed revision spec (no range).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,10 +138,7 @@ pub enum SpecError {
         list: String,
     },
     /// `head` (or a walk from `heads`) when there are several heads.
-    #[error(
-        "there are {} heads ({}): run `cargo migrate merge` to join them, name one of them, or use `heads`",
-        .heads.len(), .heads.join(", ")
-    )]
+    #[error("{}", messages::multiple_heads(.heads))]
     MultipleHeads {
         /// The heads, in topological order.
         heads: Vec<String>,
