@@ -12,6 +12,7 @@ use crate::engine::step::{Direction, StepContext, StepOutcome, run_step};
 use crate::engine::tracking::{AppliedRow, Recorded, StepFacts, Tracking};
 use crate::error::{Error, Result};
 use crate::model::graph::Graph;
+pub use crate::model::graph::ids;
 use crate::model::messages;
 use crate::model::plan;
 use crate::model::revision::{Migrations, Revision};
@@ -742,9 +743,4 @@ fn applied_by() -> String {
         .chars()
         .take(255)
         .collect()
-}
-
-/// Revisions of `set` as ids.
-pub fn ids(graph: &Graph, set: &[usize]) -> Vec<String> {
-    set.iter().map(|&r| graph.id(r).to_string()).collect()
 }

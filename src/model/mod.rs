@@ -13,3 +13,5 @@ pub mod plan;
 pub mod revision;
 pub mod spec;
 pub mod sql;
+#[cfg(test)]
+pub(crate) mod testing;
