@@ -153,7 +153,7 @@ impl Runtime {
             // A legacy revision has no path: its id is its module's name.
             let modules = rt.revisions.iter().map(|r| r.module().unwrap_or(r.id()));
             rt.missing = Missing {
-                files: crate::model::revision::unregistered_files(dir, modules)
+                files: crate::engine::files::unregistered_files(dir, modules)
                     .into_iter()
                     .map(|f| format!("src/{f}"))
                     .collect(),
