@@ -1,5 +1,5 @@
 //! Small pure helpers for text every layer shows: one-line messages, UTC timestamps,
-//! the words of a revision id.
+//! the words of a revision id, and the one hash that must never change (FNV-1a).
 
 /// `text` with control characters escaped (`\n`, `\u{1b}`), so it prints as one line.
 pub fn one_line(text: &str) -> String {
@@ -49,6 +49,39 @@ pub fn slug_words(id: &str) -> String {
     slug.replace('_', " ")
 }
 
+/// 64-bit FNV-1a, fed in pieces: stable across Rust versions and platforms, unlike
+/// std's hasher, so its values can be stored (checksums) and shared between processes
+/// (lock keys, cache file names). `Fnv1a::default()` starts from the offset basis.
+#[derive(Debug, Clone, Copy)]
+pub struct Fnv1a(u64);
+
+impl Default for Fnv1a {
+    fn default() -> Self {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv1a {
+    /// Feeds `bytes`.
+    pub fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    /// The hash of everything fed so far.
+    pub fn finish(self) -> u64 {
+        self.0
+    }
+}
+
+/// The 64-bit FNV-1a hash of `bytes` (see [`Fnv1a`]).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h = Fnv1a::default();
+    h.write(bytes);
+    h.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,6 +91,18 @@ mod tests {
         assert_eq!(timestamp(0), "1970-01-01 00:00:00 UTC");
         assert_eq!(timestamp(1_795_353_815), "2026-11-22 13:23:35 UTC");
         assert_eq!(timestamp(951_782_400), "2000-02-29 00:00:00 UTC");
+    }
+
+    #[test]
+    fn fnv1a_is_the_published_function() {
+        // Test vectors of the FNV reference (draft-eastlake-fnv).
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv1a(b"foobar"), 0x8594_4171_f739_67e8);
+        let mut pieces = Fnv1a::default();
+        pieces.write(b"foo");
+        pieces.write(b"bar");
+        assert_eq!(pieces.finish(), fnv1a(b"foobar"));
     }
 
     #[test]

@@ -303,9 +303,7 @@ fn database_name_sql(backend: DbBackend) -> &'static str {
 /// PostgreSQL takes a 64-bit key (FNV-1a of the name); MySQL a name of at most 64
 /// characters.
 fn lock_key(backend: DbBackend, name: &str) -> sea_orm_migration::sea_orm::Value {
-    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
+    let hash = crate::text::fnv1a(name.as_bytes());
     match backend {
         DbBackend::Postgres => (hash as i64).into(),
         _ if name.len() <= 64 => name.to_string().into(),

@@ -1,10 +1,12 @@
 //! The engine: the database (Alembic's `runtime/`). Database URLs and where they come
-//! from, connections, the tracking tables, the migration lock, one migration step in
-//! its transaction, and [`runtime::Runtime`], which plans a verb from the model under the
-//! lock and runs it. No command line and no printing: what a caller sees goes through
-//! the [`runtime::Observer`] it passes.
+//! from, connections, the migration files beside the crate's sources, the tracking
+//! tables, the migration lock, one migration step in its transaction, and
+//! [`runtime::Runtime`], which plans a verb from the model under the lock and runs it.
+//! No command line and no printing: what a caller sees goes through the
+//! [`runtime::Observer`] it passes.
 
 pub mod connect;
+pub mod files;
 pub mod lock;
 pub mod resolve;
 pub mod runtime;

@@ -12,6 +12,8 @@ use crate::engine::step::{Direction, StepContext, StepOutcome, run_step};
 use crate::engine::tracking::{AppliedRow, Recorded, StepFacts, Tracking};
 use crate::error::{Error, Result};
 use crate::model::graph::Graph;
+pub use crate::model::graph::ids;
+use crate::model::messages;
 use crate::model::plan;
 use crate::model::revision::{Migrations, Revision};
 use crate::model::spec::{AsSpec, Resolver, Spec};
@@ -151,7 +153,7 @@ impl Runtime {
             // A legacy revision has no path: its id is its module's name.
             let modules = rt.revisions.iter().map(|r| r.module().unwrap_or(r.id()));
             rt.missing = Missing {
-                files: crate::model::revision::unregistered_files(dir, modules)
+                files: crate::engine::files::unregistered_files(dir, modules)
                     .into_iter()
                     .map(|f| format!("src/{f}"))
                     .collect(),
@@ -708,14 +710,7 @@ fn stamp_changes(graph: &Graph, state: &State, desired: &[bool], purge: bool) ->
 
 fn unknown_error(unknown: &[AppliedRow], verb: &str, flag: &str) -> Error {
     let names: Vec<&str> = unknown.iter().map(|r| r.version.as_str()).collect();
-    Error::usage(format!(
-        "the database has {} applied revision{} this migration crate does not know: {}; \
-         check out the code that has {}, or {verb} anyway with `{flag}`",
-        names.len(),
-        if names.len() == 1 { "" } else { "s" },
-        names.join(", "),
-        if names.len() == 1 { "it" } else { "them" },
-    ))
+    Error::usage(messages::unknown_revisions_refused(&names, verb, flag))
 }
 
 fn half_applied_error(state: &State, half: &[&str]) -> Error {
@@ -727,11 +722,7 @@ fn half_applied_error(state: &State, half: &[&str]) -> Error {
         .and_then(|m| m.failure.as_ref())
         .map(|f| f.error.as_str())
         .unwrap_or_default();
-    Error::usage(format!(
-        "`{id}` failed part-way outside a transaction ({error}), so the database may hold part of it; \
-         fix the database, then record the truth with `stamp <revision>` \
-         (or undo the partial changes and run again with `--retry-failed`)"
-    ))
+    Error::usage(messages::half_applied_refused(id, error))
 }
 
 /// `cargo-migrate/<version> user@host`, recorded with every applied step.
@@ -752,9 +743,4 @@ fn applied_by() -> String {
         .chars()
         .take(255)
         .collect()
-}
-
-/// Revisions of `set` as ids.
-pub fn ids(graph: &Graph, set: &[usize]) -> Vec<String> {
-    set.iter().map(|&r| graph.id(r).to_string()).collect()
 }

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::engine::connect::Db;
 use crate::engine::tracking::{Failure, StepFacts, Tracking, now_ms};
 use crate::error::{Error, Result};
+use crate::model::messages;
 
 /// Which way a step runs a migration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -260,17 +261,9 @@ async fn fail(
         "this step ran outside a transaction"
     };
     message.push_str(&match (atomic, direction) {
-        (true, _) => " (rolled back: nothing of this migration was applied)".to_string(),
-        (false, Direction::Up) => format!(
-            " ({why}, so part of it may have been applied; check the database, then either \
-             finish it by hand and run `stamp {id}`, or undo it by hand and run \
-             `upgrade --retry-failed`)"
-        ),
-        (false, Direction::Down) => format!(
-            " ({why}, so part of it may have been reverted; check the database, then either \
-             finish reverting it by hand and record the revision below it with `stamp`, or \
-             restore what was reverted and run `downgrade --retry-failed`)"
-        ),
+        (true, _) => messages::STEP_ROLLED_BACK.to_string(),
+        (false, Direction::Up) => messages::step_half_applied(id, why),
+        (false, Direction::Down) => messages::step_half_reverted(why),
     });
     Error::Migration {
         id: id.to_string(),

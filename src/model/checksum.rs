@@ -7,6 +7,7 @@
 //! aside).
 
 use crate::model::lexer::{self, Kind};
+use crate::text::Fnv1a;
 
 /// `v1:` and 16 hex digits.
 #[cfg(test)]
@@ -19,12 +20,8 @@ pub fn of_source(source: &str) -> String {
 /// covered still match.
 pub fn of_migration(source: &str, files: &[(&str, &str)]) -> String {
     let tokens = lexer::tokens(source);
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut feed = |bytes: &[u8]| {
-        for &b in bytes {
-            hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    };
+    let mut hash = Fnv1a::default();
+    let mut feed = |bytes: &[u8]| hash.write(bytes);
     let mut k = 0;
     while k < tokens.len() {
         let t = &tokens[k];
@@ -52,7 +49,7 @@ pub fn of_migration(source: &str, files: &[(&str, &str)]) -> String {
         feed(b"\0");
         feed(text.replace("\r\n", "\n").as_bytes());
     }
-    format!("v1:{hash:016x}")
+    format!("v1:{:016x}", hash.finish())
 }
 
 #[cfg(test)]

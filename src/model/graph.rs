@@ -286,6 +286,11 @@ impl Graph {
     }
 }
 
+/// The ids of the revisions `revs` of `graph`, in the same order.
+pub fn ids(graph: &Graph, revs: &[usize]) -> Vec<String> {
+    revs.iter().map(|&r| graph.id(r).to_string()).collect()
+}
+
 fn validate_id(id: &str) -> Result<(), GraphError> {
     let why = if id.is_empty() {
         "it is empty"
@@ -369,20 +374,11 @@ impl fmt::Display for Graph {
 mod tests {
     use super::*;
 
-    fn ids(g: &Graph, revs: &[usize]) -> Vec<String> {
-        revs.iter().map(|&r| g.id(r).to_string()).collect()
-    }
+    use crate::model::testing::diamond_registered;
 
-    /// a -> b -> c, a -> d, (c, d) -> m
+    /// The diamond with `d` registered before `c`: ties follow registration order.
     fn diamond() -> Graph {
-        Graph::build([
-            Node::new("a", &[]),
-            Node::new("b", &["a"]),
-            Node::new("d", &["a"]),
-            Node::new("c", &["b"]),
-            Node::new("m", &["c", "d"]),
-        ])
-        .unwrap()
+        diamond_registered(["a", "b", "d", "c", "m"])
     }
 
     #[test]

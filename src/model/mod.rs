@@ -8,7 +8,10 @@
 pub mod checksum;
 pub mod graph;
 pub mod lexer;
+pub mod messages;
 pub mod plan;
 pub mod revision;
 pub mod spec;
 pub mod sql;
+#[cfg(test)]
+pub(crate) mod testing;

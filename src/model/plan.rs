@@ -106,43 +106,18 @@ pub fn stamp_set(graph: &Graph, targets: &[usize]) -> Vec<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::graph::Node;
 
-    /// a -> b -> c, a -> d, (c, d) -> m
-    fn diamond() -> Graph {
-        Graph::build([
-            Node::new("a", &[]),
-            Node::new("b", &["a"]),
-            Node::new("c", &["b"]),
-            Node::new("d", &["a"]),
-            Node::new("m", &["c", "d"]),
-        ])
-        .unwrap()
-    }
-
-    fn set(g: &Graph, ids: &[&str]) -> Vec<bool> {
-        let mut s = vec![false; g.len()];
-        for id in ids {
-            s[g.find(id).unwrap()] = true;
-        }
-        s
-    }
-
-    fn names(g: &Graph, revs: &[usize]) -> Vec<String> {
-        revs.iter().map(|&r| g.id(r).to_string()).collect()
-    }
+    use crate::model::graph::ids;
+    use crate::model::testing::{diamond, set};
 
     #[test]
     fn upgrade_runs_missing_ancestors_parents_first() {
         let g = diamond();
         let m = g.find("m").unwrap();
         let plan = upgrade_to(&g, &set(&g, &["a", "b"]), &[m]);
-        assert_eq!(names(&g, &plan), ["c", "d", "m"]);
+        assert_eq!(ids(&g, &plan), ["c", "d", "m"]);
         let c = g.find("c").unwrap();
-        assert_eq!(
-            names(&g, &upgrade_to(&g, &set(&g, &["a"]), &[c])),
-            ["b", "c"]
-        );
+        assert_eq!(ids(&g, &upgrade_to(&g, &set(&g, &["a"]), &[c])), ["b", "c"]);
         assert!(upgrade_to(&g, &set(&g, &["a", "b", "c"]), &[c]).is_empty());
     }
 
@@ -151,7 +126,7 @@ mod tests {
         let g = diamond();
         let m = g.find("m").unwrap();
         let plan = upgrade_steps(&g, &set(&g, &["a"]), m, 2).unwrap();
-        assert_eq!(names(&g, &plan), ["b", "c"]);
+        assert_eq!(ids(&g, &plan), ["b", "c"]);
         let err = upgrade_steps(&g, &set(&g, &["a", "b", "c", "d"]), m, 2).unwrap_err();
         assert_eq!(err.to_string(), "`upgrade +2`: only 1 migration is pending");
     }
@@ -161,12 +136,9 @@ mod tests {
         let g = diamond();
         let all = set(&g, &["a", "b", "c", "d", "m"]);
         let b = g.find("b").unwrap();
+        assert_eq!(ids(&g, &downgrade_to(&g, &all, &[b]).unwrap()), ["m", "c"]);
         assert_eq!(
-            names(&g, &downgrade_to(&g, &all, &[b]).unwrap()),
-            ["m", "c"]
-        );
-        assert_eq!(
-            names(&g, &downgrade_to(&g, &all, &[]).unwrap()),
+            ids(&g, &downgrade_to(&g, &all, &[]).unwrap()),
             ["m", "d", "c", "b", "a"]
         );
         let err = downgrade_to(&g, &set(&g, &["a"]), &[b]).unwrap_err();
@@ -177,7 +149,7 @@ mod tests {
     fn downgrade_minus_n_walks_the_single_current_revision() {
         let g = diamond();
         let all = set(&g, &["a", "b", "c", "d", "m"]);
-        assert_eq!(names(&g, &downgrade_steps(&g, &all, 1).unwrap()), ["m"]);
+        assert_eq!(ids(&g, &downgrade_steps(&g, &all, 1).unwrap()), ["m"]);
         let err = downgrade_steps(&g, &all, 2).unwrap_err();
         assert_eq!(
             err.to_string(),

@@ -194,28 +194,6 @@ pub fn is_migration_module(stem: &str) -> bool {
                     .all(|c| c.is_ascii_alphanumeric() || *c == b'_')))
 }
 
-/// The migration files in `dir` (`<module>.rs`) that are not among `registered`
-/// modules, sorted. A directory that cannot be read (a binary run away from its
-/// sources) has none.
-pub fn unregistered_files<'a>(
-    dir: &str,
-    registered: impl IntoIterator<Item = &'a str>,
-) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let known: std::collections::HashSet<&str> = registered.into_iter().collect();
-    let mut files: Vec<String> = entries
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|name| {
-            name.strip_suffix(".rs")
-                .is_some_and(|stem| is_migration_module(stem) && !known.contains(stem))
-        })
-        .collect();
-    files.sort();
-    files
-}
-
 /// A sea-orm-cli migration crate used as it is: its `migrations()` are a chain.
 pub struct Legacy<M>(PhantomData<M>);
 

@@ -11,7 +11,8 @@
 //! Every error is one line saying what was expected. Walks and ranges are linear in the
 //! graph's size; prefix lookup is a binary search.
 
-use crate::model::graph::Graph;
+use crate::model::graph::{Graph, ids};
+use crate::model::messages;
 
 /// A parsed revision spec (no range).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,10 +138,7 @@ pub enum SpecError {
         list: String,
     },
     /// `head` (or a walk from `heads`) when there are several heads.
-    #[error(
-        "there are {} heads ({}): run `cargo migrate merge` to join them, name one of them, or use `heads`",
-        .heads.len(), .heads.join(", ")
-    )]
+    #[error("{}", messages::multiple_heads(.heads))]
     MultipleHeads {
         /// The heads, in topological order.
         heads: Vec<String>,
@@ -365,7 +363,7 @@ impl<'g> Resolver<'g> {
     }
 
     fn names(&self, revs: &[usize]) -> Vec<String> {
-        revs.iter().map(|&r| self.graph.id(r).to_string()).collect()
+        ids(self.graph, revs)
     }
 
     /// Steps `n` times from the single revision `anchor` names.
@@ -556,10 +554,6 @@ mod tests {
             Node::new("m20260105_000000_e", &["m20260104_000000_m"]),
         ])
         .unwrap()
-    }
-
-    fn ids(g: &Graph, revs: &[usize]) -> Vec<String> {
-        revs.iter().map(|&r| g.id(r).to_string()).collect()
     }
 
     fn resolve(g: &Graph, current: Option<&[usize]>, input: &str) -> Result<Vec<String>, String> {

@@ -117,7 +117,7 @@ impl Source {
         }
         let dir = self.lib.parent().unwrap_or(Path::new("."));
         let listed = self.revisions.iter().map(|r| r.module.as_str());
-        crate::model::revision::unregistered_files(&dir.to_string_lossy(), listed)
+        crate::engine::files::unregistered_files(&dir.to_string_lossy(), listed)
             .into_iter()
             .map(|f| dir.join(f))
             .collect()
