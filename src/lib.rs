@@ -73,7 +73,7 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::engine::lock::Lock;
-    pub use crate::engine::runtime::ids;
+    pub use crate::model::graph::ids;
     pub use crate::model::revision::{Parts, is_migration_module};
     pub use crate::model::sql::{NoSqlFiles, SqlFile};
     pub use crate::model::{graph, lexer, spec};

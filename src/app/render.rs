@@ -6,10 +6,12 @@ use serde::Serialize;
 
 use crate::app::json::{Event, FORMAT_VERSION, Versioned};
 
-use crate::engine::runtime::{Runtime, StampOutcome, State, ids};
+use crate::engine::runtime::{Runtime, StampOutcome, State};
 use crate::engine::step::StepOutcome;
 use crate::engine::url::DbUrl;
 use crate::model::graph::Graph;
+use crate::model::graph::ids;
+use crate::model::messages;
 use crate::text::{one_line, slug_words, timestamp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -451,7 +453,7 @@ fn report_problems(rt: &Runtime, out: Output, state: &State) {
     warn_changed(rt, out, state);
     if !state.unknown.is_empty() {
         let names: Vec<&str> = state.unknown.iter().map(|r| r.version.as_str()).collect();
-        out.warn(unknown_revisions(&names));
+        out.warn(messages::unknown_revisions(&names));
     }
     for (id, f) in state
         .recorded
@@ -459,11 +461,7 @@ fn report_problems(rt: &Runtime, out: Output, state: &State) {
         .values()
         .filter_map(|m| m.failure.as_ref().map(|f| (&m.version, f)))
     {
-        let partial = if f.transactional {
-            "rolled back"
-        } else {
-            "may be half-applied"
-        };
+        let partial = messages::failure_left(f.transactional);
         out.warn(format!(
             "{} of `{id}` failed at {} ({partial}): {}",
             f.direction,
@@ -471,23 +469,6 @@ fn report_problems(rt: &Runtime, out: Output, state: &State) {
             f.error
         ));
     }
-}
-
-/// `check`: several heads.
-pub fn multiple_heads(heads: &[String]) -> String {
-    format!(
-        "{} heads: {}; join them with `cargo migrate merge`",
-        heads.len(),
-        heads.join(", ")
-    )
-}
-
-/// `check`: a migration failed part-way outside a transaction.
-pub fn half_applied(id: &str) -> String {
-    format!(
-        "`{id}` failed part-way outside a transaction, so the database may hold part of it; \
-         see `status`, fix the database, then `stamp` the truth (or retry with `--retry-failed`)"
-    )
 }
 
 /// `check`: applied migrations whose source changed.
@@ -501,14 +482,6 @@ pub fn changed_since_applied(changed: &[String]) -> String {
             "they were"
         },
         changed.join(", ")
-    )
-}
-
-/// The database records revisions this crate does not know.
-pub fn unknown_revisions(names: &[&str]) -> String {
-    format!(
-        "the database has revisions this migration crate does not know: {}",
-        names.join(", ")
     )
 }
 

@@ -12,9 +12,11 @@ use crate::app::json::{
 use crate::app::progress::Progress;
 use crate::app::render::{self, Output, describe_current};
 use crate::engine::connect::Db;
-use crate::engine::runtime::{Runtime, State, WriteOptions, ids};
+use crate::engine::runtime::{Runtime, State, WriteOptions};
 use crate::engine::step::StepOutcome;
 use crate::error::{Error, Result, exit};
+use crate::model::graph::ids;
+use crate::model::messages;
 use crate::model::spec::{RangeSpec, Resolver, Spec};
 
 /// Runs `verb`: parses it, checks a writing verb's revisions before anything connects
@@ -262,16 +264,19 @@ fn verdict(rt: &Runtime, state: &State) -> Verdict {
     if let Some(problem) = rt.unregistered_problem() {
         drift("unregistered_files", problem)
     } else if heads.len() > 1 {
-        drift("multiple_heads", render::multiple_heads(&ids(g, &heads)))
+        drift(
+            "multiple_heads",
+            messages::multiple_heads_found(&ids(g, &heads)),
+        )
     } else if let Some(id) = state.half_applied().first() {
-        drift("half_applied", render::half_applied(id))
+        drift("half_applied", messages::half_applied(id))
     } else if !state.changed.is_empty() {
         drift(
             "changed_since_applied",
             render::changed_since_applied(&ids(g, &state.changed)),
         )
     } else if !unknown.is_empty() {
-        drift("unknown_revisions", render::unknown_revisions(&unknown))
+        drift("unknown_revisions", messages::unknown_revisions(&unknown))
     } else if !pending.is_empty() {
         Verdict {
             code: exit::PENDING,

@@ -12,7 +12,7 @@ use crate::engine::step::{Direction, StepContext, StepOutcome, run_step};
 use crate::engine::tracking::{AppliedRow, Recorded, StepFacts, Tracking};
 use crate::error::{Error, Result};
 use crate::model::graph::Graph;
-pub use crate::model::graph::ids;
+use crate::model::graph::ids;
 use crate::model::messages;
 use crate::model::plan;
 use crate::model::revision::{Migrations, Revision};

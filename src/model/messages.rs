@@ -24,7 +24,6 @@ pub fn multiple_heads(heads: &[String]) -> String {
 }
 
 /// `check`'s verdict when the crate has several heads.
-#[allow(dead_code)] // until `app::verbs::check` calls it
 pub fn multiple_heads_found(heads: &[String]) -> String {
     format!(
         "{} heads: {}; join them with `cargo migrate merge`",
@@ -34,7 +33,7 @@ pub fn multiple_heads_found(heads: &[String]) -> String {
 }
 
 /// `cargo migrate create` without `--head` when the crate has several heads.
-#[allow(dead_code)] // until `subcommand::create` calls it (feature `cli` only)
+#[cfg_attr(not(feature = "cli"), allow(dead_code))]
 pub fn multiple_heads_to_revise(heads: &[String]) -> String {
     format!(
         "the migration crate has {} heads ({}): join them first with `cargo migrate merge`, \
@@ -60,7 +59,6 @@ pub fn unknown_revisions_refused(names: &[&str], verb: &str, flag: &str) -> Stri
 
 /// `status`'s warning and `check`'s verdict when the database has revisions the crate
 /// does not know.
-#[allow(dead_code)] // until `app::verbs::{check, report_problems}` call it
 pub fn unknown_revisions(names: &[&str]) -> String {
     format!(
         "the database has revisions this migration crate does not know: {}",
@@ -79,7 +77,6 @@ pub fn half_applied_refused(id: &str, error: &str) -> String {
 }
 
 /// `check`'s verdict when `id` failed part-way outside a transaction.
-#[allow(dead_code)] // until `app::verbs::check` calls it
 pub fn half_applied(id: &str) -> String {
     format!(
         "`{id}` failed part-way outside a transaction, so the database may hold part of it; \
@@ -88,7 +85,6 @@ pub fn half_applied(id: &str) -> String {
 }
 
 /// `status`: what a recorded failure left behind, `transactional` or not.
-#[allow(dead_code)] // until `app::verbs::report_problems` calls it
 pub fn failure_left(transactional: bool) -> &'static str {
     if transactional {
         "rolled back"

@@ -5,7 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::model::graph::Graph;
+use crate::model::graph::{Graph, ids};
+use crate::model::messages;
 use crate::model::spec::Resolver;
 
 use super::args::{CreateArgs, MergeArgs};
@@ -132,12 +133,9 @@ pub(crate) fn create(target: &Target, args: &CreateArgs) -> Result<Written> {
         None => {
             let heads = graph.heads();
             if heads.len() > 1 {
-                return Err(ToolError::usage(format!(
-                    "the migration crate has {} heads ({}): join them first with `cargo migrate merge`, \
-                     or branch from one deliberately with `--head <rev>`",
-                    heads.len(),
-                    ids(&graph, &heads).join(", ")
-                )));
+                return Err(ToolError::usage(messages::multiple_heads_to_revise(&ids(
+                    &graph, &heads,
+                ))));
             }
             ids(&graph, &heads)
         }
@@ -206,10 +204,6 @@ pub fn revises_rust(parents: &[String]) -> String {
                 .collect::<String>()
         )
     }
-}
-
-fn ids(graph: &Graph, revs: &[usize]) -> Vec<String> {
-    revs.iter().map(|&r| graph.id(r).to_string()).collect()
 }
 
 fn write(

@@ -20,6 +20,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use crate::text::fnv1a;
+
 use super::args::CargoArgs;
 use super::config::Config;
 use super::paths::from_cwd;
@@ -79,17 +81,7 @@ pub(crate) fn state_dir(target_dir: &Path, root: &Path) -> PathBuf {
 /// A short name for the workspace at `root`: a hash of its canonical path.
 pub(crate) fn workspace_id(root: &Path) -> String {
     let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
-    format!("{:016x}", fnv(root.as_os_str().as_encoded_bytes()))
-}
-
-/// FNV-1a: stable across Rust versions, unlike std's hasher.
-fn fnv(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
+    format!("{:016x}", fnv1a(root.as_os_str().as_encoded_bytes()))
 }
 
 /// The record of the last build for this invocation, if every file and variable it
@@ -721,7 +713,7 @@ fn key(args: &CargoArgs, root_manifest: &Path) -> String {
 }
 
 fn file_name(kind: &str, key: &str) -> String {
-    format!("{kind}-{:016x}.json", fnv(key.as_bytes()))
+    format!("{kind}-{:016x}.json", fnv1a(key.as_bytes()))
 }
 
 /// The target directory of the workspace at `root`, as far as it can be known without

@@ -19,6 +19,8 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::text::fnv1a;
+
 use super::module::{ModuleFacts, parse_module};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -362,13 +364,8 @@ impl<'a> Fields<'a> {
 }
 
 fn file_name(dir: &str) -> String {
-    // FNV-1a, as `fresh` names its records: stable across Rust versions.
-    let key = format!("{VERSION}\n{FORMAT}\n{dir}");
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in key.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
+    // As `fresh` names its records: a hash stable across Rust versions.
+    let h = fnv1a(format!("{VERSION}\n{FORMAT}\n{dir}").as_bytes());
     format!("modules-{h:016x}.idx")
 }
 
