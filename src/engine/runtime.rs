@@ -280,11 +280,8 @@ impl Runtime {
         observer: &mut dyn Observer,
     ) -> Result<Vec<StepOutcome>> {
         let target = target.as_spec(&self.graph)?;
-        self.write(db, opts, observer, |state| {
-            let steps = self.plan_upgrade(state, &target)?;
-            Ok(steps.into_iter().map(|r| (r, Direction::Up)).collect())
-        })
-        .await
+        self.migrate(db, &target, Direction::Up, opts, observer)
+            .await
     }
 
     /// `downgrade <spec>`: un-applies down to `spec`, children first.
@@ -296,9 +293,25 @@ impl Runtime {
         observer: &mut dyn Observer,
     ) -> Result<Vec<StepOutcome>> {
         let target = target.as_spec(&self.graph)?;
+        self.migrate(db, &target, Direction::Down, opts, observer)
+            .await
+    }
+
+    /// Moves the database towards `target` in `direction`, as planned under the lock.
+    async fn migrate(
+        &self,
+        db: &Db,
+        target: &Spec,
+        direction: Direction,
+        opts: &WriteOptions,
+        observer: &mut dyn Observer,
+    ) -> Result<Vec<StepOutcome>> {
         self.write(db, opts, observer, |state| {
-            let steps = self.plan_downgrade(state, &target)?;
-            Ok(steps.into_iter().map(|r| (r, Direction::Down)).collect())
+            let steps = match direction {
+                Direction::Up => self.plan_upgrade(state, target)?,
+                Direction::Down => self.plan_downgrade(state, target)?,
+            };
+            Ok(steps.into_iter().map(|r| (r, direction)).collect())
         })
         .await
     }

@@ -590,30 +590,28 @@ fn quote(backend: DbBackend, name: &str) -> String {
     }
 }
 
-/// `c = EXCLUDED.c, ...` (PostgreSQL and SQLite upserts).
-fn excluded(columns: &[&str]) -> String {
+/// Each of `columns` as `each` writes it, separated by commas.
+fn joined(columns: &[&str], each: impl Fn(&str) -> String) -> String {
     columns
         .iter()
-        .map(|c| format!("{c} = EXCLUDED.{c}"))
+        .map(|c| each(c))
         .collect::<Vec<_>>()
         .join(", ")
 }
 
+/// `c = EXCLUDED.c, ...` (PostgreSQL and SQLite upserts).
+fn excluded(columns: &[&str]) -> String {
+    joined(columns, |c| format!("{c} = EXCLUDED.{c}"))
+}
+
+/// `` `c`, ... `` (MySQL column lists).
 fn mysql_columns(columns: &[&str]) -> String {
-    columns
-        .iter()
-        .map(|c| format!("`{c}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    joined(columns, |c| format!("`{c}`"))
 }
 
 /// `` `c` = VALUES(`c`), ... `` (MySQL upserts).
 fn mysql_update(columns: &[&str]) -> String {
-    columns
-        .iter()
-        .map(|c| format!("`{c}` = VALUES(`{c}`)"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    joined(columns, |c| format!("`{c}` = VALUES(`{c}`)"))
 }
 
 /// A MySQL string literal that reads the same under every SQL mode (`ANSI_QUOTES`,
