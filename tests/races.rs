@@ -144,6 +144,19 @@ fn abcd() -> Runtime {
     abc_then(step(D, "t_d"))
 }
 
+/// a, b and c applied, and d to come, which holds at the gate until it opens: the gate,
+/// the runtime and two connections.
+async fn at_c_with_d_held(tdb: &TestDb) -> (Arc<Gate>, Runtime, Db, Db) {
+    let gate = Arc::new(Gate::default());
+    let rt = abc_then(Step {
+        gate: Some(gate.clone()),
+        ..step(D, "t_d")
+    });
+    let (db1, db2) = (connect(tdb).await, connect(tdb).await);
+    rt.upgrade(&db1, C, &opts(), &mut Quiet).await.unwrap();
+    (gate, rt, db1, db2)
+}
+
 /// Opens `gate` when the run it observes waits for the migration lock.
 struct OpensWhenWaiting {
     gate: Arc<Gate>,
@@ -299,13 +312,7 @@ on_every_backend!(
 on_every_backend!(
     stamp_waits_for_a_running_upgrade_then_records_exactly_its_target,
     |tdb| {
-        let gate = Arc::new(Gate::default());
-        let rt = abc_then(Step {
-            gate: Some(gate.clone()),
-            ..step(D, "t_d")
-        });
-        let (db1, db2) = (connect(&tdb).await, connect(&tdb).await);
-        rt.upgrade(&db1, C, &opts(), &mut Quiet).await.unwrap();
+        let (gate, rt, db1, db2) = at_c_with_d_held(&tdb).await;
         let (o, mut quiet, mut observer) = (opts(), Quiet, OpensWhenWaiting::new(&gate));
         let upgrade = rt.upgrade(&db1, "head", &o, &mut quiet);
         let target = [C.to_string()];
@@ -327,13 +334,7 @@ on_every_backend!(
 on_every_backend!(
     downgrade_waits_for_a_running_upgrade_then_reverts_what_it_applied,
     |tdb| {
-        let gate = Arc::new(Gate::default());
-        let rt = abc_then(Step {
-            gate: Some(gate.clone()),
-            ..step(D, "t_d")
-        });
-        let (db1, db2) = (connect(&tdb).await, connect(&tdb).await);
-        rt.upgrade(&db1, C, &opts(), &mut Quiet).await.unwrap();
+        let (gate, rt, db1, db2) = at_c_with_d_held(&tdb).await;
         let (o, mut quiet, mut observer) = (opts(), Quiet, OpensWhenWaiting::new(&gate));
         let upgrade = rt.upgrade(&db1, "head", &o, &mut quiet);
         let downgrade = async {
@@ -582,23 +583,9 @@ async fn violated_at_commit(tdb: TestDb) {
     assert!(state.half_applied().is_empty());
 }
 
-mod a_failure_at_commit_names_the_migration_and_is_recorded {
-    use super::*;
-
-    #[tokio::test]
-    async fn sqlite() {
-        if let Some(db) = TestDb::new(Backend::Sqlite).await {
-            violated_at_commit(db).await;
-        }
-    }
-
-    #[tokio::test]
-    async fn postgres() {
-        if let Some(db) = TestDb::new(Backend::Postgres).await {
-            violated_at_commit(db).await;
-        }
-    }
-}
+on_backends!(a_failure_at_commit_names_the_migration_and_is_recorded [sqlite: Sqlite, postgres: Postgres], |db| {
+    violated_at_commit(db).await;
+});
 
 on_every_backend!(
     a_version_recorded_meanwhile_fails_the_step_that_records_it,

@@ -684,23 +684,9 @@ async fn killed_mid_migration(db: TestDb) {
     conn.close().await.unwrap();
 }
 
-mod killed_mid_migration_leaves_nothing_of_its_step {
-    use super::*;
-
-    #[tokio::test]
-    async fn sqlite() {
-        if let Some(db) = TestDb::new(Backend::Sqlite).await {
-            killed_mid_migration(db).await;
-        }
-    }
-
-    #[tokio::test]
-    async fn postgres() {
-        if let Some(db) = TestDb::new(Backend::Postgres).await {
-            killed_mid_migration(db).await;
-        }
-    }
-}
+on_backends!(killed_mid_migration_leaves_nothing_of_its_step [sqlite: Sqlite, postgres: Postgres], |db| {
+    killed_mid_migration(db).await;
+});
 
 // ---------------------------------------------------------------------------------------
 // 4. MySQL/MariaDB: a step that fails half-way
@@ -929,68 +915,81 @@ async fn mysql_half_applied_step_is_refused_until_resolved() {
     let (p, ids) = half_applied_crate();
 
     // (a) undo the partial change by hand, record the truth (only the first step), run
-    let Some((db, conn)) = half_applied(&p, &ids).await else {
-        return;
-    };
-    conn.execute_unprepared("DROP TABLE half_a").await.unwrap();
-    let stamped =
-        run(bin(&p, &db.url, &["stamp", &ids[0], "--yes"]), LONG).expect(0, "stamp the first step");
-    show(db.backend, &stamped.stderr);
-    assert_no_failure(&p, &db.url);
-    let up = run(bin(&p, &db.url, &["upgrade", "head"]), LONG).expect(0, "upgrade head");
-    assert!(
-        up.stderr.contains(&format!("Applied {} (", ids[1])),
-        "{}",
-        up.stderr
-    );
-    assert_clean(&p, &db, &conn, &ids).await;
-    conn.close().await.unwrap();
-    drop(db);
-
-    // (a') finish the step by hand, record it as applied with `stamp`
-    let (db, conn) = half_applied(&p, &ids).await.expect("MySQL is up");
-    conn.execute_unprepared("CREATE TABLE half_b (id INTEGER)")
-        .await
-        .unwrap();
-    let stamped = run(bin(&p, &db.url, &["stamp", &ids[1], "--yes"]), LONG)
-        .expect(0, "stamp the failed step");
-    assert!(
-        stamped.stderr.contains(&format!("Stamped {}", ids[1])),
-        "{}",
-        stamped.stderr
-    );
-    let up = run(bin(&p, &db.url, &["upgrade", "head"]), LONG).expect(0, "upgrade head");
-    assert!(
-        !up.stderr.contains(&format!("Applied {} (", ids[1])),
-        "{}",
-        up.stderr
-    );
-    assert!(
-        up.stderr.contains(&format!("Applied {} (", ids[2])),
-        "{}",
-        up.stderr
-    );
-    assert_clean(&p, &db, &conn, &ids).await;
-    conn.close().await.unwrap();
-    drop(db);
-
-    // (b) undo the partial change by hand, run the step again with `--retry-failed`
-    let (db, conn) = half_applied(&p, &ids).await.expect("MySQL is up");
-    conn.execute_unprepared("DROP TABLE half_a").await.unwrap();
-    let up = run(
-        bin(&p, &db.url, &["upgrade", "head", "--retry-failed"]),
-        LONG,
-    )
-    .expect(0, "upgrade head --retry-failed");
-    for id in &ids[1..] {
+    let undone_and_stamped = |db: &TestDb| {
+        let stamped = run(bin(&p, &db.url, &["stamp", &ids[0], "--yes"]), LONG)
+            .expect(0, "stamp the first step");
+        show(db.backend, &stamped.stderr);
+        assert_no_failure(&p, &db.url);
+        let up = run(bin(&p, &db.url, &["upgrade", "head"]), LONG).expect(0, "upgrade head");
         assert!(
-            up.stderr.contains(&format!("Applied {id} (")),
+            up.stderr.contains(&format!("Applied {} (", ids[1])),
             "{}",
             up.stderr
         );
+    };
+    if !resolved(&p, &ids, "DROP TABLE half_a", undone_and_stamped).await {
+        return;
     }
-    assert_clean(&p, &db, &conn, &ids).await;
+
+    // (a') finish the step by hand, record it as applied with `stamp`
+    let finished_and_stamped = |db: &TestDb| {
+        let stamped = run(bin(&p, &db.url, &["stamp", &ids[1], "--yes"]), LONG)
+            .expect(0, "stamp the failed step");
+        assert!(
+            stamped.stderr.contains(&format!("Stamped {}", ids[1])),
+            "{}",
+            stamped.stderr
+        );
+        let up = run(bin(&p, &db.url, &["upgrade", "head"]), LONG).expect(0, "upgrade head");
+        assert!(
+            !up.stderr.contains(&format!("Applied {} (", ids[1])),
+            "{}",
+            up.stderr
+        );
+        assert!(
+            up.stderr.contains(&format!("Applied {} (", ids[2])),
+            "{}",
+            up.stderr
+        );
+    };
+    let finish = "CREATE TABLE half_b (id INTEGER)";
+    assert!(
+        resolved(&p, &ids, finish, finished_and_stamped).await,
+        "MySQL is up"
+    );
+
+    // (b) undo the partial change by hand, run the step again with `--retry-failed`
+    let undone_and_retried = |db: &TestDb| {
+        let up = run(
+            bin(&p, &db.url, &["upgrade", "head", "--retry-failed"]),
+            LONG,
+        )
+        .expect(0, "upgrade head --retry-failed");
+        for id in &ids[1..] {
+            assert!(
+                up.stderr.contains(&format!("Applied {id} (")),
+                "{}",
+                up.stderr
+            );
+        }
+    };
+    assert!(
+        resolved(&p, &ids, "DROP TABLE half_a", undone_and_retried).await,
+        "MySQL is up"
+    );
+}
+
+/// A fresh half-applied database, fixed by hand with the statement `by_hand`, then
+/// resolved by `verbs`: it must end clean. `false` when MySQL is not there (skipped).
+async fn resolved(p: &Project, ids: &[String], by_hand: &str, verbs: impl FnOnce(&TestDb)) -> bool {
+    let Some((db, conn)) = half_applied(p, ids).await else {
+        return false;
+    };
+    conn.execute_unprepared(by_hand).await.unwrap();
+    verbs(&db);
+    assert_clean(p, &db, &conn, ids).await;
     conn.close().await.unwrap();
+    true
 }
 
 // ---------------------------------------------------------------------------------------
