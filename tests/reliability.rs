@@ -449,18 +449,43 @@ on_every_backend!(eight_concurrent_upgrades_apply_each_migration_once, |db| {
             )
         })
         .collect();
+    one_run_applied_everything_and_the_others_waited(db.backend, &runs, &ids);
+
+    let conn = connect(&db).await;
+    assert_eq!(
+        tables(&conn).await,
+        with_tracking(&["c_1", "c_2", "c_3", "c_4", "c_5"])
+    );
+    assert_applied_cleanly(&conn, &ids).await;
+    let slow = meta_rows(&conn)
+        .await
+        .into_iter()
+        .find(|m| m.version == ids[2])
+        .and_then(|m| m.execution_ms);
+    assert!(slow.is_some_and(|ms| ms >= 900), "{slow:?}");
+    conn.close().await.unwrap();
+    run(bin(&p, &db.url, &["check"]), LONG).expect(0, "check");
+});
+
+/// Each migration applied by exactly one run, each run ended at the head without an
+/// error: the lock serialises whole runs, on SQLite too.
+fn one_run_applied_everything_and_the_others_waited(
+    backend: Backend,
+    runs: &[Finished],
+    ids: &[String],
+) {
     let all: String = runs
         .iter()
         .enumerate()
         .map(|(i, r)| format!("--- run {i} ({:?})\n{}", r.elapsed, r.stderr))
         .collect();
-    show(db.backend, &all);
+    show(backend, &all);
     // each migration applied by exactly one process
-    for id in &ids {
+    for id in ids {
         let n = all.matches(&format!("Applied {id} (")).count();
         assert_eq!(n, 1, "{id} applied {n} times:\n{all}");
     }
-    for r in &runs {
+    for r in runs {
         assert!(r.errors().is_empty(), "{}", r.stderr);
         assert!(
             r.stderr.contains(&format!("the database is at {}", ids[4])),
@@ -482,22 +507,7 @@ on_every_backend!(eight_concurrent_upgrades_apply_each_migration_once, |db| {
         .filter(|r| r.stderr.contains("Applied "))
         .collect();
     assert_eq!(busy.len(), 1, "{all}");
-
-    let conn = connect(&db).await;
-    assert_eq!(
-        tables(&conn).await,
-        with_tracking(&["c_1", "c_2", "c_3", "c_4", "c_5"])
-    );
-    assert_applied_cleanly(&conn, &ids).await;
-    let slow = meta_rows(&conn)
-        .await
-        .into_iter()
-        .find(|m| m.version == ids[2])
-        .and_then(|m| m.execution_ms);
-    assert!(slow.is_some_and(|ms| ms >= 900), "{slow:?}");
-    conn.close().await.unwrap();
-    run(bin(&p, &db.url, &["check"]), LONG).expect(0, "check");
-});
+}
 
 // ---------------------------------------------------------------------------------------
 // 2. The lock's timeout
@@ -527,68 +537,15 @@ on_every_backend!(
         cmd.env("SLEEP_IN_MIGRATION", "1");
         let mut holder = Proc::spawn(cmd);
         holder.wait_for("MIGRATION SLEEPING", LONG);
+        a_second_run_gives_up_at_its_timeout_in_one_error(&p, &db);
 
-        let second = run(
-            bin(&p, &db.url, &["upgrade", "head", "--lock-timeout", "1s"]),
-            Duration::from_secs(20),
-        )
-        .expect(
-            1,
-            "upgrade head --lock-timeout 1s while another process migrates",
-        );
-        assert!(
-            second.elapsed >= Duration::from_millis(900) && second.elapsed < Duration::from_secs(6),
-            "waited {:?}:\n{}",
-            second.elapsed,
-            second.stderr
-        );
-        show(db.backend, &second.stderr);
-        let errors = second.errors();
-        assert_eq!(errors.len(), 1, "{}", second.stderr);
-        let error = errors[0];
-        assert!(
-            error.contains("migration lock") && error.contains("--lock-timeout"),
-            "the error says what it waited for and what to do: {error}"
-        );
-        assert!(
-            second.stderr.lines().count() <= 2,
-            "at most a `Waiting` line and the error:\n{}",
-            second.stderr
-        );
-        assert!(!second.stderr.contains("Applied"), "{}", second.stderr);
-
-        // nothing changed by the second run, nor (yet) by the holder; on MySQL the
-        // holder's step, which runs outside a transaction, is marked as in progress
+        // nothing changed by the second run, nor (yet) by the holder
         let conn = connect(&db).await;
-        assert_eq!(tables(&conn).await, with_tracking(&[]));
-        assert!(tracking_rows(&conn).await.is_empty());
-        let in_progress = |meta: &[Meta]| {
-            meta.len() == 1
-                && meta[0].version == ids[0]
-                && meta[0]
-                    .failed_error
-                    .as_deref()
-                    .is_some_and(|e| e.starts_with("interrupted"))
-        };
-        let meta = meta_rows(&conn).await;
-        if db.backend == Backend::MySql {
-            assert!(
-                in_progress(&meta),
-                "only the holder's step is marked: {meta:?}"
-            );
-        } else {
-            assert!(
-                meta.is_empty(),
-                "a lock timeout is not a migration failure: {meta:?}"
-            );
-        }
-
+        nothing_is_applied_and_only_an_interrupted_mysql_step_is_marked(&db, &conn, &ids).await;
         holder.kill();
-        assert_eq!(tables(&conn).await, with_tracking(&[]));
-        assert!(tracking_rows(&conn).await.is_empty());
+        nothing_is_applied_and_only_an_interrupted_mysql_step_is_marked(&db, &conn, &ids).await;
         if db.backend == Backend::MySql {
             // killed outside a transaction: refused until someone looks, then retried
-            assert!(in_progress(&meta_rows(&conn).await));
             let refused = run(
                 bin(&p, &db.url, &["upgrade", "head", "--lock-timeout", "5s"]),
                 LONG,
@@ -598,8 +555,6 @@ on_every_backend!(
                 "upgrade head after a step was killed outside a transaction",
             );
             assert!(refused.stderr.contains("interrupted"), "{}", refused.stderr);
-        } else {
-            assert!(meta_rows(&conn).await.is_empty());
         }
 
         // the lock died with its holder
@@ -615,6 +570,66 @@ on_every_backend!(
         conn.close().await.unwrap();
     }
 );
+
+/// While another process holds the lock, `--lock-timeout 1s` gives up after about a
+/// second with one error that says what it waited for and what to do.
+fn a_second_run_gives_up_at_its_timeout_in_one_error(p: &Project, db: &TestDb) {
+    let second = run(
+        bin(p, &db.url, &["upgrade", "head", "--lock-timeout", "1s"]),
+        Duration::from_secs(20),
+    )
+    .expect(
+        1,
+        "upgrade head --lock-timeout 1s while another process migrates",
+    );
+    assert!(
+        second.elapsed >= Duration::from_millis(900) && second.elapsed < Duration::from_secs(6),
+        "waited {:?}:\n{}",
+        second.elapsed,
+        second.stderr
+    );
+    show(db.backend, &second.stderr);
+    let errors = second.errors();
+    assert_eq!(errors.len(), 1, "{}", second.stderr);
+    let error = errors[0];
+    assert!(
+        error.contains("migration lock") && error.contains("--lock-timeout"),
+        "the error says what it waited for and what to do: {error}"
+    );
+    assert!(
+        second.stderr.lines().count() <= 2,
+        "at most a `Waiting` line and the error:\n{}",
+        second.stderr
+    );
+    assert!(!second.stderr.contains("Applied"), "{}", second.stderr);
+}
+
+/// No table and no tracking row; on MySQL the holder's step, which runs outside a
+/// transaction, is marked as interrupted (in progress, or killed), elsewhere nothing
+/// is: a lock timeout is not a migration failure.
+async fn nothing_is_applied_and_only_an_interrupted_mysql_step_is_marked(
+    db: &TestDb,
+    conn: &DatabaseConnection,
+    ids: &[String],
+) {
+    assert_eq!(tables(conn).await, with_tracking(&[]));
+    assert!(tracking_rows(conn).await.is_empty());
+    let meta = meta_rows(conn).await;
+    if db.backend == Backend::MySql {
+        let in_progress = meta.len() == 1
+            && meta[0].version == ids[0]
+            && meta[0]
+                .failed_error
+                .as_deref()
+                .is_some_and(|e| e.starts_with("interrupted"));
+        assert!(in_progress, "only the holder's step is marked: {meta:?}");
+    } else {
+        assert!(
+            meta.is_empty(),
+            "a lock timeout is not a migration failure: {meta:?}"
+        );
+    }
+}
 
 // ---------------------------------------------------------------------------------------
 // 3. A process killed mid-migration
@@ -1022,28 +1037,7 @@ on_every_backend!(a_failed_migration_is_recorded_and_shown, |db| {
     let url = db.url.as_str();
     let transactional = db.backend != Backend::MySql;
 
-    let since = now_ms();
-    let mut cmd = bin(&p, url, &["upgrade", "head"]);
-    cmd.env("BREAK_MIGRATION", "1");
-    let failed = run(cmd, LONG).expect(1, "upgrade head through the failing step");
-    let until = now_ms();
-    show(db.backend, &failed.stderr);
-    let errors = failed.errors();
-    assert_eq!(errors.len(), 1, "{}", failed.stderr);
-    let e = errors[0];
-    assert!(
-        e.starts_with(&format!("error: upgrade of `{}` failed: ", ids[1]))
-            && e.contains("no_such_table"),
-        "{e}"
-    );
-    if transactional {
-        assert!(e.contains("rolled back"), "{e}");
-    }
-    assert!(
-        !failed.stderr.contains(&format!("Applied {}", ids[2])),
-        "{}",
-        failed.stderr
-    );
+    let (since, until) = the_failing_run_names_the_step_in_one_error(&p, &db, &ids);
 
     let conn = connect(&db).await;
     if transactional {
@@ -1082,3 +1076,37 @@ on_every_backend!(a_failed_migration_is_recorded_and_shown, |db| {
     }
     conn.close().await.unwrap();
 });
+
+/// `upgrade head` with the second step broken: one error naming it (and, where it ran in
+/// a transaction, that it was rolled back), and the third step never runs. When it ran
+/// (milliseconds since the epoch, before and after).
+fn the_failing_run_names_the_step_in_one_error(
+    p: &Project,
+    db: &TestDb,
+    ids: &[String],
+) -> (i64, i64) {
+    let transactional = db.backend != Backend::MySql;
+    let since = now_ms();
+    let mut cmd = bin(p, &db.url, &["upgrade", "head"]);
+    cmd.env("BREAK_MIGRATION", "1");
+    let failed = run(cmd, LONG).expect(1, "upgrade head through the failing step");
+    let until = now_ms();
+    show(db.backend, &failed.stderr);
+    let errors = failed.errors();
+    assert_eq!(errors.len(), 1, "{}", failed.stderr);
+    let e = errors[0];
+    assert!(
+        e.starts_with(&format!("error: upgrade of `{}` failed: ", ids[1]))
+            && e.contains("no_such_table"),
+        "{e}"
+    );
+    if transactional {
+        assert!(e.contains("rolled back"), "{e}");
+    }
+    assert!(
+        !failed.stderr.contains(&format!("Applied {}", ids[2])),
+        "{}",
+        failed.stderr
+    );
+    (since, until)
+}
