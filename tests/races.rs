@@ -18,7 +18,7 @@ use cargo_migrate::sea_orm_migration::sea_orm::{
 };
 use cargo_migrate::sea_orm_migration::{MigrationName, MigrationTrait, SchemaManager, async_trait};
 use cargo_migrate::{DbUrl, Error, Revision, Runtime, State, WriteOptions};
-use runtime_db::{applied, connect, connect_with, ids, opts, tables};
+use runtime_db::{applied, connect, connect_with, ids, opts, tables, upgrade};
 use support::{Backend, TestDb};
 
 // ---------------------------------------------------------------------------------------
@@ -153,7 +153,7 @@ async fn at_c_with_d_held(tdb: &TestDb) -> (Arc<Gate>, Runtime, Db, Db) {
         ..step(D, "t_d")
     });
     let (db1, db2) = (connect(tdb).await, connect(tdb).await);
-    rt.upgrade(&db1, C, &opts(), &mut Quiet).await.unwrap();
+    upgrade(&rt, &db1, C).await.unwrap();
     (gate, rt, db1, db2)
 }
 
@@ -355,7 +355,7 @@ on_every_backend!(
     |tdb| {
         let rt = abcd();
         let db = connect(&tdb).await;
-        rt.upgrade(&db, C, &opts(), &mut Quiet).await.unwrap();
+        upgrade(&rt, &db, C).await.unwrap();
         // While the user reads the plan (revert c), another run applies d: c's child.
         let other = Arc::new(Mutex::new(None));
         let mut answers = Answers::new(true);
@@ -472,10 +472,7 @@ on_every_backend!(
             ..step(A, "t_kept")
         }]);
         let db = connect(&tdb).await;
-        let err = rt
-            .upgrade(&db, "head", &opts(), &mut Quiet)
-            .await
-            .unwrap_err();
+        let err = upgrade(&rt, &db, "head").await.unwrap_err();
         assert_eq!(err.exit_code(), 1);
         let message = migration_error(err, A);
         assert!(message.contains("no_such_table"), "{message}");
@@ -492,10 +489,7 @@ on_every_backend!(
                     && !message.contains("rolled back"),
                 "{message}"
             );
-            let err = rt
-                .upgrade(&db, "head", &opts(), &mut Quiet)
-                .await
-                .unwrap_err();
+            let err = upgrade(&rt, &db, "head").await.unwrap_err();
             assert_eq!(err.exit_code(), 2);
             assert!(err.to_string().contains("failed part-way"), "{err}");
         } else {
@@ -557,10 +551,7 @@ async fn violated_at_commit(tdb: TestDb) {
         },
     ]);
     let db = connect(&tdb).await;
-    let err = rt
-        .upgrade(&db, "head", &opts(), &mut Quiet)
-        .await
-        .unwrap_err();
+    let err = upgrade(&rt, &db, "head").await.unwrap_err();
     assert_eq!(err.exit_code(), 1);
     let message = migration_error(err, B);
     assert!(
@@ -583,9 +574,12 @@ async fn violated_at_commit(tdb: TestDb) {
     assert!(state.half_applied().is_empty());
 }
 
-on_backends!(a_failure_at_commit_names_the_migration_and_is_recorded [sqlite: Sqlite, postgres: Postgres], |db| {
-    violated_at_commit(db).await;
-});
+on_backends!(
+    a_failure_at_commit_names_the_migration_and_is_recorded [sqlite: Sqlite, postgres: Postgres],
+    |db| {
+        violated_at_commit(db).await;
+    }
+);
 
 on_every_backend!(
     a_version_recorded_meanwhile_fails_the_step_that_records_it,
@@ -598,10 +592,7 @@ on_every_backend!(
             ..step(A, "t_a")
         }]);
         let db = connect(&tdb).await;
-        let err = rt
-            .upgrade(&db, "head", &opts(), &mut Quiet)
-            .await
-            .unwrap_err();
+        let err = upgrade(&rt, &db, "head").await.unwrap_err();
         assert_eq!(err.exit_code(), 1);
         let message = migration_error(err, A);
         let duplicate = ["duplicate", "unique"]
@@ -652,10 +643,7 @@ on_every_backend!(
             ..step(A, "t_a")
         }]);
         let db = connect(&tdb).await;
-        let err = rt
-            .upgrade(&db, "head", &opts(), &mut Quiet)
-            .await
-            .unwrap_err();
+        let err = upgrade(&rt, &db, "head").await.unwrap_err();
         let message = migration_error(err, A);
         assert!(message.contains("meta refused"), "{message}");
         // not applied with a failure beside it: the main row went with the side row
@@ -716,10 +704,7 @@ async fn sqlite_locked_by_another_program_says_who_to_wait_for() {
         .expect("connecting to a locked database");
     for_a_reader(&err.to_string());
     // a writing verb: cargo-migrate runs would be waiting for each other at the lock
-    let err = rt
-        .upgrade(&writer, "head", &opts(), &mut Quiet)
-        .await
-        .unwrap_err();
+    let err = upgrade(&rt, &writer, "head").await.unwrap_err();
     assert_eq!(err.exit_code(), 1);
     let err = err.to_string();
     assert!(

@@ -171,6 +171,17 @@ impl Finished {
         self
     }
 
+    /// Asserts stderr says each of `ids` was applied.
+    fn assert_applied(&self, ids: &[String]) {
+        for id in ids {
+            assert!(
+                self.stderr.contains(&format!("Applied {id} (")),
+                "{}",
+                self.stderr
+            );
+        }
+    }
+
     /// The `error:` lines of stderr.
     fn errors(&self) -> Vec<&str> {
         self.stderr
@@ -687,21 +698,18 @@ async fn killed_mid_migration(db: TestDb) {
         next.elapsed,
         next.stderr
     );
-    for id in &ids[1..] {
-        assert!(
-            next.stderr.contains(&format!("Applied {id} (")),
-            "{}",
-            next.stderr
-        );
-    }
+    next.assert_applied(&ids[1..]);
     assert_eq!(tables(&conn).await, with_tracking(&["k_1", "k_2", "k_3"]));
     assert_applied_cleanly(&conn, &ids).await;
     conn.close().await.unwrap();
 }
 
-on_backends!(killed_mid_migration_leaves_nothing_of_its_step [sqlite: Sqlite, postgres: Postgres], |db| {
-    killed_mid_migration(db).await;
-});
+on_backends!(
+    killed_mid_migration_leaves_nothing_of_its_step [sqlite: Sqlite, postgres: Postgres],
+    |db| {
+        killed_mid_migration(db).await;
+    }
+);
 
 // ---------------------------------------------------------------------------------------
 // 4. MySQL/MariaDB: a step that fails half-way
@@ -980,13 +988,7 @@ async fn mysql_half_applied_step_is_refused_until_resolved() {
             LONG,
         )
         .expect(0, "upgrade head --retry-failed");
-        for id in &ids[1..] {
-            assert!(
-                up.stderr.contains(&format!("Applied {id} (")),
-                "{}",
-                up.stderr
-            );
-        }
+        up.assert_applied(&ids[1..]);
     };
     assert!(
         resolved(&p, &ids, "DROP TABLE half_a", undone_and_retried).await,
@@ -1060,13 +1062,7 @@ on_every_backend!(a_failed_migration_is_recorded_and_shown, |db| {
         // a rolled-back failure does not block: fixed, the next run applies the rest and
         // forgets the failure
         let up = run(bin(&p, url, &["upgrade", "head"]), LONG).expect(0, "upgrade head");
-        for id in &ids[1..] {
-            assert!(
-                up.stderr.contains(&format!("Applied {id} (")),
-                "{}",
-                up.stderr
-            );
-        }
+        up.assert_applied(&ids[1..]);
         assert_eq!(tables(&conn).await, with_tracking(&["f_1", "f_2", "f_3"]));
         assert_applied_cleanly(&conn, &ids).await;
         assert_no_failure(&p, url);
