@@ -18,7 +18,7 @@ use cargo_migrate::sea_orm_migration::{MigrationName, MigrationTrait, SchemaMana
 use cargo_migrate::{Change, Observer, Quiet};
 use cargo_migrate::{Db, DbOptions};
 use cargo_migrate::{DbUrl, Error, Revision, Runtime, State, WriteOptions};
-use runtime_db::{applied, connect, connect_with, ids, opts, tables};
+use runtime_db::{applied, connect, connect_with, ids, opts, tables, upgrade};
 use support::{Backend, TestDb};
 
 // ---------------------------------------------------------------------------------------
@@ -142,6 +142,19 @@ fn abc_then(last: Step) -> Runtime {
 
 fn abcd() -> Runtime {
     abc_then(step(D, "t_d"))
+}
+
+/// a, b and c applied, and d to come, which holds at the gate until it opens: the gate,
+/// the runtime and two connections.
+async fn at_c_with_d_held(tdb: &TestDb) -> (Arc<Gate>, Runtime, Db, Db) {
+    let gate = Arc::new(Gate::default());
+    let rt = abc_then(Step {
+        gate: Some(gate.clone()),
+        ..step(D, "t_d")
+    });
+    let (db1, db2) = (connect(tdb).await, connect(tdb).await);
+    upgrade(&rt, &db1, C).await.unwrap();
+    (gate, rt, db1, db2)
 }
 
 /// Opens `gate` when the run it observes waits for the migration lock.
@@ -299,13 +312,7 @@ on_every_backend!(
 on_every_backend!(
     stamp_waits_for_a_running_upgrade_then_records_exactly_its_target,
     |tdb| {
-        let gate = Arc::new(Gate::default());
-        let rt = abc_then(Step {
-            gate: Some(gate.clone()),
-            ..step(D, "t_d")
-        });
-        let (db1, db2) = (connect(&tdb).await, connect(&tdb).await);
-        rt.upgrade(&db1, C, &opts(), &mut Quiet).await.unwrap();
+        let (gate, rt, db1, db2) = at_c_with_d_held(&tdb).await;
         let (o, mut quiet, mut observer) = (opts(), Quiet, OpensWhenWaiting::new(&gate));
         let upgrade = rt.upgrade(&db1, "head", &o, &mut quiet);
         let target = [C.to_string()];
@@ -327,13 +334,7 @@ on_every_backend!(
 on_every_backend!(
     downgrade_waits_for_a_running_upgrade_then_reverts_what_it_applied,
     |tdb| {
-        let gate = Arc::new(Gate::default());
-        let rt = abc_then(Step {
-            gate: Some(gate.clone()),
-            ..step(D, "t_d")
-        });
-        let (db1, db2) = (connect(&tdb).await, connect(&tdb).await);
-        rt.upgrade(&db1, C, &opts(), &mut Quiet).await.unwrap();
+        let (gate, rt, db1, db2) = at_c_with_d_held(&tdb).await;
         let (o, mut quiet, mut observer) = (opts(), Quiet, OpensWhenWaiting::new(&gate));
         let upgrade = rt.upgrade(&db1, "head", &o, &mut quiet);
         let downgrade = async {
@@ -354,7 +355,7 @@ on_every_backend!(
     |tdb| {
         let rt = abcd();
         let db = connect(&tdb).await;
-        rt.upgrade(&db, C, &opts(), &mut Quiet).await.unwrap();
+        upgrade(&rt, &db, C).await.unwrap();
         // While the user reads the plan (revert c), another run applies d: c's child.
         let other = Arc::new(Mutex::new(None));
         let mut answers = Answers::new(true);
@@ -471,10 +472,7 @@ on_every_backend!(
             ..step(A, "t_kept")
         }]);
         let db = connect(&tdb).await;
-        let err = rt
-            .upgrade(&db, "head", &opts(), &mut Quiet)
-            .await
-            .unwrap_err();
+        let err = upgrade(&rt, &db, "head").await.unwrap_err();
         assert_eq!(err.exit_code(), 1);
         let message = migration_error(err, A);
         assert!(message.contains("no_such_table"), "{message}");
@@ -491,10 +489,7 @@ on_every_backend!(
                     && !message.contains("rolled back"),
                 "{message}"
             );
-            let err = rt
-                .upgrade(&db, "head", &opts(), &mut Quiet)
-                .await
-                .unwrap_err();
+            let err = upgrade(&rt, &db, "head").await.unwrap_err();
             assert_eq!(err.exit_code(), 2);
             assert!(err.to_string().contains("failed part-way"), "{err}");
         } else {
@@ -556,10 +551,7 @@ async fn violated_at_commit(tdb: TestDb) {
         },
     ]);
     let db = connect(&tdb).await;
-    let err = rt
-        .upgrade(&db, "head", &opts(), &mut Quiet)
-        .await
-        .unwrap_err();
+    let err = upgrade(&rt, &db, "head").await.unwrap_err();
     assert_eq!(err.exit_code(), 1);
     let message = migration_error(err, B);
     assert!(
@@ -582,23 +574,12 @@ async fn violated_at_commit(tdb: TestDb) {
     assert!(state.half_applied().is_empty());
 }
 
-mod a_failure_at_commit_names_the_migration_and_is_recorded {
-    use super::*;
-
-    #[tokio::test]
-    async fn sqlite() {
-        if let Some(db) = TestDb::new(Backend::Sqlite).await {
-            violated_at_commit(db).await;
-        }
+on_backends!(
+    a_failure_at_commit_names_the_migration_and_is_recorded [sqlite: Sqlite, postgres: Postgres],
+    |db| {
+        violated_at_commit(db).await;
     }
-
-    #[tokio::test]
-    async fn postgres() {
-        if let Some(db) = TestDb::new(Backend::Postgres).await {
-            violated_at_commit(db).await;
-        }
-    }
-}
+);
 
 on_every_backend!(
     a_version_recorded_meanwhile_fails_the_step_that_records_it,
@@ -611,10 +592,7 @@ on_every_backend!(
             ..step(A, "t_a")
         }]);
         let db = connect(&tdb).await;
-        let err = rt
-            .upgrade(&db, "head", &opts(), &mut Quiet)
-            .await
-            .unwrap_err();
+        let err = upgrade(&rt, &db, "head").await.unwrap_err();
         assert_eq!(err.exit_code(), 1);
         let message = migration_error(err, A);
         let duplicate = ["duplicate", "unique"]
@@ -665,10 +643,7 @@ on_every_backend!(
             ..step(A, "t_a")
         }]);
         let db = connect(&tdb).await;
-        let err = rt
-            .upgrade(&db, "head", &opts(), &mut Quiet)
-            .await
-            .unwrap_err();
+        let err = upgrade(&rt, &db, "head").await.unwrap_err();
         let message = migration_error(err, A);
         assert!(message.contains("meta refused"), "{message}");
         // not applied with a failure beside it: the main row went with the side row
@@ -729,10 +704,7 @@ async fn sqlite_locked_by_another_program_says_who_to_wait_for() {
         .expect("connecting to a locked database");
     for_a_reader(&err.to_string());
     // a writing verb: cargo-migrate runs would be waiting for each other at the lock
-    let err = rt
-        .upgrade(&writer, "head", &opts(), &mut Quiet)
-        .await
-        .unwrap_err();
+    let err = upgrade(&rt, &writer, "head").await.unwrap_err();
     assert_eq!(err.exit_code(), 1);
     let err = err.to_string();
     assert!(

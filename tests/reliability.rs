@@ -171,6 +171,17 @@ impl Finished {
         self
     }
 
+    /// Asserts stderr says each of `ids` was applied.
+    fn assert_applied(&self, ids: &[String]) {
+        for id in ids {
+            assert!(
+                self.stderr.contains(&format!("Applied {id} (")),
+                "{}",
+                self.stderr
+            );
+        }
+    }
+
     /// The `error:` lines of stderr.
     fn errors(&self) -> Vec<&str> {
         self.stderr
@@ -449,18 +460,43 @@ on_every_backend!(eight_concurrent_upgrades_apply_each_migration_once, |db| {
             )
         })
         .collect();
+    one_run_applied_everything_and_the_others_waited(db.backend, &runs, &ids);
+
+    let conn = connect(&db).await;
+    assert_eq!(
+        tables(&conn).await,
+        with_tracking(&["c_1", "c_2", "c_3", "c_4", "c_5"])
+    );
+    assert_applied_cleanly(&conn, &ids).await;
+    let slow = meta_rows(&conn)
+        .await
+        .into_iter()
+        .find(|m| m.version == ids[2])
+        .and_then(|m| m.execution_ms);
+    assert!(slow.is_some_and(|ms| ms >= 900), "{slow:?}");
+    conn.close().await.unwrap();
+    run(bin(&p, &db.url, &["check"]), LONG).expect(0, "check");
+});
+
+/// Each migration applied by exactly one run, each run ended at the head without an
+/// error: the lock serialises whole runs, on SQLite too.
+fn one_run_applied_everything_and_the_others_waited(
+    backend: Backend,
+    runs: &[Finished],
+    ids: &[String],
+) {
     let all: String = runs
         .iter()
         .enumerate()
         .map(|(i, r)| format!("--- run {i} ({:?})\n{}", r.elapsed, r.stderr))
         .collect();
-    show(db.backend, &all);
+    show(backend, &all);
     // each migration applied by exactly one process
-    for id in &ids {
+    for id in ids {
         let n = all.matches(&format!("Applied {id} (")).count();
         assert_eq!(n, 1, "{id} applied {n} times:\n{all}");
     }
-    for r in &runs {
+    for r in runs {
         assert!(r.errors().is_empty(), "{}", r.stderr);
         assert!(
             r.stderr.contains(&format!("the database is at {}", ids[4])),
@@ -482,22 +518,7 @@ on_every_backend!(eight_concurrent_upgrades_apply_each_migration_once, |db| {
         .filter(|r| r.stderr.contains("Applied "))
         .collect();
     assert_eq!(busy.len(), 1, "{all}");
-
-    let conn = connect(&db).await;
-    assert_eq!(
-        tables(&conn).await,
-        with_tracking(&["c_1", "c_2", "c_3", "c_4", "c_5"])
-    );
-    assert_applied_cleanly(&conn, &ids).await;
-    let slow = meta_rows(&conn)
-        .await
-        .into_iter()
-        .find(|m| m.version == ids[2])
-        .and_then(|m| m.execution_ms);
-    assert!(slow.is_some_and(|ms| ms >= 900), "{slow:?}");
-    conn.close().await.unwrap();
-    run(bin(&p, &db.url, &["check"]), LONG).expect(0, "check");
-});
+}
 
 // ---------------------------------------------------------------------------------------
 // 2. The lock's timeout
@@ -527,68 +548,15 @@ on_every_backend!(
         cmd.env("SLEEP_IN_MIGRATION", "1");
         let mut holder = Proc::spawn(cmd);
         holder.wait_for("MIGRATION SLEEPING", LONG);
+        a_second_run_gives_up_at_its_timeout_in_one_error(&p, &db);
 
-        let second = run(
-            bin(&p, &db.url, &["upgrade", "head", "--lock-timeout", "1s"]),
-            Duration::from_secs(20),
-        )
-        .expect(
-            1,
-            "upgrade head --lock-timeout 1s while another process migrates",
-        );
-        assert!(
-            second.elapsed >= Duration::from_millis(900) && second.elapsed < Duration::from_secs(6),
-            "waited {:?}:\n{}",
-            second.elapsed,
-            second.stderr
-        );
-        show(db.backend, &second.stderr);
-        let errors = second.errors();
-        assert_eq!(errors.len(), 1, "{}", second.stderr);
-        let error = errors[0];
-        assert!(
-            error.contains("migration lock") && error.contains("--lock-timeout"),
-            "the error says what it waited for and what to do: {error}"
-        );
-        assert!(
-            second.stderr.lines().count() <= 2,
-            "at most a `Waiting` line and the error:\n{}",
-            second.stderr
-        );
-        assert!(!second.stderr.contains("Applied"), "{}", second.stderr);
-
-        // nothing changed by the second run, nor (yet) by the holder; on MySQL the
-        // holder's step, which runs outside a transaction, is marked as in progress
+        // nothing changed by the second run, nor (yet) by the holder
         let conn = connect(&db).await;
-        assert_eq!(tables(&conn).await, with_tracking(&[]));
-        assert!(tracking_rows(&conn).await.is_empty());
-        let in_progress = |meta: &[Meta]| {
-            meta.len() == 1
-                && meta[0].version == ids[0]
-                && meta[0]
-                    .failed_error
-                    .as_deref()
-                    .is_some_and(|e| e.starts_with("interrupted"))
-        };
-        let meta = meta_rows(&conn).await;
-        if db.backend == Backend::MySql {
-            assert!(
-                in_progress(&meta),
-                "only the holder's step is marked: {meta:?}"
-            );
-        } else {
-            assert!(
-                meta.is_empty(),
-                "a lock timeout is not a migration failure: {meta:?}"
-            );
-        }
-
+        nothing_is_applied_and_only_an_interrupted_mysql_step_is_marked(&db, &conn, &ids).await;
         holder.kill();
-        assert_eq!(tables(&conn).await, with_tracking(&[]));
-        assert!(tracking_rows(&conn).await.is_empty());
+        nothing_is_applied_and_only_an_interrupted_mysql_step_is_marked(&db, &conn, &ids).await;
         if db.backend == Backend::MySql {
             // killed outside a transaction: refused until someone looks, then retried
-            assert!(in_progress(&meta_rows(&conn).await));
             let refused = run(
                 bin(&p, &db.url, &["upgrade", "head", "--lock-timeout", "5s"]),
                 LONG,
@@ -598,8 +566,6 @@ on_every_backend!(
                 "upgrade head after a step was killed outside a transaction",
             );
             assert!(refused.stderr.contains("interrupted"), "{}", refused.stderr);
-        } else {
-            assert!(meta_rows(&conn).await.is_empty());
         }
 
         // the lock died with its holder
@@ -615,6 +581,66 @@ on_every_backend!(
         conn.close().await.unwrap();
     }
 );
+
+/// While another process holds the lock, `--lock-timeout 1s` gives up after about a
+/// second with one error that says what it waited for and what to do.
+fn a_second_run_gives_up_at_its_timeout_in_one_error(p: &Project, db: &TestDb) {
+    let second = run(
+        bin(p, &db.url, &["upgrade", "head", "--lock-timeout", "1s"]),
+        Duration::from_secs(20),
+    )
+    .expect(
+        1,
+        "upgrade head --lock-timeout 1s while another process migrates",
+    );
+    assert!(
+        second.elapsed >= Duration::from_millis(900) && second.elapsed < Duration::from_secs(6),
+        "waited {:?}:\n{}",
+        second.elapsed,
+        second.stderr
+    );
+    show(db.backend, &second.stderr);
+    let errors = second.errors();
+    assert_eq!(errors.len(), 1, "{}", second.stderr);
+    let error = errors[0];
+    assert!(
+        error.contains("migration lock") && error.contains("--lock-timeout"),
+        "the error says what it waited for and what to do: {error}"
+    );
+    assert!(
+        second.stderr.lines().count() <= 2,
+        "at most a `Waiting` line and the error:\n{}",
+        second.stderr
+    );
+    assert!(!second.stderr.contains("Applied"), "{}", second.stderr);
+}
+
+/// No table and no tracking row; on MySQL the holder's step, which runs outside a
+/// transaction, is marked as interrupted (in progress, or killed), elsewhere nothing
+/// is: a lock timeout is not a migration failure.
+async fn nothing_is_applied_and_only_an_interrupted_mysql_step_is_marked(
+    db: &TestDb,
+    conn: &DatabaseConnection,
+    ids: &[String],
+) {
+    assert_eq!(tables(conn).await, with_tracking(&[]));
+    assert!(tracking_rows(conn).await.is_empty());
+    let meta = meta_rows(conn).await;
+    if db.backend == Backend::MySql {
+        let in_progress = meta.len() == 1
+            && meta[0].version == ids[0]
+            && meta[0]
+                .failed_error
+                .as_deref()
+                .is_some_and(|e| e.starts_with("interrupted"));
+        assert!(in_progress, "only the holder's step is marked: {meta:?}");
+    } else {
+        assert!(
+            meta.is_empty(),
+            "a lock timeout is not a migration failure: {meta:?}"
+        );
+    }
+}
 
 // ---------------------------------------------------------------------------------------
 // 3. A process killed mid-migration
@@ -672,35 +698,18 @@ async fn killed_mid_migration(db: TestDb) {
         next.elapsed,
         next.stderr
     );
-    for id in &ids[1..] {
-        assert!(
-            next.stderr.contains(&format!("Applied {id} (")),
-            "{}",
-            next.stderr
-        );
-    }
+    next.assert_applied(&ids[1..]);
     assert_eq!(tables(&conn).await, with_tracking(&["k_1", "k_2", "k_3"]));
     assert_applied_cleanly(&conn, &ids).await;
     conn.close().await.unwrap();
 }
 
-mod killed_mid_migration_leaves_nothing_of_its_step {
-    use super::*;
-
-    #[tokio::test]
-    async fn sqlite() {
-        if let Some(db) = TestDb::new(Backend::Sqlite).await {
-            killed_mid_migration(db).await;
-        }
+on_backends!(
+    killed_mid_migration_leaves_nothing_of_its_step [sqlite: Sqlite, postgres: Postgres],
+    |db| {
+        killed_mid_migration(db).await;
     }
-
-    #[tokio::test]
-    async fn postgres() {
-        if let Some(db) = TestDb::new(Backend::Postgres).await {
-            killed_mid_migration(db).await;
-        }
-    }
-}
+);
 
 // ---------------------------------------------------------------------------------------
 // 4. MySQL/MariaDB: a step that fails half-way
@@ -929,68 +938,75 @@ async fn mysql_half_applied_step_is_refused_until_resolved() {
     let (p, ids) = half_applied_crate();
 
     // (a) undo the partial change by hand, record the truth (only the first step), run
-    let Some((db, conn)) = half_applied(&p, &ids).await else {
-        return;
-    };
-    conn.execute_unprepared("DROP TABLE half_a").await.unwrap();
-    let stamped =
-        run(bin(&p, &db.url, &["stamp", &ids[0], "--yes"]), LONG).expect(0, "stamp the first step");
-    show(db.backend, &stamped.stderr);
-    assert_no_failure(&p, &db.url);
-    let up = run(bin(&p, &db.url, &["upgrade", "head"]), LONG).expect(0, "upgrade head");
-    assert!(
-        up.stderr.contains(&format!("Applied {} (", ids[1])),
-        "{}",
-        up.stderr
-    );
-    assert_clean(&p, &db, &conn, &ids).await;
-    conn.close().await.unwrap();
-    drop(db);
-
-    // (a') finish the step by hand, record it as applied with `stamp`
-    let (db, conn) = half_applied(&p, &ids).await.expect("MySQL is up");
-    conn.execute_unprepared("CREATE TABLE half_b (id INTEGER)")
-        .await
-        .unwrap();
-    let stamped = run(bin(&p, &db.url, &["stamp", &ids[1], "--yes"]), LONG)
-        .expect(0, "stamp the failed step");
-    assert!(
-        stamped.stderr.contains(&format!("Stamped {}", ids[1])),
-        "{}",
-        stamped.stderr
-    );
-    let up = run(bin(&p, &db.url, &["upgrade", "head"]), LONG).expect(0, "upgrade head");
-    assert!(
-        !up.stderr.contains(&format!("Applied {} (", ids[1])),
-        "{}",
-        up.stderr
-    );
-    assert!(
-        up.stderr.contains(&format!("Applied {} (", ids[2])),
-        "{}",
-        up.stderr
-    );
-    assert_clean(&p, &db, &conn, &ids).await;
-    conn.close().await.unwrap();
-    drop(db);
-
-    // (b) undo the partial change by hand, run the step again with `--retry-failed`
-    let (db, conn) = half_applied(&p, &ids).await.expect("MySQL is up");
-    conn.execute_unprepared("DROP TABLE half_a").await.unwrap();
-    let up = run(
-        bin(&p, &db.url, &["upgrade", "head", "--retry-failed"]),
-        LONG,
-    )
-    .expect(0, "upgrade head --retry-failed");
-    for id in &ids[1..] {
+    let undone_and_stamped = |db: &TestDb| {
+        let stamped = run(bin(&p, &db.url, &["stamp", &ids[0], "--yes"]), LONG)
+            .expect(0, "stamp the first step");
+        show(db.backend, &stamped.stderr);
+        assert_no_failure(&p, &db.url);
+        let up = run(bin(&p, &db.url, &["upgrade", "head"]), LONG).expect(0, "upgrade head");
         assert!(
-            up.stderr.contains(&format!("Applied {id} (")),
+            up.stderr.contains(&format!("Applied {} (", ids[1])),
             "{}",
             up.stderr
         );
+    };
+    if !resolved(&p, &ids, "DROP TABLE half_a", undone_and_stamped).await {
+        return;
     }
-    assert_clean(&p, &db, &conn, &ids).await;
+
+    // (a') finish the step by hand, record it as applied with `stamp`
+    let finished_and_stamped = |db: &TestDb| {
+        let stamped = run(bin(&p, &db.url, &["stamp", &ids[1], "--yes"]), LONG)
+            .expect(0, "stamp the failed step");
+        assert!(
+            stamped.stderr.contains(&format!("Stamped {}", ids[1])),
+            "{}",
+            stamped.stderr
+        );
+        let up = run(bin(&p, &db.url, &["upgrade", "head"]), LONG).expect(0, "upgrade head");
+        assert!(
+            !up.stderr.contains(&format!("Applied {} (", ids[1])),
+            "{}",
+            up.stderr
+        );
+        assert!(
+            up.stderr.contains(&format!("Applied {} (", ids[2])),
+            "{}",
+            up.stderr
+        );
+    };
+    let finish = "CREATE TABLE half_b (id INTEGER)";
+    assert!(
+        resolved(&p, &ids, finish, finished_and_stamped).await,
+        "MySQL is up"
+    );
+
+    // (b) undo the partial change by hand, run the step again with `--retry-failed`
+    let undone_and_retried = |db: &TestDb| {
+        let up = run(
+            bin(&p, &db.url, &["upgrade", "head", "--retry-failed"]),
+            LONG,
+        )
+        .expect(0, "upgrade head --retry-failed");
+        up.assert_applied(&ids[1..]);
+    };
+    assert!(
+        resolved(&p, &ids, "DROP TABLE half_a", undone_and_retried).await,
+        "MySQL is up"
+    );
+}
+
+/// A fresh half-applied database, fixed by hand with the statement `by_hand`, then
+/// resolved by `verbs`: it must end clean. `false` when MySQL is not there (skipped).
+async fn resolved(p: &Project, ids: &[String], by_hand: &str, verbs: impl FnOnce(&TestDb)) -> bool {
+    let Some((db, conn)) = half_applied(p, ids).await else {
+        return false;
+    };
+    conn.execute_unprepared(by_hand).await.unwrap();
+    verbs(&db);
+    assert_clean(p, &db, &conn, ids).await;
     conn.close().await.unwrap();
+    true
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1023,28 +1039,7 @@ on_every_backend!(a_failed_migration_is_recorded_and_shown, |db| {
     let url = db.url.as_str();
     let transactional = db.backend != Backend::MySql;
 
-    let since = now_ms();
-    let mut cmd = bin(&p, url, &["upgrade", "head"]);
-    cmd.env("BREAK_MIGRATION", "1");
-    let failed = run(cmd, LONG).expect(1, "upgrade head through the failing step");
-    let until = now_ms();
-    show(db.backend, &failed.stderr);
-    let errors = failed.errors();
-    assert_eq!(errors.len(), 1, "{}", failed.stderr);
-    let e = errors[0];
-    assert!(
-        e.starts_with(&format!("error: upgrade of `{}` failed: ", ids[1]))
-            && e.contains("no_such_table"),
-        "{e}"
-    );
-    if transactional {
-        assert!(e.contains("rolled back"), "{e}");
-    }
-    assert!(
-        !failed.stderr.contains(&format!("Applied {}", ids[2])),
-        "{}",
-        failed.stderr
-    );
+    let (since, until) = the_failing_run_names_the_step_in_one_error(&p, &db, &ids);
 
     let conn = connect(&db).await;
     if transactional {
@@ -1067,13 +1062,7 @@ on_every_backend!(a_failed_migration_is_recorded_and_shown, |db| {
         // a rolled-back failure does not block: fixed, the next run applies the rest and
         // forgets the failure
         let up = run(bin(&p, url, &["upgrade", "head"]), LONG).expect(0, "upgrade head");
-        for id in &ids[1..] {
-            assert!(
-                up.stderr.contains(&format!("Applied {id} (")),
-                "{}",
-                up.stderr
-            );
-        }
+        up.assert_applied(&ids[1..]);
         assert_eq!(tables(&conn).await, with_tracking(&["f_1", "f_2", "f_3"]));
         assert_applied_cleanly(&conn, &ids).await;
         assert_no_failure(&p, url);
@@ -1083,3 +1072,37 @@ on_every_backend!(a_failed_migration_is_recorded_and_shown, |db| {
     }
     conn.close().await.unwrap();
 });
+
+/// `upgrade head` with the second step broken: one error naming it (and, where it ran in
+/// a transaction, that it was rolled back), and the third step never runs. When it ran
+/// (milliseconds since the epoch, before and after).
+fn the_failing_run_names_the_step_in_one_error(
+    p: &Project,
+    db: &TestDb,
+    ids: &[String],
+) -> (i64, i64) {
+    let transactional = db.backend != Backend::MySql;
+    let since = now_ms();
+    let mut cmd = bin(p, &db.url, &["upgrade", "head"]);
+    cmd.env("BREAK_MIGRATION", "1");
+    let failed = run(cmd, LONG).expect(1, "upgrade head through the failing step");
+    let until = now_ms();
+    show(db.backend, &failed.stderr);
+    let errors = failed.errors();
+    assert_eq!(errors.len(), 1, "{}", failed.stderr);
+    let e = errors[0];
+    assert!(
+        e.starts_with(&format!("error: upgrade of `{}` failed: ", ids[1]))
+            && e.contains("no_such_table"),
+        "{e}"
+    );
+    if transactional {
+        assert!(e.contains("rolled back"), "{e}");
+    }
+    assert!(
+        !failed.stderr.contains(&format!("Applied {}", ids[2])),
+        "{}",
+        failed.stderr
+    );
+    (since, until)
+}

@@ -12,7 +12,7 @@ use cargo_migrate::sea_orm_migration::{
 };
 use cargo_migrate::{Db, DbOptions};
 use cargo_migrate::{DbUrl, Error, Revision, Runtime, WriteOptions};
-use runtime_db::{applied, connect, ids, opts, tables};
+use runtime_db::{applied, connect, downgrade, ids, opts, stamp, tables, upgrade};
 use support::Backend;
 
 /// A migration made of SQL statements.
@@ -102,7 +102,7 @@ fn runtime(migrations: Vec<(Sql, &'static [&'static str])>) -> Runtime {
 on_every_backend!(upgrade_head_applies_every_revision_parents_first, |tdb| {
     let rt = runtime(diamond());
     let db = connect(&tdb).await;
-    let steps = rt.upgrade(&db, "head", &opts(), &mut Quiet).await.unwrap();
+    let steps = upgrade(&rt, &db, "head").await.unwrap();
     assert_eq!(
         ids(&steps),
         [
@@ -132,21 +132,13 @@ on_every_backend!(upgrade_head_applies_every_revision_parents_first, |tdb| {
     let meta = &state.recorded.meta["m20260101_000000_a"];
     assert!(meta.execution_ms.is_some() && meta.applied_by.is_some());
     // Nothing left to do: a second run is a no-op.
-    assert!(
-        rt.upgrade(&db, "head", &opts(), &mut Quiet)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(upgrade(&rt, &db, "head").await.unwrap().is_empty());
 });
 
 on_every_backend!(upgrade_to_a_middle_revision_then_head, |tdb| {
     let rt = runtime(diamond());
     let db = connect(&tdb).await;
-    let steps = rt
-        .upgrade(&db, "20260103_000000", &opts(), &mut Quiet)
-        .await
-        .unwrap();
+    let steps = upgrade(&rt, &db, "20260103_000000").await.unwrap();
     assert_eq!(
         ids(&steps),
         [
@@ -156,21 +148,18 @@ on_every_backend!(upgrade_to_a_middle_revision_then_head, |tdb| {
         ]
     );
     assert_eq!(tables(&db).await, ["t_a", "t_b", "t_c"]);
-    let steps = rt.upgrade(&db, "+1", &opts(), &mut Quiet).await.unwrap();
+    let steps = upgrade(&rt, &db, "+1").await.unwrap();
     assert_eq!(ids(&steps), ["m20260103_000001_d"]);
-    let steps = rt.upgrade(&db, "head", &opts(), &mut Quiet).await.unwrap();
+    let steps = upgrade(&rt, &db, "head").await.unwrap();
     assert_eq!(ids(&steps), ["m20260104_000000_m", "m20260105_000000_e"]);
 });
 
 on_every_backend!(downgrade_across_the_merge, |tdb| {
     let rt = runtime(diamond());
     let db = connect(&tdb).await;
-    rt.upgrade(&db, "head", &opts(), &mut Quiet).await.unwrap();
+    upgrade(&rt, &db, "head").await.unwrap();
     // back to b: e, the merge, and c (b's descendants) go; d, on the other branch, stays
-    let steps = rt
-        .downgrade(&db, "m20260102_000000_b", &opts(), &mut Quiet)
-        .await
-        .unwrap();
+    let steps = downgrade(&rt, &db, "m20260102_000000_b").await.unwrap();
     assert_eq!(
         ids(&steps),
         [
@@ -186,20 +175,14 @@ on_every_backend!(downgrade_across_the_merge, |tdb| {
         ["m20260102_000000_b", "m20260103_000001_d"]
     );
     // two current revisions: -1 is ambiguous and names them
-    let err = rt
-        .downgrade(&db, "-1", &opts(), &mut Quiet)
-        .await
-        .unwrap_err();
+    let err = downgrade(&rt, &db, "-1").await.unwrap_err();
     assert_eq!(err.exit_code(), 2);
     assert!(
         err.to_string()
             .contains("m20260102_000000_b, m20260103_000001_d"),
         "{err}"
     );
-    let steps = rt
-        .downgrade(&db, "base", &opts(), &mut Quiet)
-        .await
-        .unwrap();
+    let steps = downgrade(&rt, &db, "base").await.unwrap();
     assert_eq!(
         ids(&steps),
         [
@@ -215,8 +198,8 @@ on_every_backend!(downgrade_across_the_merge, |tdb| {
 on_every_backend!(downgrade_minus_one_and_redo, |tdb| {
     let rt = runtime(diamond());
     let db = connect(&tdb).await;
-    rt.upgrade(&db, "head", &opts(), &mut Quiet).await.unwrap();
-    let steps = rt.downgrade(&db, "-1", &opts(), &mut Quiet).await.unwrap();
+    upgrade(&rt, &db, "head").await.unwrap();
+    let steps = downgrade(&rt, &db, "-1").await.unwrap();
     assert_eq!(ids(&steps), ["m20260105_000000_e"]);
     let steps = rt.redo(&db, &opts(), &mut Quiet).await.unwrap();
     assert_eq!(ids(&steps), ["m20260104_000000_m", "m20260104_000000_m"]);
@@ -228,38 +211,18 @@ on_every_backend!(downgrade_minus_one_and_redo, |tdb| {
 on_every_backend!(stamp_then_upgrade_runs_only_the_rest, |tdb| {
     let rt = runtime(diamond());
     let db = connect(&tdb).await;
-    let outcome = rt
-        .stamp(
-            &db,
-            &["m20260104_000000_m".to_string()],
-            false,
-            &opts(),
-            &mut Quiet,
-        )
-        .await
-        .unwrap();
+    let outcome = stamp(&rt, &db, "m20260104_000000_m", false).await.unwrap();
     assert_eq!(outcome.added.len(), 5);
     assert!(tables(&db).await.is_empty(), "stamp runs no migration code");
-    let steps = rt.upgrade(&db, "head", &opts(), &mut Quiet).await.unwrap();
+    let steps = upgrade(&rt, &db, "head").await.unwrap();
     assert_eq!(ids(&steps), ["m20260105_000000_e"]);
     assert_eq!(tables(&db).await, ["t_e"]);
     // stamp to an earlier revision removes rows, runs nothing
-    let outcome = rt
-        .stamp(
-            &db,
-            &["m20260101_000000_a".to_string()],
-            false,
-            &opts(),
-            &mut Quiet,
-        )
-        .await
-        .unwrap();
+    let outcome = stamp(&rt, &db, "m20260101_000000_a", false).await.unwrap();
     assert_eq!(outcome.removed.len(), 5);
     assert_eq!(applied(&rt, &db).await, ["m20260101_000000_a"]);
     assert_eq!(tables(&db).await, ["t_e"]);
-    rt.stamp(&db, &["base".to_string()], false, &opts(), &mut Quiet)
-        .await
-        .unwrap();
+    stamp(&rt, &db, "base", false).await.unwrap();
     assert!(applied(&rt, &db).await.is_empty());
 });
 
@@ -282,10 +245,7 @@ on_every_backend!(
         ));
         let rt = runtime(migrations);
         let db = connect(&tdb).await;
-        let err = rt
-            .upgrade(&db, "head", &opts(), &mut Quiet)
-            .await
-            .unwrap_err();
+        let err = upgrade(&rt, &db, "head").await.unwrap_err();
         assert_eq!(err.exit_code(), 1);
         let message = err.to_string();
         assert!(
@@ -308,30 +268,16 @@ on_every_backend!(
             // DDL committed: the half-applied table is there, and the next run refuses
             assert_eq!(tables(&db).await, ["t_a", "t_b", "t_half"]);
             assert!(!failure.transactional);
-            let err = rt
-                .upgrade(&db, "head", &opts(), &mut Quiet)
-                .await
-                .unwrap_err();
+            let err = upgrade(&rt, &db, "head").await.unwrap_err();
             assert!(err.to_string().contains("failed part-way"), "{err}");
             // resolved by recording the truth
-            rt.stamp(
-                &db,
-                &["m20260102_000000_b".to_string()],
-                false,
-                &opts(),
-                &mut Quiet,
-            )
-            .await
-            .unwrap();
+            stamp(&rt, &db, "m20260102_000000_b", false).await.unwrap();
             assert!(rt.state(&db).await.unwrap().half_applied().is_empty());
         } else {
             // rolled back: nothing of the failed step remains, and a re-run is allowed
             assert_eq!(tables(&db).await, ["t_a", "t_b"]);
             assert!(failure.transactional);
-            let err = rt
-                .upgrade(&db, "head", &opts(), &mut Quiet)
-                .await
-                .unwrap_err();
+            let err = upgrade(&rt, &db, "head").await.unwrap_err();
             assert!(err.to_string().contains("no_such_table"), "{err}");
         }
     }
@@ -354,9 +300,7 @@ on_every_backend!(
         )];
         let rt = runtime(migrations);
         let db = connect(&tdb).await;
-        rt.upgrade(&db, "head", &opts(), &mut Quiet)
-            .await
-            .unwrap_err();
+        upgrade(&rt, &db, "head").await.unwrap_err();
         // outside a transaction the first statement stays, even on PostgreSQL and SQLite
         assert_eq!(tables(&db).await, ["t_kept"]);
         let state = rt.state(&db).await.unwrap();
@@ -369,10 +313,7 @@ on_every_backend!(multiple_heads_refuse_head_and_accept_heads, |tdb| {
     migrations.truncate(4); // a, b, c, d: heads c and d
     let rt = runtime(migrations);
     let db = connect(&tdb).await;
-    let err = rt
-        .upgrade(&db, "head", &opts(), &mut Quiet)
-        .await
-        .unwrap_err();
+    let err = upgrade(&rt, &db, "head").await.unwrap_err();
     assert_eq!(err.exit_code(), 2);
     let message = err.to_string();
     assert!(
@@ -384,7 +325,7 @@ on_every_backend!(multiple_heads_refuse_head_and_accept_heads, |tdb| {
         applied(&rt, &db).await.is_empty(),
         "a refused upgrade changes nothing"
     );
-    let steps = rt.upgrade(&db, "heads", &opts(), &mut Quiet).await.unwrap();
+    let steps = upgrade(&rt, &db, "heads").await.unwrap();
     assert_eq!(steps.len(), 4);
 });
 
@@ -424,9 +365,7 @@ on_every_backend!(
     |tdb| {
         let rt = runtime(diamond());
         let db = connect(&tdb).await;
-        rt.upgrade(&db, "m20260101_000000_a", &opts(), &mut Quiet)
-            .await
-            .unwrap();
+        upgrade(&rt, &db, "m20260101_000000_a").await.unwrap();
         db.connection()
         .execute_unprepared(
             "INSERT INTO seaql_migrations (version, applied_at) VALUES ('m20991231_000000_ghost', 0)",
@@ -436,10 +375,7 @@ on_every_backend!(
         let state = rt.state(&db).await.unwrap();
         assert_eq!(state.unknown.len(), 1);
         assert_eq!(state.unknown[0].version, "m20991231_000000_ghost");
-        let err = rt
-            .upgrade(&db, "head", &opts(), &mut Quiet)
-            .await
-            .unwrap_err();
+        let err = upgrade(&rt, &db, "head").await.unwrap_err();
         assert!(err.to_string().contains("m20991231_000000_ghost"), "{err}");
         let carry_on = WriteOptions {
             allow_unknown: true,
@@ -452,15 +388,9 @@ on_every_backend!(
                 .len(),
             5
         );
-        let err = rt
-            .stamp(&db, &["head".to_string()], false, &opts(), &mut Quiet)
-            .await
-            .unwrap_err();
+        let err = stamp(&rt, &db, "head", false).await.unwrap_err();
         assert!(err.to_string().contains("--purge"), "{err}");
-        let outcome = rt
-            .stamp(&db, &["head".to_string()], true, &opts(), &mut Quiet)
-            .await
-            .unwrap();
+        let outcome = stamp(&rt, &db, "head", true).await.unwrap();
         assert_eq!(outcome.purged, ["m20991231_000000_ghost"]);
         assert!(rt.state(&db).await.unwrap().unknown.is_empty());
     }
@@ -494,7 +424,7 @@ on_every_backend!(
             cargo_migrate::__private::ids(rt.graph(), &state.current),
             ["m20260102_000000_b"]
         );
-        let steps = rt.upgrade(&db, "head", &opts(), &mut Quiet).await.unwrap();
+        let steps = upgrade(&rt, &db, "head").await.unwrap();
         assert_eq!(ids(&steps), ["m20260103_000000_c"]);
     }
 );
@@ -504,7 +434,7 @@ on_every_backend!(
     |tdb| {
         let db = connect(&tdb).await;
         let rt = legacy_runtime();
-        rt.upgrade(&db, "head", &opts(), &mut Quiet).await.unwrap();
+        upgrade(&rt, &db, "head").await.unwrap();
         let pending = SeaOrmMigrator::get_pending_migrations(db.connection())
             .await
             .unwrap();

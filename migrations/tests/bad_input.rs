@@ -287,25 +287,7 @@ async fn execute(tdb: &TestDb, sql: &str) {
 /// Defines `name::postgres` and `name::mysql` (the servers; SQLite has none).
 macro_rules! on_every_server {
     ($name:ident, |$db:ident| $body:block) => {
-        mod $name {
-            use super::*;
-
-            async fn body($db: TestDb) $body
-
-            #[tokio::test]
-            async fn postgres() {
-                if let Some(db) = TestDb::new(Backend::Postgres).await {
-                    body(db).await;
-                }
-            }
-
-            #[tokio::test]
-            async fn mysql() {
-                if let Some(db) = TestDb::new(Backend::MySql).await {
-                    body(db).await;
-                }
-            }
-        }
+        $crate::on_backends!($name [postgres: Postgres, mysql: MySql], |$db| $body);
     };
 }
 

@@ -182,35 +182,37 @@ impl Drop for TestDb {
     }
 }
 
-/// Defines one test per backend: `name::sqlite`, `name::postgres`, `name::mysql`.
+/// Defines one test per listed backend, `name::<test>` for each `test: Backend`, each
+/// running `body` on a fresh database of its own (skipped when the backend is not
+/// configured): `on_backends!(name [sqlite: Sqlite, postgres: Postgres], |db| { … })`.
 #[macro_export]
-macro_rules! on_every_backend {
-    ($name:ident, |$db:ident| $body:block) => {
+macro_rules! on_backends {
+    ($name:ident [$($test:ident: $backend:ident),+], |$db:ident| $body:block) => {
         mod $name {
             use super::*;
 
             async fn body($db: $crate::support::TestDb) $body
 
-            #[tokio::test]
-            async fn sqlite() {
-                if let Some(db) = $crate::support::TestDb::new($crate::support::Backend::Sqlite).await {
-                    body(db).await;
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    let backend = $crate::support::Backend::$backend;
+                    if let Some(db) = $crate::support::TestDb::new(backend).await {
+                        body(db).await;
+                    }
                 }
-            }
-
-            #[tokio::test]
-            async fn postgres() {
-                if let Some(db) = $crate::support::TestDb::new($crate::support::Backend::Postgres).await {
-                    body(db).await;
-                }
-            }
-
-            #[tokio::test]
-            async fn mysql() {
-                if let Some(db) = $crate::support::TestDb::new($crate::support::Backend::MySql).await {
-                    body(db).await;
-                }
-            }
+            )+
         }
+    };
+}
+
+/// Defines one test per backend: `name::sqlite`, `name::postgres`, `name::mysql`.
+#[macro_export]
+macro_rules! on_every_backend {
+    ($name:ident, |$db:ident| $body:block) => {
+        $crate::on_backends!(
+            $name [sqlite: Sqlite, postgres: Postgres, mysql: MySql],
+            |$db| $body
+        );
     };
 }

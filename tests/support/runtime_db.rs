@@ -65,6 +65,39 @@ pub fn opts() -> WriteOptions {
     WriteOptions::default()
 }
 
+/// The steps of a verb, or why it failed.
+type Steps = Result<Vec<cargo_migrate::exec::StepOutcome>, cargo_migrate::Error>;
+
+/// `upgrade` to `spec` with the default options, quietly.
+pub async fn upgrade(rt: &Runtime, db: &Db, spec: &str) -> Steps {
+    rt.upgrade(db, spec, &opts(), &mut cargo_migrate::runtime::Quiet)
+        .await
+}
+
+/// `downgrade` to `spec` with the default options, quietly.
+pub async fn downgrade(rt: &Runtime, db: &Db, spec: &str) -> Steps {
+    rt.downgrade(db, spec, &opts(), &mut cargo_migrate::runtime::Quiet)
+        .await
+}
+
+/// `stamp` to `revision` (purging unknown ones or not) with the default options, quietly.
+pub async fn stamp(
+    rt: &Runtime,
+    db: &Db,
+    revision: &str,
+    purge: bool,
+) -> Result<cargo_migrate::runtime::StampOutcome, cargo_migrate::Error> {
+    let revisions = [revision.to_string()];
+    rt.stamp(
+        db,
+        &revisions,
+        purge,
+        &opts(),
+        &mut cargo_migrate::runtime::Quiet,
+    )
+    .await
+}
+
 /// The revisions of the steps, in order.
 pub fn ids(steps: &[cargo_migrate::StepOutcome]) -> Vec<&str> {
     steps.iter().map(|s| s.revision.as_str()).collect()
