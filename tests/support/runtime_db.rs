@@ -66,17 +66,17 @@ pub fn opts() -> WriteOptions {
 }
 
 /// The steps of a verb, or why it failed.
-type Steps = Result<Vec<cargo_migrate::exec::StepOutcome>, cargo_migrate::Error>;
+type Steps = Result<Vec<cargo_migrate::StepOutcome>, cargo_migrate::Error>;
 
 /// `upgrade` to `spec` with the default options, quietly.
 pub async fn upgrade(rt: &Runtime, db: &Db, spec: &str) -> Steps {
-    rt.upgrade(db, spec, &opts(), &mut cargo_migrate::runtime::Quiet)
+    rt.upgrade(db, spec, &opts(), &mut cargo_migrate::Quiet)
         .await
 }
 
 /// `downgrade` to `spec` with the default options, quietly.
 pub async fn downgrade(rt: &Runtime, db: &Db, spec: &str) -> Steps {
-    rt.downgrade(db, spec, &opts(), &mut cargo_migrate::runtime::Quiet)
+    rt.downgrade(db, spec, &opts(), &mut cargo_migrate::Quiet)
         .await
 }
 
@@ -86,16 +86,10 @@ pub async fn stamp(
     db: &Db,
     revision: &str,
     purge: bool,
-) -> Result<cargo_migrate::runtime::StampOutcome, cargo_migrate::Error> {
+) -> Result<cargo_migrate::StampOutcome, cargo_migrate::Error> {
     let revisions = [revision.to_string()];
-    rt.stamp(
-        db,
-        &revisions,
-        purge,
-        &opts(),
-        &mut cargo_migrate::runtime::Quiet,
-    )
-    .await
+    rt.stamp(db, &revisions, purge, &opts(), &mut cargo_migrate::Quiet)
+        .await
 }
 
 /// The revisions of the steps, in order.
