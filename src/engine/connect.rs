@@ -150,7 +150,7 @@ impl Db {
         Error::Database(self.message(&err))
     }
 
-    /// The text of a database error, free of secrets (see [`locked`]).
+    /// The text of a database error, free of secrets (see `locked`).
     pub fn message(&self, err: &DbErr) -> String {
         locked(self.url.scrub(&describe(err)), self.backend(), self.opts)
     }

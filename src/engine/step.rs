@@ -48,7 +48,7 @@ pub struct StepOutcome {
     /// Ran inside a transaction with its tracking change.
     pub transactional: bool,
     /// The in-progress mark of the step after it was written with its record (see
-    /// [`run_step`]).
+    /// `run_step`).
     #[serde(skip)]
     pub marked_next: bool,
 }
