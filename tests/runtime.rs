@@ -496,3 +496,34 @@ async fn a_host_that_does_not_resolve_is_not_a_server_to_wait_for() {
         "{down}"
     );
 }
+
+// A tracking table named in another case: on SQLite (whose names ignore case) it is the
+// same table, so the history is read from it; on MySQL/MariaDB it is found too, and a
+// server that keeps names apart refuses loudly. Never an empty history, which would run
+// every migration again on a migrated database.
+on_backends!(a_tracking_table_named_in_another_case_is_never_an_empty_history [sqlite: Sqlite, mysql: MySql], |tdb| {
+    let db = connect(&tdb).await;
+    let lower = runtime(diamond());
+    upgrade(&lower, &db, "head").await.unwrap();
+    let revisions = diamond()
+        .into_iter()
+        .map(|(m, parents)| Revision::new(m, parents))
+        .collect();
+    let upper = Runtime::new(revisions, "SeaQL_Migrations").expect("valid graph");
+    match upper.state(&db).await {
+        Ok(state) => assert_eq!(state.applied_count(), 6, "the same table, read in full"),
+        Err(e) => assert!(
+            tdb.backend == Backend::MySql && e.to_string().contains("SeaQL_Migrations"),
+            "{e}"
+        ),
+    }
+    let again = upgrade(&upper, &db, "head").await;
+    assert!(
+        again.as_ref().is_ok_and(Vec::is_empty) || again.is_err(),
+        "ran migrations again: {again:?}"
+    );
+    assert_eq!(
+        tables(&db).await,
+        ["t_a", "t_b", "t_c", "t_d", "t_e", "t_m"]
+    );
+});

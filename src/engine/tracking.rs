@@ -190,9 +190,14 @@ impl Tracking {
 
     async fn has_table<C: ConnectionTrait>(&self, db: &C, table: &str) -> Result<bool, DbErr> {
         let backend = db.get_database_backend();
+        // A name in another case is the same table wherever the database says so:
+        // SQLite always, MySQL/MariaDB on servers that fold names (and where they keep
+        // them apart, reading the table fails loudly). Missing it would read as an empty
+        // history and run every migration again. PostgreSQL keeps quoted names apart.
         let sql = match backend {
             DbBackend::Sqlite => {
-                "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?"
+                "SELECT COUNT(*) AS n FROM sqlite_master \
+                 WHERE type = 'table' AND name = ? COLLATE NOCASE"
             }
             // Where sea-orm-migration looks, and where `install` creates it: the first
             // schema of the search path (`-s/--database-schema`).
@@ -202,7 +207,7 @@ impl Tracking {
             }
             _ => {
                 "SELECT COUNT(*) AS n FROM information_schema.tables \
-                 WHERE table_name = ? AND table_schema = DATABASE()"
+                 WHERE LOWER(table_name) = LOWER(?) AND table_schema = DATABASE()"
             }
         };
         let stmt = Statement::from_sql_and_values(backend, sql, [table.into()]);
