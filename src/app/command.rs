@@ -32,35 +32,32 @@ pub struct WriteFlags {
 /// A verb and its typed arguments.
 #[derive(Debug, Clone)]
 pub enum Command {
-    Upgrade {
-        target: Spec,
-        write: WriteFlags,
-    },
-    Downgrade {
-        target: Spec,
-        write: WriteFlags,
-    },
-    Redo {
-        write: WriteFlags,
-    },
-    Stamp {
-        targets: Vec<Spec>,
-        purge: bool,
-    },
-    Rehash {
-        targets: Vec<Spec>,
-    },
+    /// `upgrade REV`.
+    Upgrade { target: Spec, write: WriteFlags },
+    /// `downgrade REV`.
+    Downgrade { target: Spec, write: WriteFlags },
+    /// `redo`.
+    Redo { write: WriteFlags },
+    /// `stamp REV... [--purge]`.
+    Stamp { targets: Vec<Spec>, purge: bool },
+    /// `rehash [REV...]`.
+    Rehash { targets: Vec<Spec> },
+    /// `history [-r A:B] [-i]`.
     History {
         range: Option<RangeSpec>,
         indicate_current: bool,
     },
+    /// `heads`.
     Heads,
+    /// `current`.
     Current,
+    /// `status`.
     Status,
+    /// `check`.
     Check,
-    Show {
-        target: Spec,
-    },
+    /// `show REV`.
+    Show { target: Spec },
+    /// `branches`.
     Branches,
 }
 
