@@ -251,11 +251,16 @@ struct Verdict {
     message: String,
 }
 
-fn verdict(rt: &Runtime, state: &State) -> Verdict {
+/// `check`'s verdict from the facts `check` reports beside it: the heads, the pending
+/// revisions and the unknown ones.
+fn verdict(
+    rt: &Runtime,
+    state: &State,
+    heads: &[usize],
+    pending: &[usize],
+    unknown: &[&str],
+) -> Verdict {
     let g = rt.graph();
-    let heads = g.heads();
-    let pending = pending(rt, state);
-    let unknown: Vec<&str> = state.unknown.iter().map(|r| r.version.as_str()).collect();
     let drift = |name, message| Verdict {
         code: exit::DRIFT,
         name,
@@ -266,7 +271,7 @@ fn verdict(rt: &Runtime, state: &State) -> Verdict {
     } else if heads.len() > 1 {
         drift(
             "multiple_heads",
-            messages::multiple_heads_found(&ids(g, &heads)),
+            messages::multiple_heads_found(&ids(g, heads)),
         )
     } else if let Some(id) = state.half_applied().first() {
         drift("half_applied", messages::half_applied(id))
@@ -276,12 +281,12 @@ fn verdict(rt: &Runtime, state: &State) -> Verdict {
             render::changed_since_applied(&ids(g, &state.changed)),
         )
     } else if !unknown.is_empty() {
-        drift("unknown_revisions", messages::unknown_revisions(&unknown))
+        drift("unknown_revisions", messages::unknown_revisions(unknown))
     } else if !pending.is_empty() {
         Verdict {
             code: exit::PENDING,
             name: "pending",
-            message: render::pending(&ids(g, &pending)),
+            message: render::pending(&ids(g, pending)),
         }
     } else {
         Verdict {
@@ -297,14 +302,17 @@ fn verdict(rt: &Runtime, state: &State) -> Verdict {
 
 fn check(rt: &Runtime, out: Output, state: &State) -> Result<u8> {
     let g = rt.graph();
-    let verdict = verdict(rt, state);
+    let heads = g.heads();
+    let pending = pending(rt, state);
+    let unknown: Vec<&str> = state.unknown.iter().map(|r| r.version.as_str()).collect();
+    let verdict = verdict(rt, state, &heads, &pending, &unknown);
     if out.json() {
         out.object(CheckJson {
             status: verdict.name,
             exit_code: verdict.code,
-            heads: ids(g, &g.heads()),
-            pending: ids(g, &pending(rt, state)),
-            unknown: state.unknown.iter().map(|r| r.version.as_str()).collect(),
+            heads: ids(g, &heads),
+            pending: ids(g, &pending),
+            unknown,
             changed: ids(g, &state.changed),
             half_applied: state.half_applied(),
             unregistered: rt.unregistered(),
