@@ -86,12 +86,6 @@ impl<T: AsSpec + ?Sized> AsSpec for &T {
     }
 }
 
-/// Whether `input` is a spec that needs the database's state (`current`, `-1`,
-/// `current+1`); input that does not parse needs none (its error is told offline).
-pub fn needs_state(input: &str) -> bool {
-    parse(input).is_ok_and(|spec| spec.needs_state())
-}
-
 /// A `history -r` range, `START:END`; a missing side is open.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RangeSpec {
