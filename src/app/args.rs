@@ -93,27 +93,77 @@ pub struct WriteArgs {
     pub retry_failed: bool,
 }
 
+/// `--sql`: the script instead of the run.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SqlArgs {
+    /// Print the SQL script that would do it instead, with no database (from `base`, or
+    /// from A given as `A:B`)
+    #[arg(long)]
+    pub sql: bool,
+    /// With --sql: start from the database's recorded revisions and schema (read only)
+    #[arg(long, requires = "sql")]
+    pub from_db: bool,
+    /// With --sql: the database the script is for [default: the database URL's]
+    #[arg(long, value_enum, requires = "sql")]
+    pub backend: Option<BackendArg>,
+}
+
+/// A database kind, for a script written without one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendArg {
+    Postgres,
+    Mysql,
+    Sqlite,
+}
+
+/// `--dry-run`: run it, then roll it all back.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DryRunArgs {
+    /// Run the plan against the database and roll everything back (PostgreSQL, SQLite;
+    /// MySQL/MariaDB: in a scratch copy it creates and drops)
+    #[arg(long)]
+    pub dry_run: bool,
+    /// In a dry run: give up a statement that waits this long for a table lock [default: 5s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "dry_run")]
+    pub table_lock_timeout: Option<Duration>,
+    /// In a dry run: give up a statement that runs this long [default: 60s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "dry_run")]
+    pub statement_timeout: Option<Duration>,
+}
+
 #[derive(Debug, Clone, Subcommand)]
 pub enum Verb {
     /// Apply migrations up to a revision (default: head)
     Upgrade {
-        /// The revision to reach: `head`, `heads`, an id or prefix, `+N`
+        /// The revision to reach: `head`, `heads`, an id or prefix, `+N`; with --sql also
+        /// `A:B`
         #[arg(default_value = "head", allow_negative_numbers = true)]
         revision: String,
         #[command(flatten)]
         write: WriteArgs,
+        #[command(flatten)]
+        sql: SqlArgs,
+        #[command(flatten)]
+        dry: DryRunArgs,
     },
     /// Revert migrations down to a revision (`-1`: the last one, `base`: all)
     Downgrade {
+        /// The revision to go back to; with --sql `A:B` (e.g. `head:base`)
         #[arg(allow_negative_numbers = true)]
         revision: String,
         #[command(flatten)]
         write: WriteArgs,
+        #[command(flatten)]
+        sql: SqlArgs,
+        #[command(flatten)]
+        dry: DryRunArgs,
     },
     /// Revert the last migration and apply it again
     Redo {
         #[command(flatten)]
         write: WriteArgs,
+        #[command(flatten)]
+        dry: DryRunArgs,
     },
     /// Record revisions as applied without running them (`base`: record nothing)
     Stamp {
@@ -122,6 +172,8 @@ pub enum Verb {
         /// Also delete recorded revisions this crate does not know
         #[arg(long)]
         purge: bool,
+        #[command(flatten)]
+        sql: SqlArgs,
     },
     /// Record the current source of applied migrations that were edited since they
     /// were applied (default: all of them), once the change is reviewed
@@ -209,16 +261,37 @@ impl Verb {
     pub fn to_args(&self) -> Vec<String> {
         let mut args = vec![self.name().to_string()];
         match self {
-            Verb::Upgrade { revision, write } | Verb::Downgrade { revision, write } => {
+            Verb::Upgrade {
+                revision,
+                write,
+                sql,
+                dry,
+            }
+            | Verb::Downgrade {
+                revision,
+                write,
+                sql,
+                dry,
+            } => {
                 args.extend(write.to_args());
+                args.extend(sql.to_args());
+                args.extend(dry.to_args());
                 args.push("--".to_string());
                 args.push(revision.clone());
             }
-            Verb::Redo { write } => args.extend(write.to_args()),
-            Verb::Stamp { revisions, purge } => {
+            Verb::Redo { write, dry } => {
+                args.extend(write.to_args());
+                args.extend(dry.to_args());
+            }
+            Verb::Stamp {
+                revisions,
+                purge,
+                sql,
+            } => {
                 if *purge {
                     args.push("--purge".to_string());
                 }
+                args.extend(sql.to_args());
                 args.push("--".to_string());
                 args.extend(revisions.iter().cloned());
             }
@@ -254,6 +327,45 @@ impl WriteArgs {
         }
         if self.retry_failed {
             args.push("--retry-failed".to_string());
+        }
+        args
+    }
+}
+
+#[cfg(feature = "cli")]
+impl SqlArgs {
+    fn to_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if self.sql {
+            args.push("--sql".to_string());
+        }
+        if self.from_db {
+            args.push("--from-db".to_string());
+        }
+        if let Some(b) = self.backend {
+            let name = match b {
+                BackendArg::Postgres => "postgres",
+                BackendArg::Mysql => "mysql",
+                BackendArg::Sqlite => "sqlite",
+            };
+            args.push(format!("--backend={name}"));
+        }
+        args
+    }
+}
+
+#[cfg(feature = "cli")]
+impl DryRunArgs {
+    fn to_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if self.dry_run {
+            args.push("--dry-run".to_string());
+        }
+        if let Some(d) = self.table_lock_timeout {
+            args.push(format!("--table-lock-timeout={}ms", d.as_millis()));
+        }
+        if let Some(d) = self.statement_timeout {
+            args.push(format!("--statement-timeout={}ms", d.as_millis()));
         }
         args
     }
@@ -327,6 +439,12 @@ mod tests {
         for line in [
             "upgrade",
             "upgrade heads --allow-unknown --retry-failed",
+            "upgrade --sql --backend postgres m1:head",
+            "upgrade --sql --from-db",
+            "downgrade --sql head:base",
+            "stamp --sql --backend sqlite head",
+            "upgrade --dry-run --table-lock-timeout 2s --statement-timeout 1m",
+            "redo --dry-run -v",
             "downgrade -1",
             "downgrade base --yes",
             "redo --lock-timeout 2s --wait 1m",
@@ -373,6 +491,8 @@ mod tests {
         let cli = Cli::try_parse_from(["m", "stamp", "base", "-y"]).unwrap();
         assert!(cli.global.yes);
         assert!(matches!(cli.verb, Verb::Stamp { ref revisions, .. } if revisions == &["base"]));
+        let cli = Cli::try_parse_from(["m", "downgrade", "-1", "--dry-run", "-v"]).unwrap();
+        assert!(matches!(cli.verb, Verb::Downgrade { ref dry, .. } if dry.dry_run));
         let cli = Cli::try_parse_from(["m", "downgrade", "-1", "-y"]).unwrap();
         assert!(cli.global.yes);
     }

@@ -2,10 +2,14 @@
 //! command line's text. Whether the verb needs the database is answered here, from the
 //! parsed specs, for the binary and (without the crate's graph) for the subcommand.
 
-use crate::app::args::{Verb, WriteArgs};
+use std::time::Duration;
+
+use sea_orm_migration::sea_orm::DbBackend;
+
+use crate::app::args::{BackendArg, DryRunArgs, SqlArgs, Verb, WriteArgs};
 use crate::engine::runtime::WriteOptions;
 use crate::engine::url::DbUrl;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::graph::Graph;
 use crate::model::spec::{self, RangeSpec, Spec, SpecError};
 
@@ -29,17 +33,63 @@ pub struct WriteFlags {
     pub retry_failed: bool,
 }
 
+/// How a migrating verb runs.
+#[derive(Debug, Clone, Default)]
+pub enum Mode {
+    /// For real.
+    #[default]
+    Run,
+    /// `--sql`: the script, not the run.
+    Sql {
+        /// Where the script starts.
+        start: SqlStart,
+        /// `--backend`: the database it is for, if given.
+        backend: Option<DbBackend>,
+    },
+    /// `--dry-run`: run, then roll back.
+    DryRun {
+        /// `--table-lock-timeout`.
+        lock_timeout: Option<Duration>,
+        /// `--statement-timeout`.
+        statement_timeout: Option<Duration>,
+    },
+}
+
+/// Where a `--sql` script starts.
+#[derive(Debug, Clone, Default)]
+pub enum SqlStart {
+    /// Nothing given: `base` (a `downgrade` script must be given a start).
+    #[default]
+    Unsaid,
+    /// `A` of `A:B`.
+    At(Spec),
+    /// `--from-db`.
+    Database,
+}
+
 /// A verb and its typed arguments.
 #[derive(Debug, Clone)]
 pub enum Command {
     /// `upgrade REV`.
-    Upgrade { target: Spec, write: WriteFlags },
+    Upgrade {
+        target: Spec,
+        write: WriteFlags,
+        mode: Mode,
+    },
     /// `downgrade REV`.
-    Downgrade { target: Spec, write: WriteFlags },
+    Downgrade {
+        target: Spec,
+        write: WriteFlags,
+        mode: Mode,
+    },
     /// `redo`.
-    Redo { write: WriteFlags },
+    Redo { write: WriteFlags, mode: Mode },
     /// `stamp REV... [--purge]`.
-    Stamp { targets: Vec<Spec>, purge: bool },
+    Stamp {
+        targets: Vec<Spec>,
+        purge: bool,
+        mode: Mode,
+    },
     /// `rehash [REV...]`.
     Rehash { targets: Vec<Spec> },
     /// `history [-r A:B] [-i]`.
@@ -65,7 +115,7 @@ impl Command {
     /// Parses the verb's specs. With the crate's `graph`, an input equal to a revision
     /// id means that revision whatever the grammar says; without it (the subcommand,
     /// which has no graph) the grammar alone decides.
-    pub fn parse(verb: &Verb, graph: Option<&Graph>) -> Result<Command, SpecError> {
+    pub fn parse(verb: &Verb, graph: Option<&Graph>) -> Result<Command> {
         let one = |input: &str| match graph {
             Some(g) => spec::parse_with(g, input),
             None => spec::parse(input),
@@ -73,22 +123,88 @@ impl Command {
         let all = |inputs: &[String]| -> Result<Vec<Spec>, SpecError> {
             inputs.iter().map(|i| one(i)).collect()
         };
+        // `A:B` (with --sql): the start, and the target (`end` when B is left out).
+        let ranged = |input: &str, sql: &SqlArgs, end: &str| -> Result<(SqlStart, Spec)> {
+            let Some((a, b)) = input.split_once(':') else {
+                let start = if sql.from_db {
+                    SqlStart::Database
+                } else {
+                    SqlStart::Unsaid
+                };
+                return Ok((start, one(input)?));
+            };
+            if !sql.sql {
+                return Err(Error::usage(format!(
+                    "`{input}`: a range `A:B` is for a script (`--sql`); to run migrations, \
+                     give the revision to reach"
+                )));
+            }
+            if sql.from_db {
+                return Err(Error::usage(format!(
+                    "`{input}`: give the script's start either as `A:B` or with `--from-db`, \
+                     not both"
+                )));
+            }
+            let start = if a.is_empty() {
+                SqlStart::Unsaid
+            } else {
+                SqlStart::At(one(a)?)
+            };
+            Ok((start, one(if b.is_empty() { end } else { b })?))
+        };
         Ok(match verb {
-            Verb::Upgrade { revision, write } => Command::Upgrade {
-                target: one(revision)?,
+            Verb::Upgrade {
+                revision,
+                write,
+                sql,
+                dry,
+            }
+            | Verb::Downgrade {
+                revision,
+                write,
+                sql,
+                dry,
+            } => {
+                let up = matches!(verb, Verb::Upgrade { .. });
+                let (start, target) = ranged(revision, sql, if up { "head" } else { "base" })?;
+                let mode = mode(sql, dry, start)?;
+                if up {
+                    Command::Upgrade {
+                        target,
+                        write: write.into(),
+                        mode,
+                    }
+                } else {
+                    Command::Downgrade {
+                        target,
+                        write: write.into(),
+                        mode,
+                    }
+                }
+            }
+            Verb::Redo { write, dry } => Command::Redo {
                 write: write.into(),
+                mode: mode(&SqlArgs::default(), dry, SqlStart::Unsaid)?,
             },
-            Verb::Downgrade { revision, write } => Command::Downgrade {
-                target: one(revision)?,
-                write: write.into(),
-            },
-            Verb::Redo { write } => Command::Redo {
-                write: write.into(),
-            },
-            Verb::Stamp { revisions, purge } => Command::Stamp {
-                targets: all(revisions)?,
-                purge: *purge,
-            },
+            Verb::Stamp {
+                revisions,
+                purge,
+                sql,
+            } => {
+                let (start, targets) = match revisions.as_slice() {
+                    [only] if only.contains(':') => {
+                        let (start, target) = ranged(only, sql, "head")?;
+                        (start, vec![target])
+                    }
+                    _ if sql.from_db => (SqlStart::Database, all(revisions)?),
+                    _ => (SqlStart::Unsaid, all(revisions)?),
+                };
+                Command::Stamp {
+                    targets,
+                    purge: *purge,
+                    mode: mode(sql, &DryRunArgs::default(), start)?,
+                }
+            }
             Verb::Rehash { revisions } => Command::Rehash {
                 targets: all(revisions)?,
             },
@@ -108,6 +224,18 @@ impl Command {
             },
             Verb::Branches => Command::Branches,
         })
+    }
+
+    /// How a migrating verb runs (`Run` for the others).
+    pub fn mode(&self) -> &Mode {
+        static RUN: Mode = Mode::Run;
+        match self {
+            Command::Upgrade { mode, .. }
+            | Command::Downgrade { mode, .. }
+            | Command::Redo { mode, .. }
+            | Command::Stamp { mode, .. } => mode,
+            _ => &RUN,
+        }
     }
 
     /// The verb's name on the command line.
@@ -130,6 +258,14 @@ impl Command {
 
     /// Whether the verb connects, and whether it writes.
     pub fn need(&self) -> Need {
+        match self.mode() {
+            Mode::Sql {
+                start: SqlStart::Database,
+                ..
+            } => return Need::Read,
+            Mode::Sql { .. } => return Need::Nothing,
+            Mode::Run | Mode::DryRun { .. } => {}
+        }
         match self {
             Command::Upgrade { .. }
             | Command::Downgrade { .. }
@@ -157,6 +293,9 @@ impl Command {
     /// `downgrade` and `stamp` always, `redo` against a database on another machine (on
     /// this one it is the edit-run loop).
     pub fn destructive(&self, url: &DbUrl) -> bool {
+        if !matches!(self.mode(), Mode::Run) {
+            return false;
+        }
         match self {
             Command::Downgrade { .. } | Command::Stamp { .. } => true,
             Command::Redo { .. } => !url.is_local(),
@@ -184,6 +323,33 @@ impl Verb {
     pub fn need(&self) -> Need {
         Command::parse(self, None).map_or(Need::Nothing, |c| c.need())
     }
+}
+
+/// The mode the flags ask for; `start` is where a script starts.
+fn mode(sql: &SqlArgs, dry: &DryRunArgs, start: SqlStart) -> Result<Mode> {
+    if sql.sql && dry.dry_run {
+        return Err(Error::usage(
+            "`--sql` writes a script without running anything, `--dry-run` runs and rolls \
+             back: give one of them",
+        ));
+    }
+    Ok(if sql.sql {
+        Mode::Sql {
+            start,
+            backend: sql.backend.map(|b| match b {
+                BackendArg::Postgres => DbBackend::Postgres,
+                BackendArg::Mysql => DbBackend::MySql,
+                BackendArg::Sqlite => DbBackend::Sqlite,
+            }),
+        }
+    } else if dry.dry_run {
+        Mode::DryRun {
+            lock_timeout: dry.table_lock_timeout,
+            statement_timeout: dry.statement_timeout,
+        }
+    } else {
+        Mode::Run
+    })
 }
 
 impl From<&WriteArgs> for WriteFlags {

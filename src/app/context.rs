@@ -74,6 +74,18 @@ impl Context {
         Ok((Some(db), policy))
     }
 
+    /// The kind of database the URL names, if one is set anywhere (nothing connects).
+    pub fn url_backend(&self) -> Result<Option<sea_orm_migration::sea_orm::DbBackend>> {
+        let dotenv = std::env::current_dir()
+            .ok()
+            .and_then(|dir| resolve::nearest_dotenv(&dir));
+        let places = Places {
+            dotenv: dotenv.as_deref(),
+            anchor: None,
+        };
+        Ok(resolve::url(self.database_url.as_deref(), places, None)?.map(|(u, _)| u.backend()))
+    }
+
     /// `--database-url` / `DATABASE_URL` / `.env`, with the schema of
     /// `--database-schema` / `DATABASE_SCHEMA` / `.env` (the nearest `.env` from the
     /// working directory; relative SQLite paths from the working directory).

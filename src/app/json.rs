@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 use crate::engine::runtime::{Runtime, StampOutcome, State};
+use crate::engine::script::Script;
 use crate::engine::step::StepOutcome;
 use crate::engine::tracking::{AppliedRow, Failure};
 use crate::text::slug_words;
@@ -54,6 +55,15 @@ pub enum Event<'a> {
         /// The process's exit code.
         exit_code: u8,
     },
+}
+
+/// `--sql`: the script, as text and in parts.
+#[derive(Serialize)]
+pub struct ScriptJson<'a> {
+    /// The whole script, as printed without `--format json`.
+    pub sql: String,
+    /// Its parts.
+    pub script: &'a Script,
 }
 
 /// `heads`, `history`, `show` and `branches`: a list of revisions under one key.

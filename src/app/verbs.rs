@@ -3,16 +3,19 @@
 //! runtime, the context and its typed arguments, and renders its result.
 
 use crate::app::args::Verb;
-use crate::app::command::{Command, Need, WriteFlags};
+use crate::app::command::{Command, Mode, Need, SqlStart, WriteFlags};
 use crate::app::confirm::Policy;
 use crate::app::context::Context;
 use crate::app::json::{
-    CheckJson, CurrentJson, Event, Listing, RevisionJson, StatusJson, failures,
+    CheckJson, CurrentJson, Event, Listing, RevisionJson, ScriptJson, StatusJson, failures,
 };
 use crate::app::progress::Progress;
 use crate::app::render::{self, Output, describe_current};
+use sea_orm_migration::sea_orm::DbBackend;
+
 use crate::engine::connect::Db;
 use crate::engine::runtime::{Runtime, State, WriteOptions};
+use crate::engine::script::{Goal, Start};
 use crate::engine::step::StepOutcome;
 use crate::error::{Error, Result, exit};
 use crate::model::graph::ids;
@@ -49,6 +52,10 @@ async fn dispatch(
     db: Option<&Db>,
     policy: Policy,
 ) -> Result<u8> {
+    match command.mode() {
+        Mode::Sql { start, backend } => return script(rt, ctx, command, db, start, *backend).await,
+        Mode::DryRun { .. } | Mode::Run => {}
+    }
     // A writing verb reads the state itself, under the lock.
     let state = match db {
         Some(db) if command.need() == Need::Read => Some(rt.state(db).await?),
@@ -65,7 +72,7 @@ async fn dispatch(
         ..Default::default()
     };
     match command {
-        Command::Upgrade { target, write } | Command::Downgrade { target, write } => {
+        Command::Upgrade { target, write, .. } | Command::Downgrade { target, write, .. } => {
             let (db, opts) = (connected(db)?, writing(*write));
             let steps = if matches!(command, Command::Upgrade { .. }) {
                 rt.upgrade(db, target, &opts, &mut progress).await?
@@ -74,12 +81,12 @@ async fn dispatch(
             };
             finished(rt, ctx.out, db, command, &steps).await
         }
-        Command::Redo { write } => {
+        Command::Redo { write, .. } => {
             let db = connected(db)?;
             let steps = rt.redo(db, &writing(*write), &mut progress).await?;
             finished(rt, ctx.out, db, command, &steps).await
         }
-        Command::Stamp { targets, purge } => {
+        Command::Stamp { targets, purge, .. } => {
             let db = connected(db)?;
             let outcome = rt.stamp(db, targets, *purge, &plain, &mut progress).await?;
             render::stamped(ctx.out, &outcome);
@@ -99,6 +106,51 @@ async fn dispatch(
         Command::Show { target } => show(rt, ctx, state, target),
         Command::Branches => branches(rt, ctx),
     }
+}
+
+/// `--sql`: prints the script that would carry out `command`, running nothing.
+async fn script(
+    rt: &Runtime,
+    ctx: &Context,
+    command: &Command,
+    db: Option<&Db>,
+    start: &SqlStart,
+    backend: Option<DbBackend>,
+) -> Result<u8> {
+    let backend = match (backend, db) {
+        (Some(b), _) => b,
+        (None, Some(db)) => db.backend(),
+        (None, None) => ctx.url_backend()?.ok_or_else(|| {
+            Error::usage(
+                "`--sql` writes a script for one kind of database: give `--backend \
+                 postgres|mysql|sqlite`, or a database URL whose scheme says which",
+            )
+        })?,
+    };
+    let goal = match command {
+        Command::Upgrade { target, .. } => Goal::Upgrade(target.clone()),
+        Command::Downgrade { target, .. } => Goal::Downgrade(target.clone()),
+        Command::Stamp { targets, purge, .. } => Goal::Stamp(targets.clone(), *purge),
+        _ => return Err(Error::usage(format!("`{}` has no `--sql`", command.name()))),
+    };
+    let start = match start {
+        SqlStart::Unsaid if matches!(command, Command::Downgrade { .. }) => {
+            return Err(Error::usage(messages::DOWNGRADE_SCRIPT_START));
+        }
+        SqlStart::Unsaid => Start::Base,
+        SqlStart::At(spec) => Start::At(spec),
+        SqlStart::Database => Start::Database(connected(db)?),
+    };
+    let script = rt.script(backend, start, &goal).await?;
+    if ctx.out.json() {
+        ctx.out.object(ScriptJson {
+            sql: script.to_string(),
+            script: &script,
+        });
+    } else {
+        ctx.out.data(script.to_string().trim_end());
+    }
+    Ok(exit::OK)
 }
 
 /// The connection a verb that needs one was given ([`Command::need`] decided).

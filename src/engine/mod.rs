@@ -8,8 +8,10 @@
 pub mod connect;
 pub mod files;
 pub mod lock;
+pub mod offline;
 pub mod resolve;
 pub mod runtime;
+pub mod script;
 pub mod step;
 pub mod tracking;
 pub mod url;

@@ -227,7 +227,7 @@ impl Runtime {
         Ok(self.state_from(recorded))
     }
 
-    fn state_from(&self, recorded: Recorded) -> State {
+    pub(crate) fn state_from(&self, recorded: Recorded) -> State {
         let mut applied = vec![false; self.graph.len()];
         let mut unknown = Vec::new();
         for row in &recorded.applied {
@@ -484,7 +484,7 @@ impl Runtime {
         Ok(chosen)
     }
 
-    fn plan_upgrade(&self, state: &State, target: &Spec) -> Result<Vec<usize>> {
+    pub(crate) fn plan_upgrade(&self, state: &State, target: &Spec) -> Result<Vec<usize>> {
         let resolver = Resolver::new(&self.graph, Some(&state.current));
         match target.clone() {
             Spec::Relative(n) if n > 0 => {
@@ -507,7 +507,7 @@ impl Runtime {
         }
     }
 
-    fn plan_downgrade(&self, state: &State, target: &Spec) -> Result<Vec<usize>> {
+    pub(crate) fn plan_downgrade(&self, state: &State, target: &Spec) -> Result<Vec<usize>> {
         let resolver = Resolver::new(&self.graph, Some(&state.current));
         match target.clone() {
             Spec::Relative(n) if n < 0 => Ok(plan::downgrade_steps(
@@ -697,7 +697,12 @@ fn forwards(n: i64) -> Error {
 }
 
 /// What `stamp` will change, in the order it changes it.
-fn stamp_changes(graph: &Graph, state: &State, desired: &[bool], purge: bool) -> Vec<Change> {
+pub(crate) fn stamp_changes(
+    graph: &Graph,
+    state: &State,
+    desired: &[bool],
+    purge: bool,
+) -> Vec<Change> {
     let order = graph.topo_order();
     let mut changes = Vec::new();
     if purge {

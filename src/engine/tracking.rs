@@ -122,16 +122,68 @@ impl Tracking {
 
     /// Creates both tables if they are missing (writing verbs only, under the lock).
     pub async fn install<C: ConnectionTrait>(&self, db: &C) -> Result<(), DbErr> {
-        let schema = Schema::new(db.get_database_backend());
-        let backend = db.get_database_backend();
-        let mut main = schema.create_table_from_entity(seaql_migrations::Entity);
-        main.table(Alias::new(&self.table)).if_not_exists();
         // One-off DDL: sent as it is, not prepared, so it takes no place in the driver's
         // cache of prepared statements.
-        for ddl in [backend.build(&main), backend.build(&self.meta_ddl())] {
-            db.execute_unprepared(&ddl.sql).await?;
+        for ddl in self.install_sql(db.get_database_backend()) {
+            db.execute_unprepared(&ddl).await?;
         }
         Ok(())
+    }
+
+    /// The two `CREATE TABLE IF NOT EXISTS` of [`Tracking::install`], as SQL for `backend`.
+    pub fn install_sql(&self, backend: DbBackend) -> [String; 2] {
+        let mut main = Schema::new(backend).create_table_from_entity(seaql_migrations::Entity);
+        main.table(Alias::new(&self.table)).if_not_exists();
+        [
+            backend.build(&main).to_string(),
+            backend.build(&self.meta_ddl()).to_string(),
+        ]
+    }
+
+    /// A script's statements that record `version` as applied (with the database's own
+    /// clock, when the script runs), or as reverted without `applied`: the rows a real
+    /// step writes, but no execution time (nobody measures a script's statements).
+    pub fn script_record(
+        &self,
+        backend: DbBackend,
+        version: &str,
+        applied: Option<(&str, Option<&str>)>,
+    ) -> Vec<String> {
+        let (t, m, v) = (
+            quote(backend, &self.table),
+            quote(backend, &self.meta),
+            literal(backend, version),
+        );
+        let col = |c: &str| quote(backend, c);
+        let Some((applied_by, checksum)) = applied else {
+            return vec![
+                format!("DELETE FROM {t} WHERE {} = {v}", col("version")),
+                format!("DELETE FROM {m} WHERE {} = {v}", col("version")),
+            ];
+        };
+        let (secs, ms) = clock(backend);
+        let checksum = checksum.map_or("NULL".to_string(), |c| literal(backend, c));
+        let facts = [
+            "version",
+            "applied_at_ms",
+            "applied_by",
+            "checksum",
+            "updated_at_ms",
+        ];
+        vec![
+            format!(
+                "INSERT INTO {t} ({}, {}) VALUES ({v}, {secs})",
+                col("version"),
+                col("applied_at")
+            ),
+            // a side row left by an earlier failure goes: the step succeeded
+            format!("DELETE FROM {m} WHERE {} = {v}", col("version")),
+            format!(
+                "INSERT INTO {m} ({}) VALUES ({v}, {ms}, {}, {checksum}, {ms})",
+                joined(&facts, col),
+                literal(backend, applied_by),
+            ),
+        ]
     }
 
     fn meta_ddl(&self) -> TableCreateStatement {
@@ -630,6 +682,32 @@ fn mysql_string(s: &str) -> String {
     }
     let hex: String = s.bytes().map(|b| format!("{b:02X}")).collect();
     format!("_utf8mb4 X'{hex}'")
+}
+
+/// A string literal for `backend` (MySQL: see [`mysql_string`]).
+fn literal(backend: DbBackend, s: &str) -> String {
+    match backend {
+        DbBackend::MySql => mysql_string(s),
+        _ => format!("'{}'", s.replace('\'', "''")),
+    }
+}
+
+/// The database's clock, as SQL: Unix seconds (`applied_at`) and Unix milliseconds.
+fn clock(backend: DbBackend) -> (&'static str, &'static str) {
+    match backend {
+        DbBackend::Postgres => (
+            "EXTRACT(EPOCH FROM now())::bigint",
+            "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::bigint",
+        ),
+        DbBackend::MySql => (
+            "UNIX_TIMESTAMP()",
+            "CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)",
+        ),
+        _ => (
+            "CAST(strftime('%s', 'now') AS INTEGER)",
+            "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)",
+        ),
+    }
 }
 
 pub fn now_ms() -> i64 {

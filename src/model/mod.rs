@@ -6,6 +6,7 @@
 //! migration's own SQL files.
 
 pub mod checksum;
+pub mod ddl;
 pub mod graph;
 pub mod lexer;
 pub mod messages;
