@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 
+use crate::engine::dry_run::{DryRun, DryStep};
 use crate::engine::runtime::{Runtime, StampOutcome, State};
 use crate::engine::script::Script;
 use crate::engine::step::StepOutcome;
@@ -30,6 +31,16 @@ pub struct Versioned<T: Serialize> {
 pub enum Event<'a> {
     /// A migration step finished.
     Step(&'a StepOutcome),
+    /// A dry run's step ran and was taken back, or could not run.
+    DryStep(&'a DryStep),
+    /// A dry run finished: nothing of it remains.
+    DryRun {
+        /// The verb rehearsed.
+        verb: &'a str,
+        /// What it did.
+        #[serde(flatten)]
+        run: &'a DryRun,
+    },
     /// Another process holds the migration lock; this one waits.
     WaitingForLock,
     /// `upgrade`, `downgrade` or `redo` finished.

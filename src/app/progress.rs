@@ -3,6 +3,7 @@
 
 use crate::app::json::Event;
 use crate::app::render::{Output, duration, recorded_duration};
+use crate::engine::dry_run::DryStep;
 use crate::engine::runtime::Observer;
 use crate::engine::step::{Direction, StepOutcome};
 
@@ -11,6 +12,8 @@ use crate::engine::step::{Direction, StepOutcome};
 pub struct Progress<'a> {
     pub out: Output,
     pub ask: Option<&'a crate::engine::url::DbUrl>,
+    /// `-v`: a dry run's statements too.
+    pub verbose: bool,
 }
 
 impl Observer for Progress<'_> {
@@ -38,6 +41,33 @@ impl Observer for Progress<'_> {
                 "for the migration lock: another process is migrating this database",
             );
         }
+    }
+
+    fn dry_step_finished(&mut self, step: &DryStep) {
+        if self.out.json() {
+            self.out.object(Event::DryStep(step));
+            return;
+        }
+        let what = match step.direction {
+            Direction::Up => "upgrade",
+            Direction::Down => "downgrade",
+        };
+        match &step.note {
+            Some(note) => self.out.warn(format!("{what} {}: {note}", step.revision)),
+            None => self.out.status(
+                "Simulated",
+                format!("{what} {} ({})", step.revision, duration(step.duration_ms)),
+            ),
+        }
+        if self.verbose {
+            for statement in &step.statements {
+                self.out.detail(format!("{statement};"));
+            }
+        }
+    }
+
+    fn warning(&mut self, message: &str) {
+        self.out.warn(message);
     }
 
     fn step_finished(&mut self, o: &StepOutcome) {

@@ -6,6 +6,9 @@ use serde::Serialize;
 
 use crate::app::json::{Event, FORMAT_VERSION, Versioned};
 
+use sea_orm_migration::sea_orm::DbBackend;
+
+use crate::engine::dry_run::{DryRun, DryRunOptions};
 use crate::engine::runtime::{Runtime, StampOutcome, State};
 use crate::engine::step::StepOutcome;
 use crate::engine::url::DbUrl;
@@ -81,6 +84,13 @@ impl Output {
                 style(verb).green().bold(),
                 message.as_ref()
             );
+        }
+    }
+
+    /// A detail under the last status line, indented, on stderr (human mode, not quiet).
+    pub fn detail(&self, message: impl AsRef<str>) {
+        if !self.quiet && !self.json() {
+            line!(stderr, "{:>12} {}", "", style(message.as_ref()).dim());
         }
     }
 
@@ -287,6 +297,46 @@ pub fn migrated(out: Output, verb: &str, steps: &[StepOutcome], current: &[Strin
             ),
         );
     }
+}
+
+/// The summary of a dry run: what it did, that nothing remains, and (rolled back on the
+/// real database) that it took real locks there.
+pub fn dry_run(out: Output, verb: &str, url: &DbUrl, run: &DryRun, limits: &DryRunOptions) {
+    let simulated = run.steps.iter().filter(|s| s.simulated).count();
+    let skipped = run.steps.len() - simulated;
+    let mut line = if run.steps.is_empty() {
+        format!(
+            "dry run of {verb}: nothing to do: the database is at {}",
+            describe_current(&run.from)
+        )
+    } else {
+        format!(
+            "dry run of {verb}: {simulated} migration{} ran in {} and {} taken back{}; the \
+             database is still at {}, and a real run would leave it at {}",
+            plural(simulated),
+            duration(run.steps.iter().map(|s| s.duration_ms).sum()),
+            if simulated == 1 { "was" } else { "were" },
+            if skipped > 0 {
+                format!(", {skipped} not simulated")
+            } else {
+                String::new()
+            },
+            describe_current(&run.from),
+            describe_current(&run.to)
+        )
+    };
+    match &run.scratch {
+        Some(name) => line.push_str(&format!(
+            " (in the scratch database `{name}`, dropped since)"
+        )),
+        None if url.backend() == DbBackend::Postgres => line.push_str(&format!(
+            " (it took real locks on {url}: lock timeout {}s, statement timeout {}s)",
+            limits.lock_timeout.as_secs_f64(),
+            limits.statement_timeout.as_secs_f64()
+        )),
+        None => line.push_str(&format!(" (it held the write lock of {url} while it ran)")),
+    }
+    out.status("Finished", line);
 }
 
 /// What `stamp` changed.

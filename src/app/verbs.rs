@@ -14,6 +14,7 @@ use crate::app::render::{self, Output, describe_current};
 use sea_orm_migration::sea_orm::DbBackend;
 
 use crate::engine::connect::Db;
+use crate::engine::dry_run::{DryGoal, DryRunOptions};
 use crate::engine::runtime::{Runtime, State, WriteOptions};
 use crate::engine::script::{Goal, Start};
 use crate::engine::step::StepOutcome;
@@ -54,7 +55,18 @@ async fn dispatch(
 ) -> Result<u8> {
     match command.mode() {
         Mode::Sql { start, backend } => return script(rt, ctx, command, db, start, *backend).await,
-        Mode::DryRun { .. } | Mode::Run => {}
+        Mode::DryRun {
+            lock_timeout,
+            statement_timeout,
+        } => {
+            let defaults = DryRunOptions::default();
+            let limits = DryRunOptions {
+                lock_timeout: lock_timeout.unwrap_or(defaults.lock_timeout),
+                statement_timeout: statement_timeout.unwrap_or(defaults.statement_timeout),
+            };
+            return dry_run(rt, ctx, command, connected(db)?, &limits).await;
+        }
+        Mode::Run => {}
     }
     // A writing verb reads the state itself, under the lock.
     let state = match db {
@@ -65,6 +77,7 @@ async fn dispatch(
     let mut progress = Progress {
         out: ctx.out,
         ask: db.filter(|_| policy == Policy::Ask).map(Db::url),
+        verbose: ctx.verbose,
     };
     let writing = |write: WriteFlags| write.options(ctx.lock_timeout);
     let plain = WriteOptions {
@@ -149,6 +162,43 @@ async fn script(
         });
     } else {
         ctx.out.data(script.to_string().trim_end());
+    }
+    Ok(exit::OK)
+}
+
+/// `--dry-run`: runs the plan and takes it back.
+async fn dry_run(
+    rt: &Runtime,
+    ctx: &Context,
+    command: &Command,
+    db: &Db,
+    limits: &DryRunOptions,
+) -> Result<u8> {
+    let (goal, write) = match command {
+        Command::Upgrade { target, write, .. } => (DryGoal::Upgrade(target.clone()), write),
+        Command::Downgrade { target, write, .. } => (DryGoal::Downgrade(target.clone()), write),
+        Command::Redo { write, .. } => (DryGoal::Redo, write),
+        _ => {
+            return Err(Error::usage(format!(
+                "`{}` has no `--dry-run`",
+                command.name()
+            )));
+        }
+    };
+    let mut progress = Progress {
+        out: ctx.out,
+        ask: None,
+        verbose: ctx.verbose,
+    };
+    let opts = write.options(ctx.lock_timeout);
+    let run = rt.dry_run(db, &goal, &opts, limits, &mut progress).await?;
+    if ctx.out.json() {
+        ctx.out.object(Event::DryRun {
+            verb: command.name(),
+            run: &run,
+        });
+    } else {
+        render::dry_run(ctx.out, command.name(), db.url(), &run, limits);
     }
     Ok(exit::OK)
 }

@@ -34,7 +34,12 @@ pub struct Db {
     absent: bool,
     /// How it was opened, for messages.
     opts: DbOptions,
+    /// The statements sent, while a dry run records them (see [`Db::record`]).
+    recorded: Recording,
 }
+
+/// Where a connection's statements go while they are recorded.
+type Recording = std::sync::Arc<std::sync::Mutex<Option<Vec<String>>>>;
 
 impl Db {
     /// Opens `url`: waits for an unreachable server up to `opts.wait`, and for a read-only
@@ -82,11 +87,22 @@ impl Db {
                 }
             }
         };
+        let mut conn = conn;
+        let recorded = Recording::default();
+        let sink = recorded.clone();
+        conn.set_metric_callback(move |info| {
+            if let Ok(mut sink) = sink.lock()
+                && let Some(lines) = sink.as_mut()
+            {
+                lines.push(info.statement.to_string());
+            }
+        });
         let db = Db {
             conn,
             url: url.clone(),
             absent,
             opts,
+            recorded,
         };
         if let Err(e) = db.check_schema().await {
             db.close().await;
@@ -165,6 +181,23 @@ impl Db {
             })
             .await
             .map_err(|e| self.error(e))
+    }
+
+    /// Starts (`true`) or stops recording the statements sent (values inlined), for a
+    /// dry run; stopping drops what was recorded.
+    pub(crate) fn record(&self, on: bool) {
+        if let Ok(mut r) = self.recorded.lock() {
+            *r = on.then(Vec::new);
+        }
+    }
+
+    /// The statements sent since the last call, while recording.
+    pub(crate) fn recorded(&self) -> Vec<String> {
+        self.recorded
+            .lock()
+            .ok()
+            .and_then(|mut r| r.as_mut().map(std::mem::take))
+            .unwrap_or_default()
     }
 
     /// Closes the connection; a failure to close is ignored.

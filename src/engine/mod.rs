@@ -6,6 +6,7 @@
 //! [`runtime::Observer`] it passes.
 
 pub mod connect;
+pub mod dry_run;
 pub mod files;
 pub mod lock;
 pub mod offline;

@@ -51,6 +51,10 @@ pub trait Observer {
     fn step_started(&mut self, _revision: &str, _direction: Direction) {}
     /// A step ran and was recorded.
     fn step_finished(&mut self, _outcome: &StepOutcome) {}
+    /// A dry run's step ran and was taken back (or could not run: not simulated).
+    fn dry_step_finished(&mut self, _step: &crate::engine::dry_run::DryStep) {}
+    /// Something went wrong that does not fail the verb.
+    fn warning(&mut self, _message: &str) {}
 }
 
 /// An observer that ignores everything.
@@ -323,12 +327,15 @@ impl Runtime {
         opts: &WriteOptions,
         observer: &mut dyn Observer,
     ) -> Result<Vec<StepOutcome>> {
-        self.write(db, opts, observer, |state| {
-            let last = plan::downgrade_steps(&self.graph, &state.applied, 1)
-                .map_err(|e| Error::usage(e.to_string().replace("`downgrade -1`", "`redo`")))?;
-            Ok(vec![(last[0], Direction::Down), (last[0], Direction::Up)])
-        })
-        .await
+        self.write(db, opts, observer, |state| self.plan_redo(state))
+            .await
+    }
+
+    /// `redo`'s plan: the single current revision down, then up again.
+    pub(crate) fn plan_redo(&self, state: &State) -> Result<Vec<(usize, Direction)>> {
+        let last = plan::downgrade_steps(&self.graph, &state.applied, 1)
+            .map_err(|e| Error::usage(e.to_string().replace("`downgrade -1`", "`redo`")))?;
+        Ok(vec![(last[0], Direction::Down), (last[0], Direction::Up)])
     }
 
     /// `stamp <spec>...`: records exactly the ancestry of the targets as applied,
@@ -342,7 +349,7 @@ impl Runtime {
         observer: &mut dyn Observer,
     ) -> Result<StampOutcome> {
         let (lock, state, desired) = self
-            .prepare(db, opts, observer, |state| {
+            .prepare(db, opts, observer, true, |state| {
                 if !state.unknown.is_empty() && !purge {
                     return Err(unknown_error(&state.unknown, "stamp", "--purge"));
                 }
@@ -437,7 +444,7 @@ impl Runtime {
         observer: &mut dyn Observer,
     ) -> Result<Vec<String>> {
         let (lock, _, chosen) = self
-            .prepare(db, opts, observer, |state| {
+            .prepare(db, opts, observer, true, |state| {
                 let chosen = self.rehash_targets(state, targets)?;
                 Ok((chosen, Vec::new()))
             })
@@ -539,17 +546,22 @@ impl Runtime {
         Ok(())
     }
 
-    /// Takes the migration lock, then creates the tracking tables if they are missing.
+    /// Takes the migration lock, then (`install`) creates the tracking tables if they are
+    /// missing.
     async fn lock(
         &self,
         db: &Db,
         opts: &WriteOptions,
         observer: &mut dyn Observer,
+        install: bool,
     ) -> Result<Lock> {
         let lock = Lock::acquire(db, self.tracking.table(), opts.lock_timeout, &mut || {
             observer.waiting_for_lock()
         })
         .await?;
+        if !install {
+            return Ok(lock);
+        }
         let installed = async {
             let txn = db.begin().await?;
             self.tracking.install(&txn).await.map_err(|e| db.error(e))?;
@@ -570,11 +582,12 @@ impl Runtime {
     /// (again) only if that plan is not the one confirmed. `plan` gives a verb's plan
     /// and the changes it makes, or refuses the state. Returns the lock, the state read
     /// under it, and the plan.
-    async fn prepare<P>(
+    pub(crate) async fn prepare<P>(
         &self,
         db: &Db,
         opts: &WriteOptions,
         observer: &mut dyn Observer,
+        install: bool,
         plan: impl Fn(&State) -> Result<(P, Vec<Change>)>,
     ) -> Result<(Lock, State, P)> {
         let asks = observer.asks();
@@ -590,7 +603,7 @@ impl Runtime {
         } else {
             None
         };
-        let lock = self.lock(db, opts, observer).await?;
+        let lock = self.lock(db, opts, observer, install).await?;
         let planned = async {
             let state = self.state(db).await?;
             let (plan, changes) = plan(&state)?;
@@ -623,26 +636,8 @@ impl Runtime {
         plan: impl Fn(&State) -> Result<Vec<(usize, Direction)>>,
     ) -> Result<Vec<StepOutcome>> {
         let (lock, _, steps) = self
-            .prepare(db, opts, observer, |state| {
-                if !state.unknown.is_empty() && !opts.allow_unknown {
-                    return Err(unknown_error(&state.unknown, "migrate", "--allow-unknown"));
-                }
-                let half = state.half_applied();
-                if !half.is_empty() && !opts.retry_failed {
-                    return Err(half_applied_error(state, &half));
-                }
-                let steps = plan(state)?;
-                let changes = steps
-                    .iter()
-                    .map(|&(rev, direction)| {
-                        let id = self.graph.id(rev).to_string();
-                        match direction {
-                            Direction::Up => Change::Apply(id),
-                            Direction::Down => Change::Revert(id),
-                        }
-                    })
-                    .collect();
-                Ok((steps, changes))
+            .prepare(db, opts, observer, true, |state| {
+                self.steps(state, opts, &plan)
             })
             .await?;
         let result = async {
@@ -668,6 +663,43 @@ impl Runtime {
         .await;
         lock.release().await;
         result
+    }
+}
+
+impl Runtime {
+    /// The plan of a migrating verb, with the changes it makes, or its refusal of the
+    /// state: unknown revisions (without `--allow-unknown`), a half-applied one (without
+    /// `--retry-failed`).
+    pub(crate) fn steps(
+        &self,
+        state: &State,
+        opts: &WriteOptions,
+        plan: &dyn Fn(&State) -> Result<Vec<(usize, Direction)>>,
+    ) -> Result<(Vec<(usize, Direction)>, Vec<Change>)> {
+        if !state.unknown.is_empty() && !opts.allow_unknown {
+            return Err(unknown_error(&state.unknown, "migrate", "--allow-unknown"));
+        }
+        let half = state.half_applied();
+        if !half.is_empty() && !opts.retry_failed {
+            return Err(half_applied_error(state, &half));
+        }
+        let steps = plan(state)?;
+        let changes = steps
+            .iter()
+            .map(|&(rev, direction)| {
+                let id = self.graph.id(rev).to_string();
+                match direction {
+                    Direction::Up => Change::Apply(id),
+                    Direction::Down => Change::Revert(id),
+                }
+            })
+            .collect();
+        Ok((steps, changes))
+    }
+
+    /// Who this runtime records as applying a step.
+    pub(crate) fn applied_by(&self) -> &str {
+        &self.applied_by
     }
 }
 

@@ -199,7 +199,7 @@ async fn step(
 /// Runs a migration's code one way on `conn` (the step's transaction, or the bare
 /// connection), then records it there (see [`Tracking::record`] for `next_mark` and
 /// `own_transaction`). Both kinds of step go through here.
-async fn run_and_record<'c>(
+pub(crate) async fn run_and_record<'c>(
     conn: impl IntoSchemaManagerConnection<'c>,
     tracking: &Tracking,
     migration: &dyn MigrationTrait,
@@ -226,7 +226,7 @@ async fn run_and_record<'c>(
 }
 
 /// What is recorded with a step that succeeded.
-fn facts(ctx: &StepContext<'_>, started: Instant) -> StepFacts {
+pub(crate) fn facts(ctx: &StepContext<'_>, started: Instant) -> StepFacts {
     StepFacts {
         // Whole ms, rounded up: a step that ran never reads as taking no time.
         execution_ms: started.elapsed().as_micros().div_ceil(1000) as i64,

@@ -98,6 +98,35 @@ impl DbUrl {
         }
     }
 
+    /// The same server, user and options, database `name` (a server URL's path).
+    pub(crate) fn with_database(&self, name: &str) -> DbUrl {
+        let (base, query) = match self.raw.split_once('?') {
+            Some((b, q)) => (b, Some(q)),
+            None => (self.raw.as_str(), None),
+        };
+        let authority = base.find("://").map_or(0, |i| i + 3);
+        let path = base[authority..]
+            .find('/')
+            .map_or(base.len(), |i| authority + i);
+        let mut raw = format!("{}/{name}", &base[..path]);
+        if let Some(q) = query {
+            raw.push('?');
+            raw.push_str(q);
+        }
+        DbUrl {
+            raw,
+            ..self.clone()
+        }
+    }
+
+    /// The database a server URL names (its path), if it names one.
+    pub(crate) fn database(&self) -> Option<String> {
+        let base = self.raw.split('?').next().unwrap_or_default();
+        let authority = base.find("://").map_or(0, |i| i + 3);
+        let name = base[authority..].split_once('/')?.1;
+        (!name.is_empty()).then(|| name.to_string())
+    }
+
     /// The schema (as given) every connection's search path is set to.
     pub fn schema(&self) -> Option<&str> {
         self.schema.as_deref()
@@ -513,6 +542,21 @@ fn percent_decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn another_database_on_the_same_server() {
+        let url = DbUrl::parse("mysql://root:pw@127.0.0.1:3306/app?ssl-mode=disabled").unwrap();
+        assert_eq!(url.database().as_deref(), Some("app"));
+        let other = url.with_database("app_dry");
+        assert_eq!(
+            other.expose(),
+            "mysql://root:pw@127.0.0.1:3306/app_dry?ssl-mode=disabled"
+        );
+        assert_eq!(other.masked(), url.masked().replace("/app?", "/app_dry?"));
+        let bare = DbUrl::parse("mysql://root@localhost").unwrap();
+        assert_eq!(bare.database(), None);
+        assert_eq!(bare.with_database("x").expose(), "mysql://root@localhost/x");
+    }
 
     #[test]
     fn a_backend_left_out_names_the_manifest_line_that_enables_it() {
