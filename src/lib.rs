@@ -14,7 +14,9 @@
 //! and its `lib.rs` is `cargo_migrate::discover!();`: the crate's `build.rs` finds the
 //! migration files (see [`discover!`], [`register!`] and [`migrator!`]). The `cargo migrate`
 //! subcommand (feature `cli`) builds that binary and forwards its verbs to it. An
-//! application that migrates itself uses [`Runtime`] with its own [`Observer`].
+//! application that migrates itself uses [`Runtime`] with its own [`Observer`]; it can
+//! also show what a plan would do first: [`Runtime::script`] writes the SQL script
+//! without a database, and [`Runtime::dry_run`] runs the plan and takes it back.
 //!
 //! # Layers
 //!
@@ -47,7 +49,9 @@ mod text;
 
 pub use app::run::run;
 pub use engine::connect::{Db, DbOptions};
+pub use engine::dry_run::{DryGoal, DryRun, DryRunOptions, DryStep, Method};
 pub use engine::runtime::{Change, Observer, Quiet, Runtime, StampOutcome, State, WriteOptions};
+pub use engine::script::{Action, Goal, Script, ScriptStep, Start};
 pub use engine::step::{Direction, StepOutcome};
 pub use engine::tracking::{AppliedRow, Failure, MetaRow, Recorded};
 pub use engine::url::DbUrl;

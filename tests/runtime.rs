@@ -527,3 +527,295 @@ on_backends!(a_tracking_table_named_in_another_case_is_never_an_empty_history [s
         ["t_a", "t_b", "t_c", "t_d", "t_e", "t_m"]
     );
 });
+
+/// A migration that asks the database before it acts: creates `t_probe` with a column
+/// only if the table, then the column, is missing, and an index only if it is missing.
+struct Probing;
+
+impl MigrationName for Probing {
+    fn name(&self) -> &str {
+        "m20260106_000000_probing"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Probing {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let conn = manager.get_connection();
+        if !manager.has_table("t_probe").await? {
+            conn.execute_unprepared("CREATE TABLE t_probe (id INTEGER PRIMARY KEY)")
+                .await?;
+        }
+        if !manager.has_column("t_probe", "note").await? {
+            conn.execute_unprepared("ALTER TABLE t_probe ADD COLUMN note VARCHAR(20)")
+                .await?;
+        }
+        if manager.has_column("t_a", "nothing_here").await? {
+            conn.execute_unprepared("DROP TABLE t_a").await?;
+        }
+        if !manager.has_index("t_probe", "i_probe_note").await? {
+            conn.execute_unprepared("CREATE INDEX i_probe_note ON t_probe (note)")
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared("DROP TABLE t_probe")
+            .await
+            .map(drop)
+    }
+}
+
+/// A migration that reads rows (a seed that counts what is there).
+struct Reads;
+
+impl MigrationName for Reads {
+    fn name(&self) -> &str {
+        "m20260107_000000_reads"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Reads {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let conn = manager.get_connection();
+        let stmt = cargo_migrate::sea_orm_migration::sea_orm::Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM t_a",
+        );
+        // Swallows the error on purpose: the script must still refuse.
+        let _ = conn.query_one_raw(stmt).await;
+        Ok(())
+    }
+
+    async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+        Ok(())
+    }
+}
+
+fn with_probing(reads: bool) -> Runtime {
+    let mut revisions: Vec<Revision> = diamond()
+        .into_iter()
+        .map(|(m, parents)| Revision::new(m, parents))
+        .collect();
+    revisions.push(Revision::new(Probing, &["m20260105_000000_e"]));
+    if reads {
+        revisions.push(Revision::new(Reads, &["m20260106_000000_probing"]));
+    }
+    Runtime::new(revisions, "seaql_migrations").expect("valid graph")
+}
+
+mod script {
+    use super::*;
+    use cargo_migrate::sea_orm_migration::sea_orm::DbBackend;
+    use cargo_migrate::{Action, AsSpec, Goal, Spec, Start};
+
+    async fn script(rt: &Runtime, backend: DbBackend, start: Start<'_>, goal: Goal) -> String {
+        rt.script(backend, start, &goal)
+            .await
+            .expect("script")
+            .to_string()
+    }
+
+    #[tokio::test]
+    async fn a_script_needs_no_database_and_wraps_each_step_where_a_run_would() {
+        let rt = with_probing(false);
+        let s = rt
+            .script(DbBackend::Postgres, Start::Base, &Goal::Upgrade(Spec::Head))
+            .await
+            .expect("script");
+        let order: Vec<&str> = s.steps.iter().map(|s| s.revision.as_str()).collect();
+        assert_eq!(order.len(), 7);
+        assert_eq!(order[0], "m20260101_000000_a");
+        assert_eq!(order[6], "m20260106_000000_probing");
+        assert!(
+            s.steps
+                .iter()
+                .all(|s| s.action == Action::Upgrade && s.transactional)
+        );
+        assert_eq!(s.install.len(), 2);
+        assert!(s.from.is_empty());
+        assert_eq!(s.to, ["m20260106_000000_probing"]);
+        let text = s.to_string();
+        assert_eq!(text.matches("\nBEGIN;\n").count(), 7, "{text}");
+        assert_eq!(text.matches("\nCOMMIT;\n").count(), 7, "{text}");
+        assert!(
+            text.contains("CREATE TABLE t_a (id INTEGER PRIMARY KEY);"),
+            "{text}"
+        );
+        // MySQL commits DDL: no transaction anywhere
+        let my = script(
+            &rt,
+            DbBackend::MySql,
+            Start::Base,
+            Goal::Upgrade(Spec::Head),
+        )
+        .await;
+        assert!(!my.contains("BEGIN;") && !my.contains("COMMIT;"), "{my}");
+    }
+
+    #[tokio::test]
+    async fn probes_are_answered_from_the_schema_the_script_built() {
+        let rt = with_probing(false);
+        let text = script(
+            &rt,
+            DbBackend::Sqlite,
+            Start::Base,
+            Goal::Upgrade(Spec::Head),
+        )
+        .await;
+        assert_eq!(text.matches("CREATE TABLE t_probe").count(), 1, "{text}");
+        assert_eq!(text.matches("ADD COLUMN note").count(), 1, "{text}");
+        assert_eq!(
+            text.matches("CREATE INDEX i_probe_note").count(),
+            1,
+            "{text}"
+        );
+        assert!(!text.contains("DROP TABLE t_a"), "{text}");
+        // the probes themselves are not part of the script
+        assert!(
+            !text.contains("has_table") && !text.contains("has_column"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_range_starts_where_it_says_and_a_downgrade_script_unrecords() {
+        let rt = with_probing(false);
+        let c = "m20260103_000000_c".as_spec(rt.graph()).expect("spec");
+        let text = script(
+            &rt,
+            DbBackend::Postgres,
+            Start::At(&c),
+            Goal::Upgrade(Spec::Head),
+        )
+        .await;
+        for done in ["t_a ", "t_b ", "t_c "] {
+            assert!(!text.contains(&format!("CREATE TABLE {done}")), "{text}");
+        }
+        assert!(text.contains("CREATE TABLE t_d "), "{text}");
+        assert!(!text.contains("the tracking tables"), "{text}");
+        let head = Spec::Head;
+        let down = script(
+            &rt,
+            DbBackend::Postgres,
+            Start::At(&head),
+            Goal::Downgrade(Spec::Base),
+        )
+        .await;
+        assert!(down.contains("DROP TABLE t_probe;"), "{down}");
+        assert!(
+            down.contains(
+                "DELETE FROM \"seaql_migrations\" WHERE \"version\" = 'm20260101_000000_a';"
+            ),
+            "{down}"
+        );
+        assert!(down.find("DROP TABLE t_e").unwrap() < down.find("DROP TABLE t_a").unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_migration_that_reads_data_has_no_script_even_if_it_ignores_the_error() {
+        let rt = with_probing(true);
+        let err = rt
+            .script(DbBackend::Sqlite, Start::Base, &Goal::Upgrade(Spec::Head))
+            .await
+            .expect_err("a migration that reads data");
+        let text = err.to_string();
+        assert!(text.contains("m20260107_000000_reads"), "{text}");
+        assert!(text.contains("reads data"), "{text}");
+        assert!(!text.contains('\n'), "{text}");
+    }
+}
+
+mod dry_run {
+    use super::*;
+    use cargo_migrate::{DryGoal, DryRunOptions, Method, Spec};
+
+    async fn dry(rt: &Runtime, db: &Db, goal: DryGoal) -> Result<cargo_migrate::DryRun, Error> {
+        rt.dry_run(db, &goal, &opts(), &DryRunOptions::default(), &mut Quiet)
+            .await
+    }
+
+    on_every_backend!(a_dry_run_runs_the_plan_and_leaves_nothing, |tdb| {
+        let rt = with_probing(false);
+        let db = connect(&tdb).await;
+        upgrade(&rt, &db, "m20260102_000000_b")
+            .await
+            .expect("upgrade");
+        let (before_tables, before_applied) = (tables(&db).await, applied(&rt, &db).await);
+        let run = dry(&rt, &db, DryGoal::Upgrade(Spec::Head))
+            .await
+            .expect("dry run");
+        assert_eq!(run.steps.len(), 5);
+        assert!(run.steps.iter().all(|s| s.simulated));
+        assert_eq!(run.to, ["m20260106_000000_probing"]);
+        assert!(
+            run.steps[0]
+                .statements
+                .iter()
+                // its tracking record (the test migrations' own SQL is sent unprepared,
+                // which sea-orm shows nobody)
+                .any(|s| s.contains("seaql_migrations") && s.contains("m20260103_000000_c")),
+            "{:?}",
+            run.steps[0].statements
+        );
+        let expected = if tdb.backend == Backend::MySql {
+            Method::ScratchDatabase
+        } else {
+            Method::Rollback
+        };
+        assert_eq!(run.method, expected);
+        assert_eq!(tables(&db).await, before_tables);
+        assert_eq!(applied(&rt, &db).await, before_applied);
+        let run = dry(&rt, &db, DryGoal::Downgrade(Spec::Base))
+            .await
+            .expect("dry run");
+        assert_eq!(run.steps.len(), 2);
+        assert!(run.to.is_empty());
+        assert_eq!(tables(&db).await, before_tables);
+        assert_eq!(applied(&rt, &db).await, before_applied);
+    });
+
+    on_every_backend!(a_step_that_would_fail_fails_in_the_dry_run, |tdb| {
+        let mut migrations = diamond();
+        migrations.push((
+            creates("m20260106_000000_again", "t_a"),
+            &["m20260105_000000_e"],
+        ));
+        let rt = runtime(migrations);
+        let db = connect(&tdb).await;
+        upgrade(&rt, &db, "m20260105_000000_e")
+            .await
+            .expect("upgrade");
+        let before = tables(&db).await;
+        let err = dry(&rt, &db, DryGoal::Upgrade(Spec::Head))
+            .await
+            .expect_err("fails");
+        let text = err.to_string();
+        assert!(text.contains("m20260106_000000_again"), "{text}");
+        assert!(text.contains("dry run: nothing was changed"), "{text}");
+        assert_eq!(err.exit_code(), cargo_migrate::exit::FAILURE);
+        assert_eq!(tables(&db).await, before);
+        let real = upgrade(&rt, &db, "head").await.expect_err("fails for real");
+        let first = |t: &str| t.split(" (").next().unwrap_or_default().to_string();
+        assert_eq!(first(&real.to_string()), first(&text));
+    });
+
+    on_backends!(a_step_outside_a_transaction_is_not_simulated [sqlite: Sqlite, postgres: Postgres], |tdb| {
+        let mut migrations = diamond();
+        let mut outside = creates("m20260106_000000_outside", "t_outside");
+        outside.transaction = Some(false);
+        migrations.push((outside, &["m20260105_000000_e"]));
+        let rt = runtime(migrations);
+        let db = connect(&tdb).await;
+        upgrade(&rt, &db, "m20260105_000000_e").await.expect("upgrade");
+        let run = dry(&rt, &db, DryGoal::Upgrade(Spec::Head)).await.expect("dry run");
+        assert_eq!(run.steps.len(), 1);
+        assert!(!run.steps[0].simulated);
+        assert!(run.steps[0].note.as_deref().unwrap_or_default().contains("not simulated"));
+        assert!(!tables(&db).await.contains(&"t_outside".to_string()));
+    });
+}

@@ -39,7 +39,7 @@ pub struct Db {
 }
 
 /// Where a connection's statements go while they are recorded.
-type Recording = std::sync::Arc<std::sync::Mutex<Option<Vec<String>>>>;
+type Recording = crate::model::sql::Sink;
 
 impl Db {
     /// Opens `url`: waits for an unreachable server up to `opts.wait`, and for a read-only
@@ -189,6 +189,11 @@ impl Db {
         if let Ok(mut r) = self.recorded.lock() {
             *r = on.then(Vec::new);
         }
+    }
+
+    /// Where the statements are recorded (SQL files write theirs there too).
+    pub(crate) fn sink(&self) -> Recording {
+        self.recorded.clone()
     }
 
     /// The statements sent since the last call, while recording.

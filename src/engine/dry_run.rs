@@ -216,7 +216,7 @@ impl Runtime {
         let started = Instant::now();
         let savepoint = txn.begin().await.map_err(|e| db.error(e))?;
         let ran = self
-            .run_recorded(&savepoint, migration, direction, rev, started)
+            .run_recorded(&savepoint, migration, direction, rev, started, db.sink())
             .await;
         let ran = match ran {
             Ok(()) => savepoint.commit().await,
@@ -246,6 +246,7 @@ impl Runtime {
         direction: Direction,
         rev: usize,
         started: Instant,
+        sink: crate::model::sql::Sink,
     ) -> std::result::Result<(), DbErr>
     where
         C: ConnectionTrait,
@@ -255,7 +256,7 @@ impl Runtime {
             applied_by: self.applied_by(),
             checksum: self.revision(rev).checksum(),
         };
-        run_and_record(
+        let run = run_and_record(
             conn,
             self.tracking(),
             migration,
@@ -263,8 +264,8 @@ impl Runtime {
             || facts(&ctx, started),
             None,
             false,
-        )
-        .await
+        );
+        crate::model::sql::recording(sink, run).await
     }
 
     /// MySQL/MariaDB: the plan in a scratch database, always dropped; returns its name.
@@ -332,7 +333,7 @@ impl Runtime {
                 }
                 let started = Instant::now();
                 let migration = self.revision(rev).migration.as_ref();
-                self.run_recorded(conn, migration, Direction::Up, rev, started)
+                self.run_recorded(conn, migration, Direction::Up, rev, started, scratch.sink())
                     .await
                     .map_err(|e| {
                         Error::Database(format!(
@@ -350,7 +351,7 @@ impl Runtime {
                 scratch.record(true);
                 let started = Instant::now();
                 let ran = self
-                    .run_recorded(conn, migration, direction, rev, started)
+                    .run_recorded(conn, migration, direction, rev, started, scratch.sink())
                     .await;
                 let statements = scratch.recorded();
                 scratch.record(false);

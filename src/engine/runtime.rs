@@ -674,8 +674,8 @@ impl Runtime {
         &self,
         state: &State,
         opts: &WriteOptions,
-        plan: &dyn Fn(&State) -> Result<Vec<(usize, Direction)>>,
-    ) -> Result<(Vec<(usize, Direction)>, Vec<Change>)> {
+        plan: &dyn Fn(&State) -> Result<Steps>,
+    ) -> Result<(Steps, Vec<Change>)> {
         if !state.unknown.is_empty() && !opts.allow_unknown {
             return Err(unknown_error(&state.unknown, "migrate", "--allow-unknown"));
         }
@@ -702,6 +702,9 @@ impl Runtime {
         &self.applied_by
     }
 }
+
+/// A plan of steps: each revision with the way it runs.
+pub(crate) type Steps = Vec<(usize, Direction)>;
 
 /// What `stamp` changed.
 #[derive(Debug, Clone, Default, serde::Serialize)]

@@ -409,6 +409,7 @@ impl Tracking {
         if own_transaction {
             sql.push_str("COMMIT");
         }
+        crate::model::sql::note_unprepared(&sql);
         let result = db.execute_unprepared(&sql).await;
         if result.is_err() && own_transaction {
             // a statement failed: the rest did not run, the transaction is still open

@@ -47,15 +47,13 @@ impl Shape {
     /// Whether `table` has `column`.
     pub fn has_column(&self, table: &str, column: &str) -> bool {
         let c = self.key(column);
-        self.table(table)
-            .is_some_and(|t| t.columns.iter().any(|x| *x == c))
+        self.table(table).is_some_and(|t| t.columns.contains(&c))
     }
 
     /// Whether `table` has the index `index`.
     pub fn has_index(&self, table: &str, index: &str) -> bool {
         let i = self.key(index);
-        self.table(table)
-            .is_some_and(|t| t.indexes.iter().any(|x| *x == i))
+        self.table(table).is_some_and(|t| t.indexes.contains(&i))
     }
 
     /// Records `column` of `table` (a schema read from a database).

@@ -116,6 +116,11 @@ pub fn step_half_reverted(why: &str) -> String {
     )
 }
 
+/// `downgrade --sql` without a start.
+pub const DOWNGRADE_SCRIPT_START: &str = "`downgrade --sql` needs to know where the database \
+     starts: give the range as `A:B` (e.g. `head:base`, `head:-1`), or read the start from \
+     the database with `--from-db`";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,8 +177,3 @@ mod tests {
         assert_eq!(failure_left(false), "may be half-applied");
     }
 }
-
-/// `downgrade --sql` without a start.
-pub const DOWNGRADE_SCRIPT_START: &str = "`downgrade --sql` needs to know where the database \
-     starts: give the range as `A:B` (e.g. `head:base`, `head:-1`), or read the start from \
-     the database with `--from-db`";

@@ -74,10 +74,38 @@ impl SqlFile {
     pub async fn run(&self, manager: &SchemaManager<'_>) -> Result<(), DbErr> {
         let sql = self.text()?;
         if has_statements(&sql) {
+            note_unprepared(&sql);
             manager.get_connection().execute_unprepared(&sql).await?;
         }
         Ok(())
     }
+}
+
+/// Where the statements a connection sends are written down while they are recorded (a
+/// dry run): `None` while not recording.
+pub type Sink = std::sync::Arc<std::sync::Mutex<Option<Vec<String>>>>;
+
+tokio::task_local! {
+    /// The sink of the step running in this task: SQL files are sent as they are, past
+    /// the statement hook the connection records the others with.
+    static RECORDING: Sink;
+}
+
+/// Writes down `sql`, about to be sent unprepared (which the connection's statement
+/// hook does not see), if this task is recording.
+pub fn note_unprepared(sql: &str) {
+    let _ = RECORDING.try_with(|sink| {
+        if let Ok(mut sink) = sink.lock()
+            && let Some(lines) = sink.as_mut()
+        {
+            lines.push(sql.trim().trim_end_matches(';').trim_end().to_string());
+        }
+    });
+}
+
+/// Runs `fut` with the SQL files it runs written down in `sink`.
+pub async fn recording<F: std::future::Future>(sink: Sink, fut: F) -> F::Output {
+    RECORDING.scope(sink, fut).await
 }
 
 /// Whether a script holds anything but `--` comments and blank lines.
