@@ -361,3 +361,19 @@ on_every_backend!(json_reports_each_step_and_the_whole_run, |db| {
         assert_eq!(scratch_databases(&db), Vec::<String>::new());
     }
 });
+
+/// A SQLite file that does not exist yet is not created by a dry run, nor is its lock
+/// file: the plan runs on an empty stand-in, from `base`.
+#[test]
+fn a_dry_run_creates_no_sqlite_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("new.db");
+    let url = format!("sqlite://{}?mode=rwc", file.display());
+    let out = bin(&["upgrade", "--dry-run"]).on(&url).status(0);
+    let out = simulated(out, "upgrade", &PENDING).stderr_has("still at base");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert!(left.is_empty(), "{left:?}: {}", out.stderr());
+}

@@ -264,7 +264,10 @@ impl Command {
                 ..
             } => return Need::Read,
             Mode::Sql { .. } => return Need::Nothing,
-            Mode::Run | Mode::DryRun { .. } => {}
+            // It writes, but takes everything back: a SQLite file that does not exist
+            // is not created for it (an empty database stands in).
+            Mode::DryRun { .. } => return Need::Read,
+            Mode::Run => {}
         }
         match self {
             Command::Upgrade { .. }
