@@ -206,7 +206,12 @@ fn main() {
             for _ in 0..rounds {
                 let start = Instant::now();
                 let script = rt
-                    .script(*backend, Start::Base, &Goal::Upgrade(Spec::Head))
+                    .script(
+                        *backend,
+                        Start::Base,
+                        &Goal::Upgrade(Spec::Head),
+                        &WriteOptions::default(),
+                    )
                     .await
                     .expect("script");
                 let text = script.to_string();

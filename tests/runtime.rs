@@ -614,7 +614,7 @@ mod script {
     use cargo_migrate::{Action, AsSpec, Goal, Spec, Start};
 
     async fn script(rt: &Runtime, backend: DbBackend, start: Start<'_>, goal: Goal) -> String {
-        rt.script(backend, start, &goal)
+        rt.script(backend, start, &goal, &opts())
             .await
             .expect("script")
             .to_string()
@@ -624,7 +624,12 @@ mod script {
     async fn a_script_needs_no_database_and_wraps_each_step_where_a_run_would() {
         let rt = with_probing(false);
         let s = rt
-            .script(DbBackend::Postgres, Start::Base, &Goal::Upgrade(Spec::Head))
+            .script(
+                DbBackend::Postgres,
+                Start::Base,
+                &Goal::Upgrade(Spec::Head),
+                &opts(),
+            )
             .await
             .expect("script");
         let order: Vec<&str> = s.steps.iter().map(|s| s.revision.as_str()).collect();
@@ -720,7 +725,12 @@ mod script {
     async fn a_migration_that_reads_data_has_no_script_even_if_it_ignores_the_error() {
         let rt = with_probing(true);
         let err = rt
-            .script(DbBackend::Sqlite, Start::Base, &Goal::Upgrade(Spec::Head))
+            .script(
+                DbBackend::Sqlite,
+                Start::Base,
+                &Goal::Upgrade(Spec::Head),
+                &opts(),
+            )
             .await
             .expect_err("a migration that reads data");
         let text = err.to_string();

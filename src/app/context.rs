@@ -74,11 +74,20 @@ impl Context {
         Ok((Some(db), policy))
     }
 
+    /// The PostgreSQL schema of `--database-schema` / `DATABASE_SCHEMA` / `.env`, for a
+    /// script written without connecting.
+    pub fn schema(&self) -> Result<Option<String>> {
+        let dotenv = dotenv();
+        let places = Places {
+            dotenv: dotenv.as_deref(),
+            anchor: None,
+        };
+        resolve::schema(self.database_schema.as_deref(), places, None)
+    }
+
     /// The kind of database the URL names, if one is set anywhere (nothing connects).
     pub fn url_backend(&self) -> Result<Option<sea_orm_migration::sea_orm::DbBackend>> {
-        let dotenv = std::env::current_dir()
-            .ok()
-            .and_then(|dir| resolve::nearest_dotenv(&dir));
+        let dotenv = dotenv();
         let places = Places {
             dotenv: dotenv.as_deref(),
             anchor: None,
@@ -90,9 +99,7 @@ impl Context {
     /// `--database-schema` / `DATABASE_SCHEMA` / `.env` (the nearest `.env` from the
     /// working directory; relative SQLite paths from the working directory).
     fn url(&self) -> Result<DbUrl> {
-        let dotenv = std::env::current_dir()
-            .ok()
-            .and_then(|dir| resolve::nearest_dotenv(&dir));
+        let dotenv = dotenv();
         let places = Places {
             dotenv: dotenv.as_deref(),
             anchor: None,
@@ -103,4 +110,11 @@ impl Context {
             None,
         )?)
     }
+}
+
+/// The `.env` that counts for the binary: the nearest from the working directory.
+fn dotenv() -> Option<std::path::PathBuf> {
+    std::env::current_dir()
+        .ok()
+        .and_then(|dir| resolve::nearest_dotenv(&dir))
 }

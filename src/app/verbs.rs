@@ -146,15 +146,25 @@ async fn script(
         Command::Stamp { targets, purge, .. } => Goal::Stamp(targets.clone(), *purge),
         _ => return Err(Error::usage(format!("`{}` has no `--sql`", command.name()))),
     };
-    let start = match start {
+    let (start, schema) = match start {
         SqlStart::Unsaid if matches!(command, Command::Downgrade { .. }) => {
             return Err(Error::usage(messages::DOWNGRADE_SCRIPT_START));
         }
-        SqlStart::Unsaid => Start::Base,
-        SqlStart::At(spec) => Start::At(spec),
-        SqlStart::Database => Start::Database(connected(db)?),
+        SqlStart::Unsaid => (Start::Base, ctx.schema()?),
+        SqlStart::At(spec) => (Start::At(spec), ctx.schema()?),
+        SqlStart::Database => {
+            let db = connected(db)?;
+            (Start::Database(db), db.url().schema().map(str::to_string))
+        }
     };
-    let script = rt.script(backend, start, &goal).await?;
+    let write = match command {
+        Command::Upgrade { write, .. } | Command::Downgrade { write, .. } => *write,
+        _ => WriteFlags::default(),
+    };
+    let script = rt
+        .script(backend, start, &goal, &write.options(ctx.lock_timeout))
+        .await?
+        .in_schema(schema.as_deref())?;
     if ctx.out.json() {
         ctx.out.object(ScriptJson {
             sql: script.to_string(),

@@ -761,7 +761,7 @@ pub(crate) fn stamp_changes(
     changes
 }
 
-fn unknown_error(unknown: &[AppliedRow], verb: &str, flag: &str) -> Error {
+pub(crate) fn unknown_error(unknown: &[AppliedRow], verb: &str, flag: &str) -> Error {
     let names: Vec<&str> = unknown.iter().map(|r| r.version.as_str()).collect();
     Error::usage(messages::unknown_revisions_refused(&names, verb, flag))
 }

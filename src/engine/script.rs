@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::engine::connect::Db;
 use crate::engine::offline::{self, Shared};
-use crate::engine::runtime::{Change, Runtime, State};
+use crate::engine::runtime::{Change, Runtime, State, WriteOptions, unknown_error};
 use crate::engine::step::{Direction, uses_transaction};
 use crate::engine::tracking::{AppliedRow, Recorded};
 use crate::error::{Error, Result};
@@ -88,6 +88,10 @@ pub struct Script {
     pub from: Vec<String>,
     /// The current revisions once it has run.
     pub to: Vec<String>,
+    /// PostgreSQL: the `SET search_path` that puts everything in the schema asked for
+    /// (see [`Script::in_schema`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search_path: Option<String>,
     /// Creates the tracking tables if they are missing, each without its `;`.
     pub install: Vec<String>,
     /// The steps, in order.
@@ -107,25 +111,20 @@ impl Runtime {
     /// The SQL script that takes a `backend` database from `start` to `goal`, written
     /// without running anything. A migration that reads data through a query cannot be
     /// written offline: that is an error naming it.
+    ///
+    /// `opts` are the run's: from a database's state (`--from-db`), the script refuses
+    /// what the run would (revisions this crate does not know, unless `allow_unknown`; a
+    /// step half-applied, unless `retry_failed`).
     pub async fn script(
         &self,
         backend: DbBackend,
         start: Start<'_>,
         goal: &Goal,
+        opts: &WriteOptions,
     ) -> Result<Script> {
         let (state, shape, install) = self.start(backend, start).await?;
-        if !state.unknown.is_empty() && !matches!(goal, Goal::Stamp(_, true)) {
-            let names: Vec<&str> = state.unknown.iter().map(|r| r.version.as_str()).collect();
-            return Err(Error::usage(
-                crate::model::messages::unknown_revisions_refused(
-                    &names,
-                    "write a script for",
-                    "`stamp --purge`",
-                ),
-            ));
-        }
         let (conn, capture) = offline::connect(backend, shape);
-        let changes = self.changes(&state, goal)?;
+        let changes = self.changes(&state, goal, opts)?;
         let mut steps = Vec::with_capacity(changes.len());
         let mut applied = state.applied.clone();
         for change in &changes {
@@ -143,6 +142,7 @@ impl Runtime {
             },
             from: ids(self.graph(), &state.current),
             to: ids(self.graph(), &self.graph().frontier(&applied)),
+            search_path: None,
             install: if install {
                 self.tracking().install_sql(backend).to_vec()
             } else {
@@ -221,22 +221,23 @@ impl Runtime {
         Ok(shape)
     }
 
-    /// The changes the script makes, in order.
-    fn changes(&self, state: &State, goal: &Goal) -> Result<Vec<Change>> {
+    /// The changes the script makes, in order, or the run's refusal of the state.
+    fn changes(&self, state: &State, goal: &Goal, opts: &WriteOptions) -> Result<Vec<Change>> {
         let g = self.graph();
-        let id = |r: usize| g.id(r).to_string();
+        let with = |revs: Vec<usize>, d: Direction| revs.into_iter().map(|r| (r, d)).collect();
         Ok(match goal {
-            Goal::Upgrade(target) => self
-                .plan_upgrade(state, target)?
-                .into_iter()
-                .map(|r| Change::Apply(id(r)))
-                .collect(),
-            Goal::Downgrade(target) => self
-                .plan_downgrade(state, target)?
-                .into_iter()
-                .map(|r| Change::Revert(id(r)))
-                .collect(),
+            Goal::Upgrade(target) => {
+                let plan = |s: &State| Ok(with(self.plan_upgrade(s, target)?, Direction::Up));
+                self.steps(state, opts, &plan)?.1
+            }
+            Goal::Downgrade(target) => {
+                let plan = |s: &State| Ok(with(self.plan_downgrade(s, target)?, Direction::Down));
+                self.steps(state, opts, &plan)?.1
+            }
             Goal::Stamp(targets, purge) => {
+                if !state.unknown.is_empty() && !purge {
+                    return Err(unknown_error(&state.unknown, "stamp", "--purge"));
+                }
                 let resolver = Resolver::new(g, Some(&state.current));
                 let mut wanted = Vec::new();
                 for t in targets {
@@ -390,6 +391,29 @@ async fn read_shape(db: &Db) -> std::result::Result<Shape, DbErr> {
     Ok(shape)
 }
 
+impl Script {
+    /// The script run in the PostgreSQL schema `schema` (sea-orm-migration's `-s`: one
+    /// name, or a search path whose first schema holds what is created), as a run with
+    /// `-s` is: it starts by setting the search path. `None` or empty: the server's own.
+    pub fn in_schema(mut self, schema: Option<&str>) -> Result<Script> {
+        let Some(schema) = schema.filter(|s| !s.is_empty()) else {
+            self.search_path = None;
+            return Ok(self);
+        };
+        if self.backend != "postgres" {
+            return Err(Error::Config(format!(
+                "`--database-schema {schema}` (or DATABASE_SCHEMA) selects a PostgreSQL \
+                 schema; a {} script has none: unset it",
+                self.backend
+            )));
+        }
+        let url = crate::engine::url::DbUrl::parse("postgres://localhost/script")?
+            .with_schema(Some(schema.to_string()))?;
+        self.search_path = url.search_path_sql();
+        Ok(self)
+    }
+}
+
 impl fmt::Display for Script {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let range = |revs: &[String]| {
@@ -412,6 +436,9 @@ impl fmt::Display for Script {
             range(&self.to),
             env!("CARGO_PKG_VERSION")
         )?;
+        if let Some(set) = &self.search_path {
+            writeln!(f, "\n{set};")?;
+        }
         if !self.install.is_empty() {
             writeln!(f, "\n-- the tracking tables")?;
             for s in &self.install {

@@ -205,8 +205,14 @@ impl Shape {
         } else {
             None
         };
+        let at = p.at;
         if p.any(&["KEY", "INDEX", "FULLTEXT", "SPATIAL"]) {
             p.any(&["KEY", "INDEX"]);
+            if named.is_none() && !index_follows(p) {
+                // a column named `key` (or `index`): `key varchar(64) ...`
+                p.at = at;
+                return None;
+            }
             return Some(self.index_name(p).or(named));
         }
         if p.word("UNIQUE") {
@@ -346,6 +352,19 @@ impl Shape {
         {
             *c = new;
         }
+    }
+}
+
+/// After `KEY`/`INDEX`: whether an index definition follows (`(cols)`, `name (cols)`,
+/// `name USING ...`) rather than a column's type (`varchar(64)`, `text`).
+fn index_follows(p: &Parser) -> bool {
+    let name = |t: Option<&Tok>| matches!(t, Some(Tok::Word(_) | Tok::Quoted(_)));
+    let (a, b, c) = (p.toks.get(p.at), p.toks.get(p.at + 1), p.toks.get(p.at + 2));
+    match (a, b) {
+        (Some(Tok::Punct('(')), _) => true,
+        (_, Some(Tok::Punct('('))) => name(a) && name(c),
+        (_, Some(Tok::Word(w))) => name(a) && w.eq_ignore_ascii_case("USING"),
+        _ => false,
     }
 }
 
@@ -601,6 +620,24 @@ mod tests {
             "CREATE TABLE `t` (`a` int); ALTER TABLE `t` ADD INDEX `k` (`a`); ALTER TABLE `t` DROP INDEX `k`",
         );
         assert!(!s.has_index("t", "k"));
+    }
+
+    #[test]
+    fn a_column_named_key_is_a_column() {
+        for sql in [
+            "CREATE TABLE settings (key varchar(64) PRIMARY KEY, value text)",
+            "CREATE TABLE settings (key text NOT NULL, index int(11), value text)",
+        ] {
+            let s = pg(sql);
+            assert!(s.has_column("settings", "key"), "{sql}");
+            assert!(s.has_column("settings", "value"), "{sql}");
+            assert!(!s.has_index("settings", "varchar") && !s.has_index("settings", "text"));
+        }
+        let s = my("CREATE TABLE t (a int, KEY k USING BTREE (a), INDEX (a), KEY `q` (`a`))");
+        assert!(s.has_index("t", "k") && s.has_index("t", "q"));
+        assert!(!s.has_column("t", "key") && !s.has_column("t", "index"));
+        let s = pg("CREATE TABLE t (a int); ALTER TABLE t ADD key int");
+        assert!(s.has_column("t", "key"));
     }
 
     #[test]
