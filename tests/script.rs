@@ -367,3 +367,36 @@ async fn a_column_named_key_is_a_column() {
         dump::assert_same_database(&db, &run, &[CREATE_TABLE, ADD_USERS, KV]);
     }
 }
+
+on_every_backend!(
+    a_database_sea_orm_migration_migrated_takes_a_script_from_its_state,
+    |db| {
+        if !dump::clients(&db) {
+            return;
+        }
+        let p = conditional_project();
+        // sea-orm-migration's own runner: its table, and no side table of ours
+        p.sea_orm_cli(&db.url, &["up", "-n", "1"]).exited(0);
+        let range = p
+            .run(&["upgrade", "--sql", &format!("{CREATE_TABLE}:head")])
+            .on(&db.url)
+            .status(0)
+            .stdout();
+        let text = p
+            .run(&["upgrade", "--sql", "--from-db"])
+            .on(&db.url)
+            .status(0)
+            .stdout();
+        assert_eq!(text, range, "the database is at {CREATE_TABLE}");
+        assert!(
+            text.contains("_meta\" (") || text.contains("_meta` ("),
+            "{text}"
+        );
+        dump::run_script(&db, &text);
+        let run = TestDb::new(db.backend).await.expect("the same server");
+        p.sea_orm_cli(&run.url, &["up", "-n", "1"]).exited(0);
+        p.run(&["upgrade", "head"]).on(&run.url).status(0);
+        dump::assert_same_database(&db, &run, &[CREATE_TABLE, ADD_USERS, ADD_SLUG, INDEX_SLUG]);
+        p.run(&["check"]).on(&db.url).status(0);
+    }
+);

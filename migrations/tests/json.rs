@@ -231,3 +231,18 @@ fn a_spec_that_matches_nothing_is_one_error_object() {
     );
     db.snapshot("show_an_ambiguous_revision", &["show", "m20260103"], 2);
 }
+
+#[test]
+fn a_script_is_its_text_and_its_parts() {
+    let db = Db::new();
+    db.snapshot(
+        "script_sqlite_merge_to_head",
+        &["upgrade", "--sql", "--backend", "sqlite", "m20260104:head"],
+        0,
+    );
+    db.snapshot(
+        "script_stamp_postgres",
+        &["stamp", "--sql", "--backend", "postgres", "m20260101"],
+        0,
+    );
+}

@@ -97,9 +97,8 @@ on_every_backend!(a_middle_range_builds_what_upgrade_to_its_end_builds, |db| {
     let range = format!("{POST}:{MERGE}");
     let second = script(&db, &["upgrade", "--sql", &range]);
     assert!(
-        !second.contains(&format!("-- upgrade {POST}\n"))
-            && !second.contains("CREATE TABLE IF NOT EXISTS \"seaql_migrations\""),
-        "`A:B` starts after A, with the tracking tables in place\n{second}"
+        !second.contains(&format!("-- upgrade {POST}\n")),
+        "`A:B` starts after A\n{second}"
     );
     assert!(!second.contains(HEAD), "`A:B` stops at B\n{second}");
     dump::run_script(&db, &second);

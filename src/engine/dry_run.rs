@@ -2,8 +2,8 @@
 //! and plans from the database's state as a real run does; then
 //!
 //! - PostgreSQL and SQLite (transactional DDL): one transaction holds the whole run,
-//!   each step in a savepoint of it with its tracking change, and is rolled back at the
-//!   end. A step that opts out of transactions cannot run there and is not simulated.
+//!   each step with its tracking change, and is rolled back at the end. A step that
+//!   opts out of transactions cannot run there and is not simulated.
 //!   PostgreSQL's `lock_timeout` and `statement_timeout` bound how long the run can hold
 //!   or wait for a lock on the real tables.
 //! - MySQL/MariaDB (DDL commits at once): a scratch database beside the real one,
@@ -13,14 +13,14 @@
 use std::time::{Duration, Instant};
 
 use sea_orm_migration::MigrationTrait;
-use sea_orm_migration::sea_orm::{
-    ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, TransactionTrait,
-};
+use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, DbErr};
 use serde::Serialize;
 
 use crate::engine::connect::{Db, DbOptions};
 use crate::engine::runtime::{Observer, Runtime, State, WriteOptions};
-use crate::engine::step::{Direction, StepContext, facts, run_and_record, uses_transaction};
+use crate::engine::step::{
+    Direction, StepContext, facts, failed, run_and_record, uses_transaction,
+};
 use crate::error::{Error, Result};
 use crate::model::graph::ids;
 use crate::model::spec::Spec;
@@ -81,6 +81,25 @@ pub struct DryStep {
     pub duration_ms: f64,
     /// The statements it sent, values inlined, its tracking change included.
     pub statements: Vec<String>,
+}
+
+impl DryStep {
+    /// A step that ran from `started`, sending `statements`.
+    fn ran(
+        migration: &dyn MigrationTrait,
+        direction: Direction,
+        started: Instant,
+        statements: Vec<String>,
+    ) -> DryStep {
+        DryStep {
+            revision: migration.name().to_string(),
+            direction,
+            simulated: true,
+            note: None,
+            duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+            statements,
+        }
+    }
 }
 
 /// The result of a dry run: nothing of it remains in the database.
@@ -151,7 +170,7 @@ impl Runtime {
         })
     }
 
-    /// PostgreSQL and SQLite: the steps in savepoints of one transaction, rolled back.
+    /// PostgreSQL and SQLite: the steps in one transaction, rolled back.
     async fn rolled_back(
         &self,
         db: &Db,
@@ -179,7 +198,7 @@ impl Runtime {
                 let migration = self.revision(rev).migration.as_ref();
                 observer.step_started(migration.name(), direction);
                 let step = if uses_transaction(migration, db.backend()) {
-                    self.in_savepoint(db, &txn, rev, direction, &done).await?
+                    self.simulate(db, &txn, rev, direction, &done).await?
                 } else {
                     DryStep {
                         revision: migration.name().to_string(),
@@ -201,41 +220,31 @@ impl Runtime {
         result
     }
 
-    /// One step in a savepoint of `txn`, released (the whole transaction is rolled back
-    /// later); `done` are the steps before it.
-    async fn in_savepoint(
+    /// One step on `conn` (the rolled-back transaction of `db`, or the scratch
+    /// database `db`), its statements recorded; `done` are the steps before it. No
+    /// savepoint: a step that fails ends the dry run, and everything is rolled back.
+    async fn simulate<C>(
         &self,
         db: &Db,
-        txn: &DatabaseTransaction,
+        conn: &C,
         rev: usize,
         direction: Direction,
         done: &[DryStep],
-    ) -> Result<DryStep> {
+    ) -> Result<DryStep>
+    where
+        C: ConnectionTrait,
+        for<'c> &'c C: sea_orm_migration::IntoSchemaManagerConnection<'c>,
+    {
         let migration = self.revision(rev).migration.as_ref();
         db.record(true);
         let started = Instant::now();
-        let savepoint = txn.begin().await.map_err(|e| db.error(e))?;
         let ran = self
-            .run_recorded(&savepoint, migration, direction, rev, started, db.sink())
+            .run_recorded(conn, migration, direction, rev, started, db.sink())
             .await;
-        let ran = match ran {
-            Ok(()) => savepoint.commit().await,
-            Err(e) => {
-                let _ = savepoint.rollback().await;
-                Err(e)
-            }
-        };
         let statements = db.recorded();
         db.record(false);
         ran.map_err(|e| dry_failure(db, migration.name(), direction, &e, done))?;
-        Ok(DryStep {
-            revision: migration.name().to_string(),
-            direction,
-            simulated: true,
-            note: None,
-            duration_ms: started.elapsed().as_secs_f64() * 1000.0,
-            statements,
-        })
+        Ok(DryStep::ran(migration, direction, started, statements))
     }
 
     /// A step's code and its tracking record on `conn`, as a real step runs them.
@@ -348,22 +357,7 @@ impl Runtime {
             for &(rev, direction) in steps {
                 let migration = self.revision(rev).migration.as_ref();
                 observer.step_started(migration.name(), direction);
-                scratch.record(true);
-                let started = Instant::now();
-                let ran = self
-                    .run_recorded(conn, migration, direction, rev, started, scratch.sink())
-                    .await;
-                let statements = scratch.recorded();
-                scratch.record(false);
-                ran.map_err(|e| dry_failure(&scratch, migration.name(), direction, &e, &done))?;
-                let step = DryStep {
-                    revision: migration.name().to_string(),
-                    direction,
-                    simulated: true,
-                    note: None,
-                    duration_ms: started.elapsed().as_secs_f64() * 1000.0,
-                    statements,
-                };
+                let step = self.simulate(&scratch, conn, rev, direction, &done).await?;
                 observer.dry_step_finished(&step);
                 done.push(step);
             }
@@ -403,14 +397,7 @@ fn dry_failure(db: &Db, id: &str, direction: Direction, err: &DbErr, done: &[Dry
             skipped.revision
         ));
     }
-    Error::Migration {
-        id: id.to_string(),
-        direction: match direction {
-            Direction::Up => "upgrade",
-            Direction::Down => "downgrade",
-        },
-        message,
-    }
+    failed(id, direction, message)
 }
 
 #[cfg(test)]

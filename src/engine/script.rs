@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::engine::connect::Db;
 use crate::engine::offline::{self, Shared};
 use crate::engine::runtime::{Change, Runtime, State, WriteOptions, unknown_error};
-use crate::engine::step::{Direction, uses_transaction};
+use crate::engine::step::{Direction, failed, uses_transaction};
 use crate::engine::tracking::{AppliedRow, Recorded};
 use crate::error::{Error, Result};
 use crate::model::ddl::Shape;
@@ -27,7 +27,7 @@ use crate::model::spec::{Resolver, Spec};
 /// Where a script starts.
 #[derive(Clone, Copy)]
 pub enum Start<'a> {
-    /// The empty database (`base`): the script creates the tracking tables too.
+    /// The empty database (`base`).
     Base,
     /// The database at these revisions (`A` of `A:B`): the schema the revisions before
     /// them build is replayed offline, so the migrations' probes see it.
@@ -92,7 +92,8 @@ pub struct Script {
     /// (see [`Script::in_schema`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub search_path: Option<String>,
-    /// Creates the tracking tables if they are missing, each without its `;`.
+    /// Creates the tracking tables if they are missing (`IF NOT EXISTS`), each without its
+    /// `;`.
     pub install: Vec<String>,
     /// The steps, in order.
     pub steps: Vec<ScriptStep>,
@@ -122,7 +123,7 @@ impl Runtime {
         goal: &Goal,
         opts: &WriteOptions,
     ) -> Result<Script> {
-        let (state, shape, install) = self.start(backend, start).await?;
+        let (state, shape) = self.start(backend, start).await?;
         let (conn, capture) = offline::connect(backend, shape);
         let changes = self.changes(&state, goal, opts)?;
         let mut steps = Vec::with_capacity(changes.len());
@@ -143,25 +144,26 @@ impl Runtime {
             from: ids(self.graph(), &state.current),
             to: ids(self.graph(), &self.graph().frontier(&applied)),
             search_path: None,
-            install: if install {
-                self.tracking().install_sql(backend).to_vec()
-            } else {
+            // whatever the start (a database sea-orm-cli migrated has no side table yet),
+            // unless there is nothing to do
+            install: if steps.is_empty() {
                 Vec::new()
+            } else {
+                self.tracking().install_sql(backend).to_vec()
             },
             steps,
         })
     }
 
-    /// The state and schema a script starts from, and whether it creates the tracking
-    /// tables.
-    async fn start(&self, backend: DbBackend, start: Start<'_>) -> Result<(State, Shape, bool)> {
+    /// The state and schema a script starts from.
+    async fn start(&self, backend: DbBackend, start: Start<'_>) -> Result<(State, Shape)> {
         let empty = Shape::new(offline::names(backend));
         match start {
-            Start::Base => Ok((self.state_of(&[]), empty, true)),
+            Start::Base => Ok((self.state_of(&[]), empty)),
             Start::At(spec) => {
                 let revs = Resolver::new(self.graph(), None).resolve(spec)?;
                 let shape = self.replay(backend, &revs).await?;
-                Ok((self.state_of(&revs), shape, revs.is_empty()))
+                Ok((self.state_of(&revs), shape))
             }
             Start::Database(db) => {
                 if db.backend() != backend {
@@ -174,8 +176,7 @@ impl Runtime {
                 }
                 let state = self.state(db).await?;
                 let shape = read_shape(db).await.map_err(|e| db.error(e))?;
-                let install = !shape.has_table(self.tracking().table());
-                Ok((state, shape, install))
+                Ok((state, shape))
             }
         }
     }
@@ -304,9 +305,9 @@ impl Runtime {
             Direction::Down
         };
         if let Some(query) = read {
-            return Err(offline_error(id, direction, reads_data(&query)));
+            return Err(failed(id, direction, reads_data(&query)));
         }
-        ran.map_err(|e| offline_error(id, direction, cannot_write(&e)))?;
+        ran.map_err(|e| failed(id, direction, cannot_write(&e)))?;
         Ok(ScriptStep {
             revision: id.clone(),
             action,
@@ -320,17 +321,6 @@ impl Runtime {
 /// Who a script's tracking rows say applied them.
 const SCRIPT_APPLIED_BY: &str =
     concat!("cargo-migrate/", env!("CARGO_PKG_VERSION"), " (SQL script)");
-
-fn offline_error(id: &str, direction: Direction, message: String) -> Error {
-    Error::Migration {
-        id: id.to_string(),
-        direction: match direction {
-            Direction::Up => "upgrade",
-            Direction::Down => "downgrade",
-        },
-        message,
-    }
-}
 
 /// Why a migration that reads data has no offline script.
 fn reads_data(query: &str) -> String {

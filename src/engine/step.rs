@@ -265,6 +265,11 @@ async fn fail(
         (false, Direction::Up) => messages::step_half_applied(id, why),
         (false, Direction::Down) => messages::step_half_reverted(why),
     });
+    failed(id, direction, message)
+}
+
+/// The error of a step of `id` that failed one way, with its message.
+pub(crate) fn failed(id: &str, direction: Direction, message: String) -> Error {
     Error::Migration {
         id: id.to_string(),
         direction: match direction {
