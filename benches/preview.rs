@@ -3,8 +3,9 @@
 //! column and an index each):
 //!
 //! - **`--sql`**: `Runtime::script` from base to head and the script's text, with no
-//!   database, on each backend; and the migration binary's whole `upgrade --sql` (its
-//!   start-up included) is the same call plus process start, measured by `subcommand`;
+//!   database, on each backend, each migration's source checksummed as the binary does
+//!   (the binary's `upgrade --sql` is this plus its start-up, which `subcommand`
+//!   measures with a no-op `current`);
 //! - **`--dry-run` against a real `upgrade`** of the same plan on a fresh database,
 //!   interleaved: on PostgreSQL and SQLite in one transaction rolled back, on
 //!   MySQL/MariaDB in a scratch database.
@@ -91,11 +92,61 @@ fn runtime() -> Runtime {
                 name: id.clone(),
                 table: format!("t{i:05}"),
             };
-            Revision::new(m, &parents)
+            // its source, as the crate compiles it in: checksummed into the script
+            let source = SOURCE.replace("t00000", &format!("t{i:05}"));
+            Revision::new(m, &parents).with_source(Box::leak(source.into_boxed_str()))
         })
         .collect();
     Runtime::new(revisions, "seaql_migrations").expect("graph")
 }
+
+/// A migration's source as the `default` template writes it (what a checksum reads).
+const SOURCE: &str = r#"//! Create t00000.
+
+use cargo_migrate::prelude::*;
+
+/// The revisions this migration applies on top of.
+pub const REVISES: &[&str] = &["m20260101_000000_t00000"];
+
+pub struct Migration;
+
+impl MigrationName for Migration {
+    fn name(&self) -> &str {
+        "m20260101_000000_t00000"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table("t00000")
+                    .if_not_exists()
+                    .col(pk_auto("id"))
+                    .col(string("name"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_t00000_name")
+                    .table("t00000")
+                    .col("name")
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table("t00000").to_owned())
+            .await
+    }
+}
+"#;
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
