@@ -49,10 +49,10 @@ mod text;
 
 pub use app::run::run;
 pub use engine::connect::{Db, DbOptions};
-pub use engine::dry_run::{DryGoal, DryRun, DryRunOptions, DryStep, Method};
+pub use engine::dry_run::{DryGoal, DryRun, DryRunOptions, Method};
 pub use engine::runtime::{Change, Observer, Quiet, Runtime, StampOutcome, State, WriteOptions};
 pub use engine::script::{Action, Goal, Script, ScriptStep, Start};
-pub use engine::step::{Direction, StepOutcome};
+pub use engine::step::{Direction, DryStep, StepOutcome};
 pub use engine::tracking::{AppliedRow, Failure, MetaRow, Recorded};
 pub use engine::url::DbUrl;
 pub use error::{Error, Result, exit};

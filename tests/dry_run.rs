@@ -5,8 +5,9 @@
 //! (schema and data) before and after shows that nothing was changed.
 //!
 //! The crate: `author`, then `post`, then `add_published` (which, with `DRY_RUN_BREAK`
-//! set, adds `post.title` again and fails), then `notx`, which runs outside a
-//! transaction (`use_transaction() -> Some(false)`).
+//! set, adds `post.title` again and fails; with `DRY_RUN_SLEEP`, first sleeps 30 s on
+//! MySQL), then `notx`, which runs outside a transaction (`use_transaction() ->
+//! Some(false)`).
 
 #[path = "support/inspect.rs"]
 mod inspect;
@@ -102,7 +103,9 @@ fn fixture() -> &'static Fixture {
             &p,
             &ids[2],
             &format!(
-                "if std::env::var_os(\"DRY_RUN_BREAK\").is_some() {{ {} }} else {{ {} }}",
+                "if std::env::var_os(\"DRY_RUN_SLEEP\").is_some() {{ {} }}
+        if std::env::var_os(\"DRY_RUN_BREAK\").is_some() {{ {} }} else {{ {} }}",
+                exec_stmt("SELECT SLEEP(30)"),
                 exec_stmt("ALTER TABLE post ADD COLUMN title VARCHAR(10)"),
                 exec_stmt("ALTER TABLE post ADD COLUMN published INTEGER")
             ),
@@ -134,6 +137,7 @@ fn bin(url: &str, args: &[&str]) -> Run {
         .env_remove("CARGO_TERM_COLOR")
         .env_remove("DATABASE_SCHEMA")
         .env_remove("DRY_RUN_BREAK")
+        .env_remove("DRY_RUN_SLEEP")
         .stdin(Stdio::null());
     Run::new(&f.project.name, cmd, args, Via::Env).on(url)
 }
@@ -239,3 +243,47 @@ on_every_backend!(
         );
     }
 );
+
+/// Ctrl-C in the middle of a MySQL dry run: the run stops, and its scratch database is
+/// dropped on the way out.
+#[tokio::test]
+async fn mysql_ctrl_c_drops_the_scratch_database() {
+    let Some(db) = TestDb::new(Backend::MySql).await else {
+        return;
+    };
+    at_post(&db).await;
+    let (before, at) = (dump(&db), current(&db.url));
+    let mut cmd = bin(&db.url, &["upgrade", "--dry-run"])
+        .env("DRY_RUN_SLEEP", "1")
+        .into_command();
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn the binary");
+    let started = std::time::Instant::now();
+    // the scratch database exists while the sleeping step runs in it
+    while scratch_databases(&db).is_empty() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "no scratch database appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(interrupted.success());
+    let out = child.wait_with_output().expect("wait for the binary");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(25),
+        "it waited for the step instead of stopping: {stderr}"
+    );
+    assert!(scratch_databases(&db).is_empty(), "{stderr}");
+    assert_eq!(dump(&db), before);
+    assert_eq!(current(&db.url), at);
+}

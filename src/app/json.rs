@@ -5,10 +5,10 @@
 
 use serde::Serialize;
 
-use crate::engine::dry_run::{DryRun, DryStep};
+use crate::engine::dry_run::DryRun;
 use crate::engine::runtime::{Runtime, StampOutcome, State};
 use crate::engine::script::Script;
-use crate::engine::step::StepOutcome;
+use crate::engine::step::{DryStep, StepOutcome};
 use crate::engine::tracking::{AppliedRow, Failure};
 use crate::text::slug_words;
 

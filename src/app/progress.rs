@@ -3,9 +3,8 @@
 
 use crate::app::json::Event;
 use crate::app::render::{Output, duration, recorded_duration};
-use crate::engine::dry_run::DryStep;
 use crate::engine::runtime::Observer;
-use crate::engine::step::{Direction, StepOutcome};
+use crate::engine::step::{Direction, DryStep, StepOutcome};
 
 /// Prints each step as it finishes; asks before changing anything when `ask` names
 /// the database.

@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::engine::connect::{Db, DbOptions};
 use crate::engine::runtime::{Observer, Runtime, State, WriteOptions};
 use crate::engine::step::{
-    Direction, StepContext, facts, failed, run_and_record, uses_transaction,
+    Direction, DryStep, StepContext, facts, failed, run_and_record, uses_transaction,
 };
 use crate::error::{Error, Result};
 use crate::model::graph::ids;
@@ -63,43 +63,6 @@ pub enum Method {
     Rollback,
     /// In a scratch database built from the real one's applied revisions, then dropped.
     ScratchDatabase,
-}
-
-/// One step of a dry run.
-#[derive(Debug, Clone, Serialize)]
-pub struct DryStep {
-    /// The revision.
-    pub revision: String,
-    /// Which way it ran.
-    pub direction: Direction,
-    /// It ran (and was rolled back); `false`: it could not run here, see `note`.
-    pub simulated: bool,
-    /// Why it was not simulated.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-    /// Wall time of the step, in milliseconds.
-    pub duration_ms: f64,
-    /// The statements it sent, values inlined, its tracking change included.
-    pub statements: Vec<String>,
-}
-
-impl DryStep {
-    /// A step that ran from `started`, sending `statements`.
-    fn ran(
-        migration: &dyn MigrationTrait,
-        direction: Direction,
-        started: Instant,
-        statements: Vec<String>,
-    ) -> DryStep {
-        DryStep {
-            revision: migration.name().to_string(),
-            direction,
-            simulated: true,
-            note: None,
-            duration_ms: started.elapsed().as_secs_f64() * 1000.0,
-            statements,
-        }
-    }
 }
 
 /// The result of a dry run: nothing of it remains in the database.

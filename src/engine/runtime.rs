@@ -52,7 +52,7 @@ pub trait Observer {
     /// A step ran and was recorded.
     fn step_finished(&mut self, _outcome: &StepOutcome) {}
     /// A dry run's step ran and was taken back (or could not run: not simulated).
-    fn dry_step_finished(&mut self, _step: &crate::engine::dry_run::DryStep) {}
+    fn dry_step_finished(&mut self, _step: &crate::engine::step::DryStep) {}
     /// Something went wrong that does not fail the verb.
     fn warning(&mut self, _message: &str) {}
 }

@@ -53,6 +53,43 @@ pub struct StepOutcome {
     pub marked_next: bool,
 }
 
+/// One step of a dry run.
+#[derive(Debug, Clone, Serialize)]
+pub struct DryStep {
+    /// The revision.
+    pub revision: String,
+    /// Which way it ran.
+    pub direction: Direction,
+    /// It ran (and was rolled back); `false`: it could not run here, see `note`.
+    pub simulated: bool,
+    /// Why it was not simulated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Wall time of the step, in milliseconds.
+    pub duration_ms: f64,
+    /// The statements it sent, values inlined, its tracking change included.
+    pub statements: Vec<String>,
+}
+
+impl DryStep {
+    /// A step that ran from `started`, sending `statements`.
+    pub(crate) fn ran(
+        migration: &dyn MigrationTrait,
+        direction: Direction,
+        started: Instant,
+        statements: Vec<String>,
+    ) -> DryStep {
+        DryStep {
+            revision: migration.name().to_string(),
+            direction,
+            simulated: true,
+            note: None,
+            duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+            statements,
+        }
+    }
+}
+
 /// Whether a migration runs in a transaction: its own choice first, otherwise every
 /// backend with transactional DDL (PostgreSQL and SQLite; sea-orm-migration leaves
 /// SQLite out, we do not).
