@@ -95,6 +95,7 @@ pub struct WriteArgs {
 
 /// `--sql`: the script instead of the run.
 #[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Preview")]
 pub struct SqlArgs {
     /// Print the SQL script that would do it instead, with no database (from `base`, or
     /// from A given as `A:B`)
@@ -118,6 +119,7 @@ pub enum BackendArg {
 
 /// `--dry-run`: run it, then roll it all back.
 #[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Preview")]
 pub struct DryRunArgs {
     /// Run the plan against the database and roll everything back (PostgreSQL, SQLite;
     /// MySQL/MariaDB: in a scratch copy it creates and drops)
