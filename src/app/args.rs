@@ -109,6 +109,26 @@ pub struct SqlArgs {
     pub backend: Option<BackendArg>,
 }
 
+/// What `verify` compares, and where it rebuilds the expected schema.
+#[derive(Debug, Clone, Default, Args)]
+pub struct VerifyArgs {
+    /// An empty database to rebuild the migrations' schema in, for a user who may not
+    /// create databases [default: a scratch database on the same server, dropped after]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "DEV_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub dev_url: Option<String>,
+    /// Compare only tables matching this pattern (`*` matches anything; repeatable)
+    #[arg(long, value_name = "PATTERN")]
+    pub include: Vec<String>,
+    /// Leave out tables matching this pattern (repeatable)
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude: Vec<String>,
+}
+
 /// A database kind, for a script written without one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum BackendArg {
@@ -201,6 +221,12 @@ pub enum Verb {
     /// Exit 0 if the database is at the single head; 3 if migrations are pending;
     /// 4 with several heads or revisions unknown to this crate
     Check,
+    /// Compare the database's schema with the one its applied migrations build
+    /// (replayed in a scratch database): exit 0 if they match, 4 with the differences
+    Verify {
+        #[command(flatten)]
+        verify: VerifyArgs,
+    },
     /// Show one revision in full
     Show {
         #[arg(allow_negative_numbers = true)]
@@ -254,6 +280,7 @@ impl Verb {
             Verb::Current => "current",
             Verb::Status => "status",
             Verb::Check => "check",
+            Verb::Verify { .. } => "verify",
             Verb::Show { .. } => "show",
             Verb::Branches => "branches",
         }
@@ -313,6 +340,15 @@ impl Verb {
                 }
             }
             Verb::Show { revision } => args.extend(["--".to_string(), revision.clone()]),
+            // `--dev-url` goes in the environment (DEV_DATABASE_URL), never on a command line.
+            Verb::Verify { verify } => {
+                for p in &verify.include {
+                    args.push(format!("--include={p}"));
+                }
+                for p in &verify.exclude {
+                    args.push(format!("--exclude={p}"));
+                }
+            }
             Verb::Heads | Verb::Current | Verb::Status | Verb::Check | Verb::Branches => {}
         }
         args

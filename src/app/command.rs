@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use sea_orm_migration::sea_orm::DbBackend;
 
-use crate::app::args::{BackendArg, DryRunArgs, SqlArgs, Verb, WriteArgs};
+use crate::app::args::{BackendArg, DryRunArgs, SqlArgs, Verb, VerifyArgs, WriteArgs};
 use crate::engine::runtime::WriteOptions;
 use crate::engine::url::DbUrl;
 use crate::error::{Error, Result};
@@ -105,6 +105,8 @@ pub enum Command {
     Status,
     /// `check`.
     Check,
+    /// `verify [--dev-url URL] [--include P] [--exclude P]`.
+    Verify { verify: VerifyArgs },
     /// `show REV`.
     Show { target: Spec },
     /// `branches`.
@@ -219,6 +221,9 @@ impl Command {
             Verb::Current => Command::Current,
             Verb::Status => Command::Status,
             Verb::Check => Command::Check,
+            Verb::Verify { verify } => Command::Verify {
+                verify: verify.clone(),
+            },
             Verb::Show { revision } => Command::Show {
                 target: one(revision)?,
             },
@@ -251,6 +256,7 @@ impl Command {
             Command::Current => "current",
             Command::Status => "status",
             Command::Check => "check",
+            Command::Verify { .. } => "verify",
             Command::Show { .. } => "show",
             Command::Branches => "branches",
         }
@@ -275,7 +281,9 @@ impl Command {
             | Command::Redo { .. }
             | Command::Stamp { .. }
             | Command::Rehash { .. } => Need::Write,
-            Command::Current | Command::Status | Command::Check => Need::Read,
+            Command::Current | Command::Status | Command::Check | Command::Verify { .. } => {
+                Need::Read
+            }
             Command::History {
                 range,
                 indicate_current,

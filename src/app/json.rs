@@ -10,6 +10,7 @@ use crate::engine::runtime::{Runtime, StampOutcome, State};
 use crate::engine::script::Script;
 use crate::engine::step::{DryStep, StepOutcome};
 use crate::engine::tracking::{AppliedRow, Failure};
+use crate::model::schema_diff::Change;
 use crate::text::slug_words;
 
 /// The version of the objects below; raised when a key changes meaning or goes away.
@@ -254,4 +255,27 @@ pub struct CheckJson<'a> {
     pub unregistered: &'a [String],
     /// The current revisions' ids.
     pub current: Vec<String>,
+}
+
+/// `verify`: whether the live schema is the migrations' schema, and what differs.
+#[derive(Serialize)]
+pub struct VerifyJson<'a> {
+    /// `match` or `drift`.
+    pub status: &'a str,
+    /// The exit code `verify` returns.
+    pub exit_code: u8,
+    /// The applied revisions replayed to build the expected schema.
+    pub replayed: usize,
+    /// The tables compared.
+    pub tables: usize,
+    /// What turns the migrations' schema into the database's (`+` only in the database).
+    pub changes: Vec<ChangeJson<'a>>,
+}
+
+/// One difference, with its line for people.
+#[derive(Serialize)]
+pub struct ChangeJson<'a> {
+    #[serde(flatten)]
+    pub change: &'a Change,
+    pub description: String,
 }

@@ -12,6 +12,7 @@ use crate::engine::dry_run::{DryRun, DryRunOptions};
 use crate::engine::runtime::{Runtime, StampOutcome, State};
 use crate::engine::step::StepOutcome;
 use crate::engine::url::DbUrl;
+use crate::engine::verify::Verification;
 use crate::model::graph::Graph;
 use crate::model::graph::ids;
 use crate::model::messages;
@@ -337,6 +338,36 @@ pub fn dry_run(out: Output, verb: &str, url: &DbUrl, run: &DryRun, limits: &DryR
         None => line.push_str(&format!(" (it held the write lock of {url} while it ran)")),
     }
     out.status("Finished", line);
+}
+
+/// `verify`'s verdict on stdout: a match, or each difference on a line of its own.
+pub fn verified(out: Output, url: &DbUrl, found: &Verification) {
+    let migrations = format!(
+        "its {} applied migration{}",
+        found.replayed,
+        plural(found.replayed)
+    );
+    if found.matches() {
+        out.data(format!(
+            "verified: the schema of {url} is the one {migrations} build ({} table{} compared)",
+            found.tables,
+            plural(found.tables)
+        ));
+        return;
+    }
+    out.data(format!(
+        "the schema of {url} differs from the one {migrations} build ({} difference{}; + only \
+         in the database, - only in the migrations, ~ changed):",
+        found.changes.len(),
+        plural(found.changes.len())
+    ));
+    for change in &found.changes {
+        out.data(format!("  {}", change.describe()));
+    }
+    out.note(
+        "write a migration that makes these changes (`cargo migrate create`), or undo them \
+         in the database",
+    );
 }
 
 /// What `stamp` changed.

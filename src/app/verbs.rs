@@ -2,12 +2,13 @@
 //! needs, and routes it with one `match`; each handler is a plain function of the
 //! runtime, the context and its typed arguments, and renders its result.
 
-use crate::app::args::Verb;
+use crate::app::args::{Verb, VerifyArgs};
 use crate::app::command::{Command, Mode, Need, SqlStart, WriteFlags};
 use crate::app::confirm::Policy;
 use crate::app::context::Context;
 use crate::app::json::{
-    CheckJson, CurrentJson, Event, Listing, RevisionJson, ScriptJson, StatusJson, failures,
+    ChangeJson, CheckJson, CurrentJson, Event, Listing, RevisionJson, ScriptJson, StatusJson,
+    VerifyJson, failures,
 };
 use crate::app::progress::Progress;
 use crate::app::render::{self, Output, describe_current};
@@ -18,6 +19,8 @@ use crate::engine::dry_run::{DryGoal, DryRunOptions};
 use crate::engine::runtime::{Runtime, State, WriteOptions};
 use crate::engine::script::{Goal, Start};
 use crate::engine::step::StepOutcome;
+use crate::engine::url::DbUrl;
+use crate::engine::verify::VerifyOptions;
 use crate::error::{Error, Result, exit};
 use crate::model::graph::ids;
 use crate::model::messages;
@@ -116,6 +119,9 @@ async fn dispatch(
         Command::Current => current(rt, ctx, connected(db)?, read(state)?),
         Command::Status => status(rt, ctx.out, connected(db)?, read(state)?),
         Command::Check => check(rt, ctx.out, read(state)?),
+        Command::Verify { verify: args } => {
+            verify(rt, ctx, connected(db)?, args, &mut progress).await
+        }
         Command::Show { target } => show(rt, ctx, state, target),
         Command::Branches => branches(rt, ctx),
     }
@@ -434,6 +440,51 @@ fn check(rt: &Runtime, out: Output, state: &State) -> Result<u8> {
         out.data(verdict.message);
     }
     Ok(verdict.code)
+}
+
+/// `verify`: the live schema against the one its applied migrations build.
+async fn verify(
+    rt: &Runtime,
+    ctx: &Context,
+    db: &Db,
+    args: &VerifyArgs,
+    progress: &mut Progress<'_>,
+) -> Result<u8> {
+    let opts = VerifyOptions {
+        dev_url: args
+            .dev_url
+            .as_deref()
+            .map(DbUrl::parse)
+            .transpose()
+            .map_err(|e| Error::Config(format!("--dev-url: {e}")))?,
+        include: args.include.clone(),
+        exclude: args.exclude.clone(),
+    };
+    let found = rt.verify(db, &opts, progress).await?;
+    let code = if found.matches() {
+        exit::OK
+    } else {
+        exit::DRIFT
+    };
+    if ctx.out.json() {
+        ctx.out.object(VerifyJson {
+            status: if found.matches() { "match" } else { "drift" },
+            exit_code: code,
+            replayed: found.replayed,
+            tables: found.tables,
+            changes: found
+                .changes
+                .iter()
+                .map(|change| ChangeJson {
+                    change,
+                    description: change.describe(),
+                })
+                .collect(),
+        });
+    } else {
+        render::verified(ctx.out, db.url(), &found);
+    }
+    Ok(code)
 }
 
 fn branches(rt: &Runtime, ctx: &Context) -> Result<u8> {

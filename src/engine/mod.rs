@@ -8,11 +8,14 @@
 pub mod connect;
 pub mod dry_run;
 pub mod files;
+pub mod inspect;
 pub mod lock;
 pub mod offline;
 pub mod resolve;
 pub mod runtime;
+pub mod scratch;
 pub mod script;
 pub mod step;
 pub mod tracking;
 pub mod url;
+pub mod verify;

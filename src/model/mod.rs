@@ -13,6 +13,8 @@ pub mod messages;
 pub mod plan;
 pub mod revision;
 pub mod spec;
+pub mod schema;
+pub mod schema_diff;
 pub mod sql;
 #[cfg(test)]
 pub(crate) mod testing;

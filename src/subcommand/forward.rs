@@ -33,7 +33,7 @@ pub(crate) fn run(args: &MigrateArgs, verb: &Verb) -> Result<ExitCode> {
         )?;
         if hit.serves(url.as_ref().map(|u| Backend::of(u).feature())) {
             let argv = child_args(&args.global, verb, &hit.root, &hit.config)?;
-            let env = child_env(url.as_ref(), &hit.config);
+            let env = child_env(url.as_ref(), verb, &hit.config);
             return exec(&hit.binary, &hit.name, &argv, &env);
         }
     }
@@ -48,7 +48,7 @@ pub(crate) fn run(args: &MigrateArgs, verb: &Verb) -> Result<ExitCode> {
         &binary.path,
         &krate.name,
         &argv,
-        &child_env(url.as_ref(), &config),
+        &child_env(url.as_ref(), verb, &config),
     )
 }
 
@@ -129,10 +129,16 @@ fn resolve_url(
     Ok(resolved.map(|r| r.url))
 }
 
-fn child_env(url: Option<&DbUrl>, config: &Config) -> Vec<(&'static str, OsString)> {
+/// The binary's environment: the URLs go here, never on a command line.
+fn child_env(url: Option<&DbUrl>, verb: &Verb, config: &Config) -> Vec<(&'static str, OsString)> {
     let mut env = Vec::new();
     if let Some(url) = url {
         env.push(("DATABASE_URL", OsString::from(url.expose())));
+    }
+    if let Verb::Verify { verify } = verb
+        && let Some(dev) = &verify.dev_url
+    {
+        env.push(("DEV_DATABASE_URL", OsString::from(dev)));
     }
     if let Some(table) = &config.table {
         env.push((EXPECT_TABLE_ENV, OsString::from(table)));
