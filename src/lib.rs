@@ -48,16 +48,22 @@ pub mod subcommand;
 mod text;
 
 pub use app::run::run;
+pub use app::schema_run::schema_run;
+pub use engine::autogen::{EntityDiff, RevisionCheck, SchemaOptions};
 pub use engine::connect::{Db, DbOptions};
 pub use engine::dry_run::{DryGoal, DryRun, DryRunOptions, Method};
+pub use engine::entities::{EntityDef, entity};
 pub use engine::runtime::{Change, Observer, Quiet, Runtime, StampOutcome, State, WriteOptions};
 pub use engine::script::{Action, Goal, Script, ScriptStep, Start};
 pub use engine::step::{Direction, DryStep, StepOutcome};
 pub use engine::tracking::{AppliedRow, Failure, MetaRow, Recorded};
 pub use engine::url::DbUrl;
+pub use engine::verify::{Verification, VerifyOptions};
 pub use error::{Error, Result, exit};
 pub use model::graph::{Graph, GraphError};
 pub use model::revision::{Legacy, Migrations, Revision};
+pub use model::schema::{Column, Dialect, FkAction, ForeignKey, Index, Schema, Table};
+pub use model::schema_diff::Change as SchemaChange;
 pub use model::spec::{AsSpec, RangeSpec, Resolver, Spec, SpecError};
 
 /// Re-exported so migration crates and [`migrator!`] need no direct dependency.

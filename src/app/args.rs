@@ -220,7 +220,12 @@ pub enum Verb {
     Status,
     /// Exit 0 if the database is at the single head; 3 if migrations are pending;
     /// 4 with several heads or revisions unknown to this crate
-    Check,
+    Check {
+        /// Instead: exit 4 if the application's SeaORM entities differ from the schema the
+        /// migrations build (a migration is missing); needs `cargo migrate`
+        #[arg(long)]
+        entities: bool,
+    },
     /// Compare the database's schema with the one its applied migrations build
     /// (replayed in a scratch database): exit 0 if they match, 4 with the differences
     Verify {
@@ -279,7 +284,7 @@ impl Verb {
             Verb::Heads => "heads",
             Verb::Current => "current",
             Verb::Status => "status",
-            Verb::Check => "check",
+            Verb::Check { .. } => "check",
             Verb::Verify { .. } => "verify",
             Verb::Show { .. } => "show",
             Verb::Branches => "branches",
@@ -349,7 +354,12 @@ impl Verb {
                     args.push(format!("--exclude={p}"));
                 }
             }
-            Verb::Heads | Verb::Current | Verb::Status | Verb::Check | Verb::Branches => {}
+            Verb::Check { entities } => {
+                if *entities {
+                    args.push("--entities".to_string());
+                }
+            }
+            Verb::Heads | Verb::Current | Verb::Status | Verb::Branches => {}
         }
         args
     }

@@ -220,7 +220,14 @@ impl Command {
             Verb::Heads => Command::Heads,
             Verb::Current => Command::Current,
             Verb::Status => Command::Status,
-            Verb::Check => Command::Check,
+            Verb::Check { entities: false } => Command::Check,
+            Verb::Check { entities: true } => {
+                return Err(Error::usage(
+                    "`check --entities` compares the application's SeaORM entities with the \
+                     migrations, and this binary has no entities: run `cargo migrate check \
+                     --entities` in the workspace",
+                ));
+            }
             Verb::Verify { verify } => Command::Verify {
                 verify: verify.clone(),
             },

@@ -98,7 +98,7 @@ impl Context {
     /// `--database-url` / `DATABASE_URL` / `.env`, with the schema of
     /// `--database-schema` / `DATABASE_SCHEMA` / `.env` (the nearest `.env` from the
     /// working directory; relative SQLite paths from the working directory).
-    fn url(&self) -> Result<DbUrl> {
+    pub(crate) fn url(&self) -> Result<DbUrl> {
         let dotenv = dotenv();
         let places = Places {
             dotenv: dotenv.as_deref(),

@@ -10,6 +10,7 @@ use crate::engine::runtime::{Runtime, StampOutcome, State};
 use crate::engine::script::Script;
 use crate::engine::step::{DryStep, StepOutcome};
 use crate::engine::tracking::{AppliedRow, Failure};
+use crate::model::schema::Dialect;
 use crate::model::schema_diff::Change;
 use crate::text::slug_words;
 
@@ -278,4 +279,43 @@ pub struct ChangeJson<'a> {
     #[serde(flatten)]
     pub change: &'a Change,
     pub description: String,
+    /// It can lose data or fail on existing rows: a generated migration asks for review.
+    pub destructive: bool,
+}
+
+/// The schema runner's `diff`: what `create --autogenerate` writes.
+#[derive(Serialize)]
+pub struct AutogenJson<'a> {
+    /// The revision the entities were compared with.
+    pub head: Option<&'a str>,
+    pub dialect: Dialect,
+    /// What turns the migrations' schema into the entities'.
+    pub changes: Vec<ChangeJson<'a>>,
+    /// The bodies of the migration's `up` and `down` (none when nothing changed).
+    pub up: Option<String>,
+    pub down: Option<String>,
+    /// Why no migration can be written for the changes.
+    pub unexpressible: Option<String>,
+}
+
+/// `check --entities`: whether the entities match the migrations' schema.
+#[derive(Serialize)]
+pub struct EntityCheckJson<'a> {
+    /// `match` or `changes`.
+    pub status: &'a str,
+    pub exit_code: u8,
+    pub head: Option<&'a str>,
+    /// What turns the migrations' schema into the entities'.
+    pub changes: Vec<ChangeJson<'a>>,
+}
+
+/// The schema runner's `check-revision`.
+#[derive(Serialize)]
+pub struct RevisionCheckJson<'a> {
+    pub revision: &'a str,
+    pub passed: bool,
+    /// What still differs from the entities after its `up`.
+    pub after_up: Vec<ChangeJson<'a>>,
+    /// What still differs from its parents' schema after its `down`.
+    pub after_down: Vec<ChangeJson<'a>>,
 }

@@ -10,4 +10,5 @@ pub mod json;
 pub mod progress;
 pub mod render;
 pub mod run;
+pub mod schema_run;
 pub mod verbs;

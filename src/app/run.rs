@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::app::args::{Cli, ColorChoice};
+use crate::app::args::{Cli, ColorChoice, GlobalArgs};
 use crate::app::context::Context;
 use crate::app::verbs;
 use crate::engine::runtime::Runtime;
@@ -20,9 +20,21 @@ pub fn run<M: Migrations>() -> ExitCode {
 
 /// Runs a parsed command line against the runtime `make` builds.
 pub fn run_with(make: impl FnOnce() -> Result<Runtime>, cli: Cli) -> ExitCode {
-    let ctx = Context::from_args(&cli.global);
+    execute(&cli.global, make, async |rt, ctx| {
+        verbs::run(rt, ctx, &cli.verb).await
+    })
+}
+
+/// The process around a verb: colours, a single-threaded tokio runtime, panics turned
+/// into errors, an error into one line on stderr, the exit code.
+pub(crate) fn execute(
+    global: &GlobalArgs,
+    make: impl FnOnce() -> Result<Runtime>,
+    verb: impl AsyncFnOnce(&Runtime, &Context) -> Result<u8>,
+) -> ExitCode {
+    let ctx = Context::from_args(global);
     let out = ctx.out;
-    set_colors(cli.global.color);
+    set_colors(global.color);
     let code = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -30,7 +42,7 @@ pub fn run_with(make: impl FnOnce() -> Result<Runtime>, cli: Cli) -> ExitCode {
         Ok(tokio) => catch_panics(|| {
             tokio.block_on(async {
                 match make().and_then(expected_table) {
-                    Ok(rt) => verbs::run(&rt, &ctx, &cli.verb).await,
+                    Ok(rt) => verb(&rt, &ctx).await,
                     Err(e) => Err(e),
                 }
             })

@@ -31,7 +31,7 @@ use crate::model::spec::{RangeSpec, Resolver, Spec};
 /// needs, runs it, closes the connection. Returns the exit code.
 pub async fn run(rt: &Runtime, ctx: &Context, verb: &Verb) -> Result<u8> {
     // `check` says it as its verdict.
-    if !matches!(verb, Verb::Check)
+    if !matches!(verb, Verb::Check { .. })
         && let Some(problem) = rt.unregistered_problem()
     {
         ctx.out.warn(problem);
@@ -478,6 +478,7 @@ async fn verify(
                 .map(|change| ChangeJson {
                     change,
                     description: change.describe(),
+                    destructive: change.destructive(),
                 })
                 .collect(),
         });

@@ -5,8 +5,10 @@
 //! No command line and no printing: what a caller sees goes through the
 //! [`runtime::Observer`] it passes.
 
+pub mod autogen;
 pub mod connect;
 pub mod dry_run;
+pub mod entities;
 pub mod files;
 pub mod inspect;
 pub mod lock;

@@ -161,6 +161,41 @@ impl Scratch {
         &self.db
     }
 
+    /// Empties it again, for the next schema to be built in it.
+    pub async fn reset(&mut self) -> Result<()> {
+        match &self.cleanup {
+            Cleanup::Nothing => {
+                let fresh = Db::connect(
+                    &DbUrl::parse("sqlite::memory:")?,
+                    DbOptions {
+                        write: true,
+                        ..Default::default()
+                    },
+                )
+                .await?;
+                std::mem::replace(&mut self.db, fresh).close().await;
+                Ok(())
+            }
+            Cleanup::Tables => drop_tables(&self.db).await.map_err(Error::Database),
+            Cleanup::Database { .. } if self.db.backend() == DbBackend::MySql => {
+                drop_tables(&self.db).await.map_err(Error::Database)
+            }
+            Cleanup::Database { .. } | Cleanup::Schema { .. } => {
+                let schema = self
+                    .db
+                    .url()
+                    .creation_schema()
+                    .unwrap_or_else(|| "public".to_owned());
+                exec(
+                    &self.db,
+                    &format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"),
+                )
+                .await?;
+                exec(&self.db, &format!("CREATE SCHEMA \"{schema}\"")).await
+            }
+        }
+    }
+
     /// Removes the scratch database; an error says what is left behind, for a warning.
     pub async fn remove(self) -> std::result::Result<(), String> {
         let Scratch { db, cleanup, admin } = self;

@@ -70,7 +70,7 @@ impl Runtime {
         let scratch =
             Scratch::create(db.url(), opts.dev_url.as_ref(), "verify", "`verify`").await?;
         let expected = tokio::select! {
-            built = self.build_schema(&scratch, &revisions) => built,
+            built = self.build_replayed(&scratch, &revisions) => built,
             _ = tokio::signal::ctrl_c() => Err(Error::Cancelled),
         };
         if let Err(left) = scratch.remove().await {
@@ -108,23 +108,6 @@ impl Runtime {
             )));
         }
         Ok(())
-    }
-
-    /// Replays `revisions` (in order) into `scratch` and reads the schema they build.
-    async fn build_schema(&self, scratch: &Scratch, revisions: &[usize]) -> Result<Schema> {
-        let db = scratch.db();
-        self.replay_into(db.connection(), revisions)
-            .await
-            .map_err(|(rev, e)| {
-                Error::Database(format!(
-                    "`{}` fails when replayed into a scratch database: {}",
-                    self.graph().id(rev),
-                    db.message(&e)
-                ))
-            })?;
-        inspect(db.connection(), db.url().creation_schema().as_deref())
-            .await
-            .map_err(|e| db.error(e))
     }
 
     /// Runs the `up` of each of `revisions`, in order, on `conn`: no tracking rows, no

@@ -6,15 +6,16 @@
 //! migration's own SQL files.
 
 pub mod checksum;
+pub mod codegen;
 pub mod ddl;
 pub mod graph;
 pub mod lexer;
 pub mod messages;
 pub mod plan;
 pub mod revision;
-pub mod spec;
 pub mod schema;
 pub mod schema_diff;
+pub mod spec;
 pub mod sql;
 #[cfg(test)]
 pub(crate) mod testing;

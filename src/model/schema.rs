@@ -14,21 +14,27 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Dialect {
+    /// PostgreSQL.
     Postgres,
+    /// MySQL and MariaDB.
     MySql,
+    /// SQLite.
     Sqlite,
 }
 
 /// Tables and enum types, by name.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct Schema {
+    /// By name.
     pub tables: BTreeMap<String, Table>,
     /// PostgreSQL enum types: name → labels in their order.
     pub enums: BTreeMap<String, Vec<String>>,
 }
 
+/// A table and what belongs to it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Table {
+    /// Its name.
     pub name: String,
     /// In the table's order.
     pub columns: Vec<Column>,
@@ -36,16 +42,20 @@ pub struct Table {
     pub primary_key: Vec<String>,
     /// Every index but the primary key's, unique constraints included.
     pub indexes: Vec<Index>,
+    /// Its foreign keys.
     pub foreign_keys: Vec<ForeignKey>,
 }
 
+/// A column.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Column {
+    /// Its name.
     pub name: String,
     /// The database's spelling, lower case (`integer`, `character varying(255)`, an enum
     /// type's name on PostgreSQL, `enum('a','b')` on MySQL).
     #[serde(rename = "type")]
     pub ty: String,
+    /// `NULL` allowed.
     pub nullable: bool,
     /// The default expression as the database prints it; `None` when there is none
     /// (and for an auto-increment column's sequence default).
@@ -54,11 +64,14 @@ pub struct Column {
     pub auto_increment: bool,
 }
 
+/// An index, or a unique constraint (which is one).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Index {
+    /// Its name (not compared).
     pub name: String,
     /// Column names, or the expression, per key part, in order.
     pub columns: Vec<String>,
+    /// `UNIQUE`.
     pub unique: bool,
     /// Backed by a constraint (PostgreSQL's `UNIQUE` constraint, SQLite's
     /// `sqlite_autoindex_*`): dropped with the constraint, not with `DROP INDEX`.
@@ -67,14 +80,20 @@ pub struct Index {
     pub predicate: Option<String>,
 }
 
+/// A foreign key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ForeignKey {
     /// The constraint's name (SQLite has none: empty).
     pub name: String,
+    /// Its columns, in key order.
     pub columns: Vec<String>,
+    /// The table it references.
     pub ref_table: String,
+    /// The columns it references, pairwise with `columns`.
     pub ref_columns: Vec<String>,
+    /// `ON DELETE`.
     pub on_delete: FkAction,
+    /// `ON UPDATE`.
     pub on_update: FkAction,
 }
 
@@ -82,10 +101,15 @@ pub struct ForeignKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FkAction {
+    /// `NO ACTION` (the default).
     NoAction,
+    /// `RESTRICT`.
     Restrict,
+    /// `CASCADE`.
     Cascade,
+    /// `SET NULL`.
     SetNull,
+    /// `SET DEFAULT`.
     SetDefault,
 }
 
@@ -123,6 +147,7 @@ impl Schema {
 }
 
 impl Table {
+    /// The column `name`.
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
     }

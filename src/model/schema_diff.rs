@@ -9,9 +9,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::schema::{FkAction, Column, Dialect, ForeignKey, Index, Schema, Table};
+use super::schema::{Column, Dialect, FkAction, ForeignKey, Index, Schema, Table};
 
-/// One difference, said as what turns `from` into `to`.
+/// One difference, said as what turns `from` into `to`. Each variant is named for what
+/// it does and its fields for what they hold: `table` a table's name (or the whole
+/// table, created or dropped), `from`/`to` the two sides of a change.
+#[allow(missing_docs)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "change", rename_all = "snake_case")]
 pub enum Change {

@@ -125,12 +125,38 @@ pub(crate) struct CreateArgs {
     /// What the migration does, in words; it names the file
     #[arg(value_name = "MESSAGE")]
     pub(crate) message: String,
-    /// The template to write it from (see `cargo migrate templates`)
-    #[arg(short, long, default_value = "default")]
-    pub(crate) template: String,
+    /// The template to write it from (see `cargo migrate templates`) [default: default;
+    /// autogenerate with --autogenerate]
+    #[arg(short, long)]
+    pub(crate) template: Option<String>,
     /// Branch from this revision instead of the single head
     #[arg(long, value_name = "REV", allow_hyphen_values = true)]
     pub(crate) head: Option<String>,
+    /// Write the body from the difference between the application's SeaORM entities and
+    /// the migrations' schema, checked by replay before it is written
+    #[arg(long)]
+    pub(crate) autogenerate: bool,
+    /// With --autogenerate: an empty database to build the schemas in [default: a
+    /// scratch database on the database's server, dropped after; SQLite: in memory]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "DEV_DATABASE_URL",
+        hide_env_values = true,
+        requires = "autogenerate"
+    )]
+    pub(crate) dev_url: Option<String>,
+}
+
+impl CreateArgs {
+    /// The template asked for, or the one for this kind of revision.
+    pub(crate) fn template(&self) -> &str {
+        match &self.template {
+            Some(t) => t,
+            None if self.autogenerate => "autogenerate",
+            None => "default",
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -88,16 +88,16 @@ pub(crate) fn build_binary(
 }
 
 /// A binary target of a package of the workspace at `manifest`.
-struct Target<'a> {
-    manifest: &'a Path,
-    package: &'a str,
-    bin: &'a str,
+pub(crate) struct Target<'a> {
+    pub(crate) manifest: &'a Path,
+    pub(crate) package: &'a str,
+    pub(crate) bin: &'a str,
 }
 
 /// Builds `target` and keeps its binary in the workspace's own directory. A unit that
 /// another workspace of the same layout built last (see `fresh::Owners`) may be taken
 /// by cargo as fresh for this one: its package is cleaned and built again.
-fn build_owned(
+pub(crate) fn build_owned(
     args: &MigrateArgs,
     ws: &Workspace,
     krate: &str,

@@ -17,6 +17,7 @@ pub(crate) const KEYS: &[&str] = &[
     "templates",
     "table",
     "timezone",
+    "entities",
 ];
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +34,10 @@ pub(crate) struct Config {
     pub(crate) table: Option<String>,
     /// The clock of new revision ids (`None`: not set here; UTC).
     pub(crate) timezone: Option<TimeZone>,
+    /// The crate of the application's SeaORM entities that `create --autogenerate`
+    /// compares with: a package name, optionally followed by `::module::path` to look
+    /// only under that module (`subcommand::entities`).
+    pub(crate) entities: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,6 +76,15 @@ impl Config {
                 "database-url" => config.database_url = Some(text()?),
                 "schema" => config.schema = Some(text()?),
                 "templates" => config.templates = Some(base.join(text()?)),
+                "entities" => {
+                    let e = text()?;
+                    if e.trim().is_empty() {
+                        return Err(ToolError::usage(format!(
+                            "`entities` in `[{what}]` must name a package, e.g. `entities = \"entity\"`"
+                        )));
+                    }
+                    config.entities = Some(e);
+                }
                 "table" => {
                     let t = text()?;
                     if t.is_empty() || t.len() > 63 {
@@ -114,6 +128,7 @@ impl Config {
             templates: over.templates.or(self.templates),
             table: over.table.or(self.table),
             timezone: over.timezone.or(self.timezone),
+            entities: over.entities.or(self.entities),
         }
     }
 }
@@ -127,7 +142,8 @@ mod tests {
     fn keys_are_read_and_paths_are_relative_to_their_manifest() {
         let c = Config::from_metadata(
             &json!({"migrate": {"package": "db", "database-url": "sqlite://x.db", "schema": "app",
-                    "templates": "tpl", "table": "versions", "timezone": "local"}}),
+                    "templates": "tpl", "table": "versions", "timezone": "local",
+                    "entities": "app::entities"}}),
             Path::new("/ws"),
             "workspace.metadata.migrate",
         )
@@ -137,6 +153,7 @@ mod tests {
         assert_eq!(c.table.as_deref(), Some("versions"));
         assert_eq!(c.schema.as_deref(), Some("app"));
         assert_eq!(c.timezone, Some(TimeZone::Local));
+        assert_eq!(c.entities.as_deref(), Some("app::entities"));
     }
 
     #[test]
@@ -162,6 +179,19 @@ mod tests {
         };
         assert_eq!(local.merged(utc).timezone(), TimeZone::Utc);
         assert_eq!(c.database_url.as_deref(), Some("sqlite://b.db"));
+        let ws = Config {
+            entities: Some("entity".into()),
+            ..Config::default()
+        };
+        let pkg = Config {
+            entities: Some("app::entities".into()),
+            ..Config::default()
+        };
+        assert_eq!(
+            ws.clone().merged(Config::default()).entities.as_deref(),
+            Some("entity")
+        );
+        assert_eq!(ws.merged(pkg).entities.as_deref(), Some("app::entities"));
     }
 
     #[test]
@@ -189,5 +219,9 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("mars"), "{e}");
+        let e = Config::from_metadata(&json!({"migrate": {"entities": ""}}), Path::new("/"), "t")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`entities`"), "{e}");
     }
 }

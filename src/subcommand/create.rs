@@ -107,7 +107,15 @@ pub(crate) fn write_locked(
 
 pub(crate) fn create(target: &Target, args: &CreateArgs) -> Result<Written> {
     let graph = target.source.graph()?;
-    let parents = match &args.head {
+    let parents = parents(target, &graph, args.head.as_deref())?;
+    let template = templates::find(args.template(), Some(&target.template_dir()))?;
+    write(target, &graph, &template, &args.message, parents, None)
+}
+
+/// What a new revision revises: `head`'s revision, or the single head (none in an
+/// empty crate).
+pub(crate) fn parents(target: &Target, graph: &Graph, head: Option<&str>) -> Result<Vec<String>> {
+    Ok(match head {
         Some(_) if target.source.is_legacy() => {
             return Err(ToolError::usage(
                 "`--head` needs a crate whose migrations declare what they revise; a sea-orm-cli \
@@ -115,7 +123,7 @@ pub(crate) fn create(target: &Target, args: &CreateArgs) -> Result<Written> {
             ));
         }
         Some(spec) => {
-            let revs = Resolver::new(&graph, None)
+            let revs = Resolver::new(graph, None)
                 .resolve_str(spec)
                 .map_err(|e| ToolError::usage(e.to_string()))?;
             match revs.as_slice() {
@@ -125,7 +133,7 @@ pub(crate) fn create(target: &Target, args: &CreateArgs) -> Result<Written> {
                     return Err(ToolError::usage(format!(
                         "`--head {spec}` names {} revisions ({}); name one",
                         several.len(),
-                        ids(&graph, several).join(", ")
+                        ids(graph, several).join(", ")
                     )));
                 }
             }
@@ -134,14 +142,12 @@ pub(crate) fn create(target: &Target, args: &CreateArgs) -> Result<Written> {
             let heads = graph.heads();
             if heads.len() > 1 {
                 return Err(ToolError::usage(messages::multiple_heads_to_revise(&ids(
-                    &graph, &heads,
+                    graph, &heads,
                 ))));
             }
-            ids(&graph, &heads)
+            ids(graph, &heads)
         }
-    };
-    let template = templates::find(&args.template, Some(&target.template_dir()))?;
-    write(target, &graph, &template, &args.message, parents)
+    })
 }
 
 pub(crate) fn merge(target: &Target, args: &MergeArgs) -> Result<Written> {
@@ -185,7 +191,14 @@ pub(crate) fn merge(target: &Target, args: &MergeArgs) -> Result<Written> {
         }
     }
     let template = templates::find(&args.template, Some(&target.template_dir()))?;
-    write(target, &graph, &template, &args.message, ids(&graph, &revs))
+    write(
+        target,
+        &graph,
+        &template,
+        &args.message,
+        ids(&graph, &revs),
+        None,
+    )
 }
 
 /// `&["a", "b"]`, or one id a line when `pub const REVISES: &[&str] = ...;` would be
@@ -206,18 +219,27 @@ pub fn revises_rust(parents: &[String]) -> String {
     }
 }
 
-fn write(
+/// The code of a generated revision (`create --autogenerate`).
+pub(crate) struct Generated {
+    pub(crate) up: String,
+    pub(crate) down: String,
+    /// Each change in words.
+    pub(crate) changes: Vec<String>,
+}
+
+pub(crate) fn write(
     target: &Target,
     graph: &Graph,
     template: &Template,
     message: &str,
     parents: Vec<String>,
+    generated: Option<Generated>,
 ) -> Result<Written> {
     let source = &target.source;
     let existing = (0..graph.len()).map(|r| graph.id(r));
     let id = naming::new_id(message, target.config.timezone(), existing)?;
     let legacy = source.is_legacy();
-    let ctx = context(
+    let mut ctx = context(
         &id,
         message,
         &parents,
@@ -225,6 +247,9 @@ fn write(
         legacy,
         &target.krate.name,
     );
+    if let Some(g) = generated {
+        (ctx.up, ctx.down, ctx.changes) = (g.up, g.down, g.changes);
+    }
     let rendered = template.render(&ctx)?;
     check_module(template, &rendered[0].1, &ctx)?;
     let lib = register(source, &id).map_err(|why| {
@@ -303,6 +328,9 @@ pub(crate) fn context(
             "cargo_migrate::prelude::*".to_string()
         },
         crate_name: crate_name.to_string(),
+        up: String::new(),
+        down: String::new(),
+        changes: Vec::new(),
     }
 }
 

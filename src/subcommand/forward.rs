@@ -60,6 +60,18 @@ fn child_args(
     root: &Path,
     config: &Config,
 ) -> Result<Vec<String>> {
+    let mut argv = global_args(global, root, config)?;
+    argv.extend(verb.to_args());
+    Ok(argv)
+}
+
+/// The global flags a binary of ours is run with: the schema resolved here (empty for
+/// none, so the binary looks nowhere else).
+pub(crate) fn global_args(
+    global: &GlobalArgs,
+    root: &Path,
+    config: &Config,
+) -> Result<Vec<String>> {
     let schema = dburl::resolve_schema(
         global.database_schema.as_deref(),
         root,
@@ -69,9 +81,7 @@ fn child_args(
         database_schema: Some(schema.unwrap_or_default()),
         ..global.clone()
     };
-    let mut argv = global.to_args();
-    argv.extend(verb.to_args());
-    Ok(argv)
+    Ok(global.to_args())
 }
 
 /// Records a build for the next verb (`fresh`), unless the crate was picked at the
@@ -116,7 +126,7 @@ fn remember(
     );
 }
 
-fn resolve_url(
+pub(crate) fn resolve_url(
     global: &GlobalArgs,
     verb: &Verb,
     root: &Path,
@@ -130,7 +140,11 @@ fn resolve_url(
 }
 
 /// The binary's environment: the URLs go here, never on a command line.
-fn child_env(url: Option<&DbUrl>, verb: &Verb, config: &Config) -> Vec<(&'static str, OsString)> {
+pub(crate) fn child_env(
+    url: Option<&DbUrl>,
+    verb: &Verb,
+    config: &Config,
+) -> Vec<(&'static str, OsString)> {
     let mut env = Vec::new();
     if let Some(url) = url {
         env.push(("DATABASE_URL", OsString::from(url.expose())));

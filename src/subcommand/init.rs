@@ -175,8 +175,9 @@ fn render_crate(
     Ok((id, files))
 }
 
-/// The workspace manifest with `member` added and the dev profile's overrides; `None`
-/// when it needs no edit.
+/// The workspace manifest with `member` added, the dev profile's overrides and, when one
+/// member defines SeaORM entities, `entities = "<it>"` in `[workspace.metadata.migrate]`;
+/// `None` when it needs no edit.
 fn edited_manifest(
     ws: &Workspace,
     member: &str,
@@ -197,6 +198,19 @@ fn edited_manifest(
     let manifest =
         super::profile::with_line_tables(manifest.as_deref().unwrap_or(&manifest_text), name)
             .or(manifest);
+    // The one crate of entities, for `create --autogenerate`; none or several: no key.
+    let sole = match ws.config.entities {
+        None => super::entities::sole_package(ws),
+        Some(_) => None,
+    };
+    let manifest = match sole {
+        Some(package) => super::entities::with_entities_key(
+            manifest.as_deref().unwrap_or(&manifest_text),
+            &package,
+        )
+        .or(manifest),
+        None => manifest,
+    };
     Ok(manifest)
 }
 

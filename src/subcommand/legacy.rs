@@ -81,13 +81,8 @@ pub(crate) fn prepare(
         .and_then(|(_, lib)| lib.parent())
         .map(|d| d.display().to_string());
     let main = format!(
-        "type Listed = cargo_migrate::Legacy<user_migration::Migrator>;\n\n\
-         struct Crate;\n\n\
-         impl cargo_migrate::Migrations for Crate {{\n    \
-         fn revisions() -> Vec<cargo_migrate::Revision> {{\n        <Listed as cargo_migrate::Migrations>::revisions()\n    }}\n\n    \
-         fn table_name() -> String {{\n        <Listed as cargo_migrate::Migrations>::table_name()\n    }}\n\n    \
-         fn source_dir() -> Option<&'static str> {{\n        {src:?}\n    }}\n}}\n\n\
-         fn main() -> std::process::ExitCode {{\n    cargo_migrate::run::<Crate>()\n}}\n"
+        "{}\nfn main() -> std::process::ExitCode {{\n    cargo_migrate::run::<Crate>()\n}}\n",
+        crate_impl(src.as_deref())
     );
     write_if_changed(&dir.join("Cargo.toml"), &manifest)?;
     write_if_changed(&dir.join("src").join("main.rs"), &main)?;
@@ -102,10 +97,25 @@ pub(crate) fn prepare(
     })
 }
 
+/// A `Crate` implementing `cargo_migrate::Migrations` for the sea-orm-cli crate linked
+/// as `user_migration`: a chain in `migrations()` order, told where its files are
+/// (`src`) so a file that `lib.rs` does not list (one side of a merge conflict kept) is
+/// named.
+pub(crate) fn crate_impl(src: Option<&str>) -> String {
+    format!(
+        "type Listed = cargo_migrate::Legacy<user_migration::Migrator>;\n\n\
+         struct Crate;\n\n\
+         impl cargo_migrate::Migrations for Crate {{\n    \
+         fn revisions() -> Vec<cargo_migrate::Revision> {{\n        <Listed as cargo_migrate::Migrations>::revisions()\n    }}\n\n    \
+         fn table_name() -> String {{\n        <Listed as cargo_migrate::Migrations>::table_name()\n    }}\n\n    \
+         fn source_dir() -> Option<&'static str> {{\n        {src:?}\n    }}\n}}\n"
+    )
+}
+
 /// Starts the runner's lock file from the workspace's, again whenever that one differs
 /// from what it was started from (`cargo update`, another branch): cargo then keeps
 /// every version it can and adds the runner's own packages.
-fn seed(workspace_lock: &Path, dir: &Path) -> Result<()> {
+pub(crate) fn seed(workspace_lock: &Path, dir: &Path) -> Result<()> {
     let Ok(lock) = std::fs::read(workspace_lock) else {
         return Ok(()); // none yet: cargo resolves
     };
@@ -152,7 +162,7 @@ fn versions(lock: &Path) -> Option<BTreeMap<(String, String), BTreeSet<String>>>
 }
 
 /// The runtime's backends for a crate's sea-orm features, plus the URL's.
-fn backends(features: &[String], url_backend: Option<Backend>) -> Vec<Backend> {
+pub(crate) fn backends(features: &[String], url_backend: Option<Backend>) -> Vec<Backend> {
     let mut out: Vec<Backend> = features
         .iter()
         .flat_map(|f| Backend::of_sea_orm_feature(f).iter().copied())
@@ -164,7 +174,7 @@ fn backends(features: &[String], url_backend: Option<Backend>) -> Vec<Backend> {
 }
 
 /// Writes only when the text differs, so an unchanged runner stays fresh for cargo.
-fn write_if_changed(path: &Path, text: &str) -> Result<()> {
+pub(crate) fn write_if_changed(path: &Path, text: &str) -> Result<()> {
     if std::fs::read_to_string(path).is_ok_and(|old| old == text) {
         return Ok(());
     }

@@ -4,6 +4,7 @@
 //! only when something changed.
 
 mod args;
+mod autogen;
 mod backend;
 mod build;
 mod cargo;
@@ -11,6 +12,7 @@ mod compat;
 pub mod config;
 pub mod create;
 mod dburl;
+mod entities;
 mod error;
 mod forward;
 mod fresh;
@@ -25,6 +27,7 @@ mod profile;
 mod register;
 mod report;
 mod runtime_dep;
+mod schema_runner;
 mod source;
 pub mod templates;
 mod workspace;
@@ -37,6 +40,7 @@ use clap::Parser;
 
 use crate::app::render::Output;
 
+use crate::app::args::Verb;
 use args::{CargoCli, Command, MigrateArgs, TemplatesAction};
 use error::{Result, ToolError};
 use workspace::Workspace;
@@ -71,6 +75,7 @@ pub fn main(argv: Vec<OsString>) -> ExitCode {
 /// The one routing `match`: each command with what it needs, then its report.
 fn run(args: &MigrateArgs, out: Output) -> Result<ExitCode> {
     match &args.command {
+        Command::Db(Verb::Check { entities: true }) => return autogen::check_entities(args),
         Command::Db(verb) => return forward::run(args, verb),
         Command::Build(b) => build::build(args, b, out)?,
         Command::Init(a) => {
@@ -78,6 +83,7 @@ fn run(args: &MigrateArgs, out: Output) -> Result<ExitCode> {
             let done = init::init(&ws, a, args.global.database_url.as_deref())?;
             report::initialized(out, &ws.root, &done);
         }
+        Command::Create(a) if a.autogenerate => autogen::create(args, a, out)?,
         Command::Create(a) => write_revision(args, out, "Created", |t| create::create(t, a))?,
         Command::Merge(a) => write_revision(args, out, "Merged", |t| create::merge(t, a))?,
         Command::Templates(t) => match &t.action {

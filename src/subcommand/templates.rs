@@ -22,6 +22,11 @@ const BUILT_IN: &[(&str, &str, &str)] = &[
         include_str!("../../templates/default/migration.rs.j2"),
     ),
     (
+        "autogenerate",
+        MODULE,
+        include_str!("../../templates/autogenerate/migration.rs.j2"),
+    ),
+    (
         "empty",
         MODULE,
         include_str!("../../templates/empty/migration.rs.j2"),
@@ -87,6 +92,11 @@ pub struct Context {
     pub prelude: String,
     /// The migration crate's name.
     pub crate_name: String,
+    /// `create --autogenerate`: the body of `up` and of `down` (indented, ending in
+    /// `Ok(())`), and each change in words; empty otherwise.
+    pub up: String,
+    pub down: String,
+    pub changes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -99,10 +99,8 @@ async fn foreign_keys<C: ConnectionTrait>(conn: &C, b: &mut Builder) -> Result<(
         let table: String = r.try_get("", "t")?;
         let name: String = r.try_get("", "name")?;
         let ref_table: String = r.try_get("", "rt")?;
-        let on_delete =
-            FkAction::parse(&r.try_get::<String>("", "del")?).unwrap_or(FkAction::NoAction);
-        let on_update =
-            FkAction::parse(&r.try_get::<String>("", "upd")?).unwrap_or(FkAction::NoAction);
+        let on_delete = action(&r.try_get::<String>("", "del")?);
+        let on_update = action(&r.try_get::<String>("", "upd")?);
         let key = name.clone();
         b.foreign_key_part(
             &table,
@@ -120,6 +118,15 @@ async fn foreign_keys<C: ConnectionTrait>(conn: &C, b: &mut Builder) -> Result<(
         );
     }
     Ok(())
+}
+
+/// A referential action: InnoDB's `RESTRICT` and `NO ACTION` are one and the same (the
+/// check is never deferred), and MariaDB prints `RESTRICT` for an action left out.
+fn action(words: &str) -> FkAction {
+    match FkAction::parse(words) {
+        Some(FkAction::Restrict) | None => FkAction::NoAction,
+        Some(other) => other,
+    }
 }
 
 /// MySQL gives a foreign key without an index over its columns one of its own, named
