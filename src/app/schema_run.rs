@@ -122,7 +122,12 @@ pub fn schema_run<M: Migrations>(entities: Vec<EntityDef>) -> ExitCode {
 }
 
 fn autogen_json(found: &EntityDiff) -> AutogenJson<'_> {
-    let code = codegen::generate(&found.current, &found.desired, found.dialect);
+    let code = codegen::generate(
+        &found.current,
+        &found.desired,
+        found.dialect,
+        &found.renames,
+    );
     let (up, down, unexpressible) = match code {
         Ok(g) if !found.up.is_empty() => (Some(g.up), Some(g.down), None),
         Ok(_) => (None, None, None),

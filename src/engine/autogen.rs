@@ -19,7 +19,7 @@ use crate::engine::url::DbUrl;
 use crate::error::{Error, Result};
 use crate::model::graph::ids;
 use crate::model::messages;
-use crate::model::schema::{Dialect, Schema};
+use crate::model::schema::{Dialect, Rename, Schema};
 use crate::model::schema_diff::{Change, diff};
 use sea_orm_migration::SchemaManager;
 
@@ -44,7 +44,9 @@ pub struct EntityDiff {
     pub current: Schema,
     /// The entities' schema.
     pub desired: Schema,
-    /// What turns `current` into `desired`.
+    /// Columns the entities say were renamed, that the head has under their old name.
+    pub renames: Vec<Rename>,
+    /// What turns `current` into `desired` (the renames first).
     pub up: Vec<Change>,
     /// What turns `desired` back into `current`.
     pub down: Vec<Change>,
@@ -93,11 +95,23 @@ impl Runtime {
             .await?;
         let (current, desired) = built;
         let dialect = dialect(url.backend());
+        let (renamed, renames) =
+            current.with_renames(&entities::renames(entities, url.backend()), &desired);
+        let rename = |r: &Rename| Change::RenameColumn {
+            table: r.table.clone(),
+            from: r.from.clone(),
+            to: r.to.clone(),
+        };
+        let mut up: Vec<Change> = renames.iter().map(rename).collect();
+        up.extend(diff(&renamed, &desired, dialect));
+        let mut down = diff(&desired, &renamed, dialect);
+        down.extend(renames.iter().rev().map(|r| rename(&r.reversed())));
         Ok(EntityDiff {
             head: head.map(|h| self.graph().id(h).to_owned()),
             dialect,
-            up: diff(&current, &desired, dialect),
-            down: diff(&desired, &current, dialect),
+            renames,
+            up,
+            down,
             current,
             desired,
         })
@@ -205,7 +219,11 @@ impl Runtime {
 
     /// Replays `revisions` into the (empty) scratch database and reads its schema (the
     /// tracking tables left out).
-    pub(crate) async fn build_replayed(&self, scratch: &Scratch, revisions: &[usize]) -> Result<Schema> {
+    pub(crate) async fn build_replayed(
+        &self,
+        scratch: &Scratch,
+        revisions: &[usize],
+    ) -> Result<Schema> {
         let db = scratch.db();
         self.replay_into(db.connection(), revisions)
             .await

@@ -11,6 +11,7 @@ use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, DbErr, EntityTrait,
 
 use crate::engine::connect::Db;
 use crate::error::{Error, Result};
+use crate::model::schema::Rename;
 
 /// One entity, as a function from a backend's schema builder to its statements.
 #[derive(Clone, Copy)]
@@ -20,6 +21,8 @@ pub struct EntityDef {
 
 /// What an entity asks the database for.
 pub struct EntityDdl {
+    /// Its table's name.
+    pub table_name: String,
     pub enums: Vec<TypeCreateStatement>,
     pub table: TableCreateStatement,
     pub indexes: Vec<IndexCreateStatement>,
@@ -29,6 +32,7 @@ pub struct EntityDdl {
 pub fn entity<E: EntityTrait>() -> EntityDef {
     EntityDef {
         ddl: |schema| EntityDdl {
+            table_name: E::default().table_name().to_owned(),
             enums: schema.create_enum_from_entity(E::default()),
             table: schema.create_table_from_entity(E::default()),
             indexes: schema.create_index_from_entity(E::default()),
@@ -41,6 +45,27 @@ impl EntityDef {
     pub fn ddl(&self, backend: DbBackend) -> EntityDdl {
         (self.ddl)(&Schema::new(backend))
     }
+}
+
+/// The columns the entities say were renamed (`#[sea_orm(renamed_from = "old")]`,
+/// which sea-orm writes into the column's comment).
+pub fn renames(entities: &[EntityDef], backend: DbBackend) -> Vec<Rename> {
+    let mut found = Vec::new();
+    for ddl in entities.iter().map(|e| e.ddl(backend)) {
+        for column in ddl.table.get_columns() {
+            let comment = column.get_column_spec().comment.as_deref().unwrap_or("");
+            if let Some((_, rest)) = comment.rsplit_once("renamed_from \"")
+                && let Some((old, _)) = rest.split_once('"')
+            {
+                found.push(Rename {
+                    table: ddl.table_name.clone(),
+                    from: old.to_owned(),
+                    to: column.get_column_name(),
+                });
+            }
+        }
+    }
+    found
 }
 
 /// Creates what `entities` ask for in the empty database `db`: the enum types, the

@@ -16,7 +16,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use super::schema::{Column, Dialect, FkAction, ForeignKey, Index, Schema, Table};
+use super::schema::{Column, Dialect, FkAction, ForeignKey, Index, Rename, Schema, Table};
 use super::schema_diff::{Change, diff};
 
 /// The bodies of a generated migration.
@@ -43,10 +43,27 @@ impl std::error::Error for Unexpressible {}
 /// `up` turns `from` into `to`: `up = diff(from, to, dialect)`, `down = diff(to, from,
 /// dialect)`. Each body is indented for the inside of the `impl`'s `async fn` and ends
 /// with `Ok(())`.
-pub fn generate(from: &Schema, to: &Schema, dialect: Dialect) -> Result<Generated, Unexpressible> {
+///
+/// `renames` are the columns the entities say were renamed: each that applies is
+/// renamed first in `up` (and back last in `down`), and the rest compares the renamed
+/// schema.
+pub fn generate(
+    from: &Schema,
+    to: &Schema,
+    dialect: Dialect,
+    renames: &[Rename],
+) -> Result<Generated, Unexpressible> {
+    let (renamed, done) = from.with_renames(renames, to);
+    let rename = |r: &Rename| Change::RenameColumn {
+        table: r.table.clone(),
+        from: r.from.clone(),
+        to: r.to.clone(),
+    };
+    let forth: Vec<Change> = done.iter().map(rename).collect();
+    let back: Vec<Change> = done.iter().rev().map(|r| rename(&r.reversed())).collect();
     Ok(Generated {
-        up: body(from, to, dialect, false)?,
-        down: body(to, from, dialect, true)?,
+        up: body(&renamed, to, dialect, false, &forth, &[])?,
+        down: body(to, &renamed, dialect, true, &[], &back)?,
     })
 }
 
@@ -64,7 +81,14 @@ fn unexpressible(what: impl Into<String>) -> Unexpressible {
 }
 
 /// One direction's body.
-fn body(from: &Schema, to: &Schema, dialect: Dialect, down: bool) -> Result<String, Unexpressible> {
+fn body(
+    from: &Schema,
+    to: &Schema,
+    dialect: Dialect,
+    down: bool,
+    first: &[Change],
+    last: &[Change],
+) -> Result<String, Unexpressible> {
     let changes = diff(from, to, dialect);
     let g = Gen {
         from,
@@ -78,6 +102,9 @@ fn body(from: &Schema, to: &Schema, dialect: Dialect, down: bool) -> Result<Stri
     };
     let renames = rename_candidates(&changes);
     let mut out = Out::default();
+    for change in first {
+        g.change(change, &mut out)?;
+    }
     for (i, change) in changes.iter().enumerate() {
         if let Some(rebuild) = change.table().and_then(|t| rebuilds.get(t)) {
             if rebuild.last == i {
@@ -93,6 +120,9 @@ fn body(from: &Schema, to: &Schema, dialect: Dialect, down: bool) -> Result<Stri
                 out.comment(&hint);
             }
         }
+        g.change(change, &mut out)?;
+    }
+    for change in last {
         g.change(change, &mut out)?;
     }
     out.lines.push(format!("{}Ok(())", spaces(INDENT)));
@@ -855,6 +885,12 @@ impl<'a> Gen<'a> {
                 }
                 out.raw(&format!("ALTER TABLE {t} {}", parts.join(", ")));
             }
+            Change::RenameColumn { table, from, to } => {
+                out.manager(
+                    "alter_table",
+                    alter(table).m("rename_column", vec![E::str(from), E::str(to)]),
+                );
+            }
             Change::AddIndex { table, index } => {
                 // A unique index, whatever the other schema had (a UNIQUE constraint is
                 // one): the diff compares indexes by their columns.
@@ -1524,11 +1560,11 @@ mod tests {
     }
 
     fn up(from: &Schema, to: &Schema, dialect: Dialect) -> String {
-        lines(&generate(from, to, dialect).unwrap().up)
+        lines(&generate(from, to, dialect, &[]).unwrap().up)
     }
 
     fn down(from: &Schema, to: &Schema, dialect: Dialect) -> String {
-        lines(&generate(from, to, dialect).unwrap().down)
+        lines(&generate(from, to, dialect, &[]).unwrap().down)
     }
 
     fn author(ty_id: &str, ty_name: &str) -> Table {
@@ -1736,10 +1772,10 @@ mod tests {
         let mut mods = String::new();
         let mut sqlite = String::new();
         for (name, d, from, to) in scenarios() {
-            let Ok(g) = generate(&from, &to, d) else {
+            let Ok(g) = generate(&from, &to, d, &[]) else {
                 continue;
             };
-            let setup = generate(&Schema::default(), &from, d).unwrap();
+            let setup = generate(&Schema::default(), &from, d, &[]).unwrap();
             let module = |up: &str, down: &str, id: &str| {
                 format!(
                     "use sea_orm_migration::prelude::*;\n\npub struct Migration;\n\n\
@@ -1838,7 +1874,7 @@ manager
     .await?;
 Ok(())"#
         );
-        let up_drops_it = lines(&body(&to, &from, d, false).unwrap());
+        let up_drops_it = lines(&body(&to, &from, d, false, &[], &[]).unwrap());
         assert!(
             up_drops_it.contains(".drop_constraint(\"author_name_key\")"),
             "{up_drops_it}"
@@ -2042,7 +2078,7 @@ Ok(())"#
         from.tables
             .insert("post_tag".into(), to.tables["post_tag"].clone());
         to.tables.get_mut("post").unwrap().columns[2].ty = "text".into();
-        let err = generate(&from, &to, d).unwrap_err();
+        let err = generate(&from, &to, d, &[]).unwrap_err();
         assert_eq!(
             err.what,
             "rebuilding SQLite table `post`: dropping the old table would fire the ON DELETE \
@@ -2083,7 +2119,7 @@ Ok(())"#
         to.enums
             .insert("status".into(), strings(&["draft", "published"]));
         assert_eq!(
-            lines(&body(&from, &to, d, false).unwrap()),
+            lines(&body(&from, &to, d, false, &[], &[]).unwrap()),
             r#"manager
     .alter_type(
         sea_query::extension::postgres::Type::alter()
@@ -2112,7 +2148,7 @@ manager
 Ok(())"#
         );
         // A down cannot take the labels back: it says so and leaves them.
-        let down = generate(&from, &to, d).unwrap().down;
+        let down = generate(&from, &to, d, &[]).unwrap().down;
         assert!(
             down.contains(
                 "// PostgreSQL cannot remove enum labels: 'ok', 'ecstatic' stay in type mood"
@@ -2122,14 +2158,63 @@ Ok(())"#
         assert!(!down.contains("alter_type"), "{down}");
         // Entities that drop a label ask for what no ALTER TYPE does.
         assert_eq!(
-            lines(&body(&to, &from, Dialect::Postgres, false).unwrap_err().what),
+            lines(
+                &body(&to, &from, Dialect::Postgres, false, &[], &[])
+                    .unwrap_err()
+                    .what
+            ),
             "removing or reordering labels of enum `mood`"
         );
     }
 
+    /// A column the entities say was renamed is renamed first in `up` and back last in
+    /// `down`, and its other changes compare under the new name; a rename that does not
+    /// apply (done already) is left out.
+    #[test]
+    fn a_declared_rename_is_a_rename_not_a_drop_and_an_add() {
+        let d = Dialect::Postgres;
+        let from = blog(d);
+        let mut to = blog(d);
+        let post = to.tables.get_mut("post").unwrap();
+        post.columns[2].name = "headline".into();
+        post.columns[2].nullable = true;
+        let rename = Rename {
+            table: "post".into(),
+            from: "title".into(),
+            to: "headline".into(),
+        };
+        let g = generate(&from, &to, d, std::slice::from_ref(&rename)).unwrap();
+        let up = lines(&g.up);
+        assert!(
+            up.starts_with("manager\n    .alter_table(\n        Table::alter()\n            .table(\"post\")\n            .rename_column(\"title\", \"headline\")"),
+            "{up}"
+        );
+        assert!(
+            up.contains(".modify_column(") || up.contains("DROP NOT NULL"),
+            "{up}"
+        );
+        assert!(!up.contains("drop_column"), "{up}");
+        let down = lines(&g.down);
+        assert!(
+            down.trim_end_matches("Ok(())").trim_end().ends_with(
+                ".rename_column(\"headline\", \"title\")\n            .to_owned(),\n    )\n    .await?;"
+            ),
+            "{down}"
+        );
+        // Already renamed: nothing to do.
+        let g = generate(&to, &to, d, &[rename]).unwrap();
+        assert_eq!(g.up, "        Ok(())");
+    }
+
     #[test]
     fn no_change_is_just_ok() {
-        let g = generate(&blog(Dialect::MySql), &blog(Dialect::MySql), Dialect::MySql).unwrap();
+        let g = generate(
+            &blog(Dialect::MySql),
+            &blog(Dialect::MySql),
+            Dialect::MySql,
+            &[],
+        )
+        .unwrap();
         assert_eq!(g.up, "        Ok(())");
         assert_eq!(g.down, "        Ok(())");
     }
@@ -2137,7 +2222,7 @@ Ok(())"#
     #[test]
     fn every_scenario_generates_both_ways() {
         for (name, d, from, to) in scenarios() {
-            let g = generate(&from, &to, d).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let g = generate(&from, &to, d, &[]).unwrap_or_else(|e| panic!("{name}: {e}"));
             for body in [g.up, g.down] {
                 assert!(body.ends_with("\n        Ok(())"), "{name}");
                 assert!(body.lines().all(|l| l.starts_with("        ")), "{name}");

@@ -139,7 +139,79 @@ impl FkAction {
     }
 }
 
+/// A column the entities say was renamed (`#[sea_orm(renamed_from = "old")]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rename {
+    /// The table.
+    pub table: String,
+    /// The column's old name.
+    pub from: String,
+    /// Its new name.
+    pub to: String,
+}
+
+impl Rename {
+    /// The same rename, taken back.
+    pub fn reversed(&self) -> Rename {
+        Rename {
+            table: self.table.clone(),
+            from: self.to.clone(),
+            to: self.from.clone(),
+        }
+    }
+}
+
 impl Schema {
+    /// `self` with each of `renames` that applies to it done (its table has the old name
+    /// and not the new one, and `target` has the new one), and those renames. Keys,
+    /// indexes and foreign keys follow their columns.
+    pub fn with_renames(&self, renames: &[Rename], target: &Schema) -> (Schema, Vec<Rename>) {
+        let mut schema = self.clone();
+        let mut done = Vec::new();
+        for r in renames {
+            let applies = schema
+                .tables
+                .get(&r.table)
+                .is_some_and(|t| t.column(&r.from).is_some() && t.column(&r.to).is_none())
+                && target
+                    .tables
+                    .get(&r.table)
+                    .is_some_and(|t| t.column(&r.to).is_some() && t.column(&r.from).is_none());
+            if applies {
+                schema.rename_column(r);
+                done.push(r.clone());
+            }
+        }
+        (schema, done)
+    }
+
+    fn rename_column(&mut self, r: &Rename) {
+        let rename = |c: &mut String| {
+            if *c == r.from {
+                c.clone_from(&r.to);
+            }
+        };
+        for table in self.tables.values_mut() {
+            if table.name == r.table {
+                for c in &mut table.columns {
+                    rename(&mut c.name);
+                }
+                table.primary_key.iter_mut().for_each(rename);
+                for i in &mut table.indexes {
+                    i.columns.iter_mut().for_each(rename);
+                }
+                for f in &mut table.foreign_keys {
+                    f.columns.iter_mut().for_each(rename);
+                }
+            }
+            for f in &mut table.foreign_keys {
+                if f.ref_table == r.table {
+                    f.ref_columns.iter_mut().for_each(rename);
+                }
+            }
+        }
+    }
+
     /// Keeps only the tables `keep` accepts (and every enum).
     pub fn retain_tables(&mut self, mut keep: impl FnMut(&str) -> bool) {
         self.tables.retain(|name, _| keep(name));
@@ -268,6 +340,71 @@ mod tests {
         assert_ne!(n("tinyint(1)"), n("tinyint(4)"));
         assert_ne!(n("varchar(255)"), n("varchar(100)"));
         assert_ne!(n("decimal(10,2)"), n("decimal(12,2)"));
+    }
+
+    #[test]
+    fn a_rename_applies_only_where_the_old_name_is_and_the_new_one_is_wanted() {
+        let col = |name: &str| Column {
+            name: name.into(),
+            ty: "integer".into(),
+            nullable: false,
+            default: None,
+            auto_increment: false,
+        };
+        let table = |name: &str, columns: &[&str], fks: Vec<ForeignKey>| Table {
+            name: name.into(),
+            columns: columns.iter().map(|c| col(c)).collect(),
+            primary_key: vec![columns[0].into()],
+            indexes: vec![Index {
+                name: "i".into(),
+                columns: vec![columns[0].into()],
+                unique: true,
+                constraint: false,
+                predicate: None,
+            }],
+            foreign_keys: fks,
+        };
+        let fk = ForeignKey {
+            name: "fk".into(),
+            columns: vec!["author_code".into()],
+            ref_table: "author".into(),
+            ref_columns: vec!["code".into()],
+            on_delete: FkAction::NoAction,
+            on_update: FkAction::NoAction,
+        };
+        let schema = |code: &str| {
+            let mut s = Schema::default();
+            s.tables
+                .insert("author".into(), table("author", &[code], vec![]));
+            s.tables.insert(
+                "post".into(),
+                table("post", &["id", "author_code"], vec![fk.clone()]),
+            );
+            s
+        };
+        let (from, to) = (schema("code"), schema("handle"));
+        let rename = Rename {
+            table: "author".into(),
+            from: "code".into(),
+            to: "handle".into(),
+        };
+        let (renamed, done) = from.with_renames(std::slice::from_ref(&rename), &to);
+        assert_eq!(done, vec![rename.clone()]);
+        let author = &renamed.tables["author"];
+        assert_eq!(author.columns[0].name, "handle");
+        assert_eq!(author.primary_key, ["handle"]);
+        assert_eq!(author.indexes[0].columns, ["handle"]);
+        assert_eq!(
+            renamed.tables["post"].foreign_keys[0].ref_columns,
+            ["handle"]
+        );
+        // Done already, or not wanted: nothing.
+        assert!(
+            to.with_renames(std::slice::from_ref(&rename), &to)
+                .1
+                .is_empty()
+        );
+        assert!(from.with_renames(&[rename], &from).1.is_empty());
     }
 
     #[test]

@@ -44,6 +44,12 @@ pub enum Change {
     DropTable {
         table: Table,
     },
+    /// Never found by [`diff`]: the entities say so (`renamed_from`).
+    RenameColumn {
+        table: String,
+        from: String,
+        to: String,
+    },
     AddColumn {
         table: String,
         column: Column,
@@ -468,6 +474,9 @@ impl Change {
                 format!("+ table {} ({n} column{s})", table.name)
             }
             Change::DropTable { table } => format!("- table {}", table.name),
+            Change::RenameColumn { table, from, to } => {
+                format!("~ column {table}.{from} renamed to {to}")
+            }
             Change::AddColumn { table, column } => {
                 format!("+ column {table}.{} {}", column.name, column_spec(column))
             }
@@ -508,6 +517,7 @@ impl Change {
             Change::CreateEnum { .. }
             | Change::AddEnumValues { .. }
             | Change::CreateTable { .. }
+            | Change::RenameColumn { .. }
             | Change::AddColumn { .. }
             | Change::AddIndex { .. }
             | Change::DropIndex { .. }
@@ -525,6 +535,7 @@ impl Change {
             | Change::DropEnum { .. } => None,
             Change::CreateTable { table } | Change::DropTable { table } => Some(&table.name),
             Change::AddColumn { table, .. }
+            | Change::RenameColumn { table, .. }
             | Change::DropColumn { table, .. }
             | Change::AlterColumn { table, .. }
             | Change::SetPrimaryKey { table, .. }
@@ -548,6 +559,7 @@ impl Change {
                 (table, &column.name, &[])
             }
             Change::AlterColumn { to, .. } => (table, &to.name, &[]),
+            Change::RenameColumn { to, .. } => (table, to, &[]),
             Change::AddIndex { index, .. } | Change::DropIndex { index, .. } => {
                 (table, &index.name, &index.columns)
             }
@@ -1186,7 +1198,8 @@ mod tests {
             Change::DropForeignKey { .. } => 2,
             Change::DropIndex { .. } => 3,
             Change::CreateTable { .. } => 4,
-            Change::AddColumn { .. }
+            Change::RenameColumn { .. }
+            | Change::AddColumn { .. }
             | Change::AlterColumn { .. }
             | Change::SetPrimaryKey { .. } => 5,
             Change::AddIndex { .. } => 6,
@@ -1212,6 +1225,11 @@ mod tests {
                 to: from,
             },
             Change::AddEnumValues { .. } => c,
+            Change::RenameColumn { table, from, to } => Change::RenameColumn {
+                table,
+                from: to,
+                to: from,
+            },
             Change::CreateTable { table } => Change::DropTable { table },
             Change::DropTable { table } => Change::CreateTable { table },
             Change::AddColumn { table, column } => Change::DropColumn { table, column },

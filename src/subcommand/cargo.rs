@@ -126,6 +126,24 @@ fn host_triple() -> Option<String> {
 fn cargo(command: &str, manifest: &Path) -> Command {
     let mut cmd = Command::new(program());
     cmd.arg(command).arg("--manifest-path").arg(manifest);
+    // What `cargo run` sets for the program it runs (`cargo run -- migrate ...`, the
+    // README's demo) is not ours to pass on: build scripts that track one of these
+    // (ring's tracks CARGO_MANIFEST_DIR) would be rebuilt at every other build.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("CARGO_PKG_")
+            || key.starts_with("CARGO_BIN_")
+            || matches!(
+                key.as_ref(),
+                "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+            )
+        {
+            cmd.env_remove(key.as_ref());
+        }
+    }
     cmd
 }
 

@@ -70,8 +70,9 @@ pub(crate) fn prepare(
         "# Written by cargo-migrate: runs the sea-orm-cli crate `{name}` with cargo-migrate's verbs.\n\
          [package]\nname = \"cargo-migrate-runner\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
          [[bin]]\nname = \"{bin}\"\npath = \"src/main.rs\"\n\n\
-         [dependencies]\nuser_migration = {user}\ncargo-migrate = {runtime}\n\n[workspace]\n",
+         [dependencies]\nuser_migration = {user}\ncargo-migrate = {runtime}\n\n[workspace]\n{profiles}",
         name = krate.name,
+        profiles = workspace_profiles(ws),
     );
     // The crate's migrations, told where their files are so a file that `lib.rs` does
     // not list (one side of a merge conflict kept) is named.
@@ -110,6 +111,24 @@ pub(crate) fn crate_impl(src: Option<&str>) -> String {
          fn table_name() -> String {{\n        <Listed as cargo_migrate::Migrations>::table_name()\n    }}\n\n    \
          fn source_dir() -> Option<&'static str> {{\n        {src:?}\n    }}\n}}\n"
     )
+}
+
+/// The workspace's `[profile]` tables, for a runner's manifest: built with the same
+/// settings, the runner reuses what the workspace built (`[profile.dev.package."*"]`
+/// alone changes every dependency's build).
+pub(crate) fn workspace_profiles(ws: &Workspace) -> String {
+    let Ok(text) = std::fs::read_to_string(&ws.root_manifest) else {
+        return String::new();
+    };
+    let Ok(doc) = text.parse::<toml_edit::DocumentMut>() else {
+        return String::new();
+    };
+    let Some(profile) = doc.get("profile").and_then(|p| p.as_table()) else {
+        return String::new();
+    };
+    let mut only = toml_edit::DocumentMut::new();
+    only.insert("profile", toml_edit::Item::Table(profile.clone()));
+    format!("\n{only}")
 }
 
 /// Starts the runner's lock file from the workspace's, again whenever that one differs

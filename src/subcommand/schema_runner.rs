@@ -17,7 +17,7 @@ use super::build::{Target, build_owned};
 use super::compat;
 use super::entities::EntityCrate;
 use super::error::{Result, ToolError};
-use super::legacy::{backends, crate_impl, seed, write_if_changed};
+use super::legacy::{backends, crate_impl, seed, workspace_profiles, write_if_changed};
 use super::runtime_dep;
 use super::workspace::{Kind, MigrationCrate, Workspace};
 
@@ -102,9 +102,10 @@ pub(crate) fn prepare(
         "# Written by cargo-migrate: compares the migrations of `{name}` with the entities of `{entity_name}`.\n\
          [package]\nname = \"cargo-migrate-schema\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
          [[bin]]\nname = \"{bin}\"\npath = \"src/main.rs\"\n\n\
-         [dependencies]\nuser_migration = {user}\nuser_entity = {entity}\ncargo-migrate = {runtime}\n\n[workspace]\n",
+         [dependencies]\nuser_migration = {user}\nuser_entity = {entity}\ncargo-migrate = {runtime}\n\n[workspace]\n{profiles}",
         name = krate.name,
         entity_name = entities.package,
+        profiles = workspace_profiles(ws),
     );
     write_if_changed(&dir.join("Cargo.toml"), &manifest)?;
     write_if_changed(&dir.join("src").join("main.rs"), &main_rs(krate, entities))?;
