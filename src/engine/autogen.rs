@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::model::graph::ids;
 use crate::model::messages;
 use crate::model::schema::{Dialect, Rename, Schema};
-use crate::model::schema_diff::{Change, diff};
+use crate::model::schema_diff::{Change, diff, is_subsequence};
 use sea_orm_migration::SchemaManager;
 
 /// Where the schemas are built, and from which head.
@@ -97,15 +97,10 @@ impl Runtime {
         let dialect = dialect(url.backend());
         let (renamed, renames) =
             current.with_renames(&entities::renames(entities, url.backend()), &desired);
-        let rename = |r: &Rename| Change::RenameColumn {
-            table: r.table.clone(),
-            from: r.from.clone(),
-            to: r.to.clone(),
-        };
-        let mut up: Vec<Change> = renames.iter().map(rename).collect();
+        let mut up: Vec<Change> = renames.iter().map(Change::from).collect();
         up.extend(diff(&renamed, &desired, dialect));
         let mut down = diff(&desired, &renamed, dialect);
-        down.extend(renames.iter().rev().map(|r| rename(&r.reversed())));
+        down.extend(renames.iter().rev().map(|r| Change::from(&r.reversed())));
         Ok(EntityDiff {
             head: head.map(|h| self.graph().id(h).to_owned()),
             dialect,
@@ -253,10 +248,7 @@ impl Runtime {
 /// generated `down` says so in a comment, and nothing else differs.
 fn labels_left_behind(change: &Change) -> bool {
     match change {
-        Change::ChangeEnum { from, to, .. } => {
-            let mut rest = from.iter();
-            to.iter().all(|label| rest.any(|l| l == label))
-        }
+        Change::ChangeEnum { from, to, .. } => is_subsequence(to, from),
         _ => false,
     }
 }

@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use crate::engine::connect::{Db, DbOptions};
 use crate::engine::runtime::{Observer, Runtime, State, WriteOptions};
+use crate::engine::scratch::unique_name;
 use crate::engine::step::{
     Direction, DryStep, StepContext, facts, failed, run_and_record, uses_transaction,
 };
@@ -248,7 +249,7 @@ impl Runtime {
         steps: &[(usize, Direction)],
         observer: &mut dyn Observer,
     ) -> Result<(Option<String>, Vec<DryStep>)> {
-        let name = scratch_name(db.url().database().as_deref());
+        let name = unique_name(db.url().database().as_deref(), "dryrun");
         db.connection()
             .execute_unprepared(&format!("CREATE DATABASE `{name}`"))
             .await
@@ -332,23 +333,6 @@ impl Runtime {
     }
 }
 
-/// A name no other database has: the real one's (cut to fit MySQL's 64 characters),
-/// this process and the time.
-fn scratch_name(database: Option<&str>) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() % 1_000_000_000_000)
-        .unwrap_or_default();
-    let suffix = format!("_dryrun_{}_{nanos}", std::process::id());
-    let base: String = database
-        .unwrap_or("db")
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .take(64 - suffix.len())
-        .collect();
-    format!("{base}{suffix}")
-}
-
 /// The error of a step that fails in a dry run: the database's message as a real run
 /// gives it, and that nothing was changed; a step not simulated before it may be why.
 fn dry_failure(db: &Db, id: &str, direction: Direction, err: &DbErr, done: &[DryStep]) -> Error {
@@ -370,10 +354,11 @@ mod tests {
     #[test]
     fn scratch_names_fit_and_differ() {
         let long = "x".repeat(100);
-        let a = scratch_name(Some(&long));
+        let name = |db: &str| unique_name(Some(db), "dryrun");
+        let a = name(&long);
         assert!(a.len() <= 64, "{a}");
-        assert!(scratch_name(Some("app")).starts_with("app_dryrun_"));
-        assert!(scratch_name(Some("we`ird")).starts_with("weird_dryrun_"));
-        assert_ne!(scratch_name(Some("app")), scratch_name(Some("app")));
+        assert!(name("app").starts_with("app_dryrun_"));
+        assert!(name("we`ird").starts_with("weird_dryrun_"));
+        assert_ne!(name("app"), name("app"));
     }
 }

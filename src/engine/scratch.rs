@@ -9,7 +9,8 @@
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
 use crate::engine::connect::{Db, DbOptions};
-use crate::engine::url::DbUrl;
+use crate::engine::tracking::quote;
+use crate::engine::url::{DbUrl, backend_name};
 use crate::error::{Error, Result};
 
 /// An open scratch database; [`Scratch::remove`] takes it away again.
@@ -266,21 +267,6 @@ async fn exec(db: &Db, sql: &str) -> Result<()> {
         .await
         .map(|_| ())
         .map_err(|e| db.error(e))
-}
-
-fn quote(backend: DbBackend, name: &str) -> String {
-    match backend {
-        DbBackend::MySql => format!("`{name}`"),
-        _ => format!("\"{name}\""),
-    }
-}
-
-fn backend_name(backend: DbBackend) -> &'static str {
-    match backend {
-        DbBackend::Postgres => "PostgreSQL",
-        DbBackend::MySql => "MySQL/MariaDB",
-        _ => "SQLite",
-    }
 }
 
 /// A name no other database has: `base` (cut so the whole fits 63 characters, the

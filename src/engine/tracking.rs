@@ -640,8 +640,8 @@ fn meta_row(
     ]
 }
 
-/// A table name, quoted for `backend`.
-fn quote(backend: DbBackend, name: &str) -> String {
+/// A name, quoted for `backend`.
+pub(crate) fn quote(backend: DbBackend, name: &str) -> String {
     match backend {
         DbBackend::MySql => format!("`{}`", name.replace('`', "``")),
         _ => format!("\"{}\"", name.replace('"', "\"\"")),

@@ -297,7 +297,8 @@ impl std::fmt::Debug for DbUrl {
     }
 }
 
-fn backend_name(backend: DbBackend) -> &'static str {
+/// The backend as people call it (`PostgreSQL`, `MySQL/MariaDB`, `SQLite`).
+pub(crate) fn backend_name(backend: DbBackend) -> &'static str {
     match backend {
         DbBackend::Postgres => "PostgreSQL",
         DbBackend::MySql => "MySQL/MariaDB",

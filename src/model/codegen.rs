@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use super::schema::{Column, Dialect, FkAction, ForeignKey, Index, Rename, Schema, Table};
-use super::schema_diff::{Change, diff};
+use super::schema_diff::{Change, diff, is_subsequence};
 
 /// The bodies of a generated migration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,23 +54,16 @@ pub fn generate(
     renames: &[Rename],
 ) -> Result<Generated, Unexpressible> {
     let (renamed, done) = from.with_renames(renames, to);
-    let rename = |r: &Rename| Change::RenameColumn {
-        table: r.table.clone(),
-        from: r.from.clone(),
-        to: r.to.clone(),
-    };
-    let forth: Vec<Change> = done.iter().map(rename).collect();
-    let back: Vec<Change> = done.iter().rev().map(|r| rename(&r.reversed())).collect();
+    let forth: Vec<Change> = done.iter().map(Change::from).collect();
+    let back: Vec<Change> = done
+        .iter()
+        .rev()
+        .map(|r| Change::from(&r.reversed()))
+        .collect();
     Ok(Generated {
         up: body(&renamed, to, dialect, false, &forth, &[])?,
         down: body(to, &renamed, dialect, true, &[], &back)?,
     })
-}
-
-/// Whether `short` is `long` with some labels left out, in the same order.
-fn is_subsequence(short: &[String], long: &[String]) -> bool {
-    let mut rest = long.iter();
-    short.iter().all(|s| rest.any(|l| l == s))
 }
 
 /// The indentation of a statement in a migration's `up`/`down`.

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::schema::{Column, Dialect, FkAction, ForeignKey, Index, Schema, Table};
+use super::schema::{Column, Dialect, FkAction, ForeignKey, Index, Rename, Schema, Table};
 
 /// One difference, said as what turns `from` into `to`. Each variant is named for what
 /// it does and its fields for what they hold: `table` a table's name (or the whole
@@ -324,7 +324,7 @@ fn enum_changes(from: &Schema, to: &Schema) -> (Vec<Change>, Vec<Change>) {
 }
 
 /// Whether every item of `short` is in `long`, in the same relative order.
-fn is_subsequence(short: &[String], long: &[String]) -> bool {
+pub fn is_subsequence(short: &[String], long: &[String]) -> bool {
     let mut rest = long.iter();
     short.iter().all(|s| rest.any(|l| l == s))
 }
@@ -453,6 +453,16 @@ fn next_to_drop(remaining: &BTreeMap<String, Table>) -> Option<String> {
         .find(|name| !referenced(name))
         .or_else(|| remaining.keys().next())
         .cloned()
+}
+
+impl From<&Rename> for Change {
+    fn from(r: &Rename) -> Change {
+        Change::RenameColumn {
+            table: r.table.clone(),
+            from: r.from.clone(),
+            to: r.to.clone(),
+        }
+    }
 }
 
 impl Change {

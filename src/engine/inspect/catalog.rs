@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbErr, QueryResult, Statement};
 
-use crate::model::schema::{ForeignKey, Index, Schema, Table};
+use crate::model::schema::{FkAction, ForeignKey, Index, Schema, Table};
 
 /// Runs `sql` with `values` and returns its rows.
 pub(super) async fn rows<C: ConnectionTrait>(
@@ -54,29 +54,32 @@ impl Builder {
         }
     }
 
-    /// Adds the pair `column → ref_column` to the foreign key `key` of `table` (rows come
-    /// in key order); `same` tells whether an existing key is the one meant.
-    pub(super) fn foreign_key_part(
+    /// Adds one key part of a foreign key from a catalog row with the columns `t` (the
+    /// table), `name` (the key's name, which tells keys apart), `rt`, `c`, `rc`, and `del`
+    /// and `upd` (the actions, read by `action`). Rows come in key order.
+    pub(super) fn foreign_key_row(
         &mut self,
-        table: &str,
-        same: impl Fn(&ForeignKey) -> bool,
-        column: String,
-        ref_column: String,
-        new: impl FnOnce() -> ForeignKey,
-    ) {
-        let t = self.table(table);
-        match t.foreign_keys.iter_mut().find(|f| same(f)) {
-            Some(fk) => {
-                fk.columns.push(column);
-                fk.ref_columns.push(ref_column);
-            }
-            None => {
-                let mut fk = new();
-                fk.columns.push(column);
-                fk.ref_columns.push(ref_column);
-                t.foreign_keys.push(fk);
-            }
+        r: &QueryResult,
+        action: fn(&str) -> FkAction,
+    ) -> Result<(), DbErr> {
+        let table: String = r.try_get("", "t")?;
+        let name: String = r.try_get("", "name")?;
+        let (column, ref_column): (String, String) = (r.try_get("", "c")?, r.try_get("", "rc")?);
+        let t = self.table(&table);
+        if let Some(fk) = t.foreign_keys.iter_mut().find(|f| f.name == name) {
+            fk.columns.push(column);
+            fk.ref_columns.push(ref_column);
+            return Ok(());
         }
+        t.foreign_keys.push(ForeignKey {
+            name,
+            columns: vec![column],
+            ref_table: r.try_get("", "rt")?,
+            ref_columns: vec![ref_column],
+            on_delete: action(&r.try_get::<String>("", "del")?),
+            on_update: action(&r.try_get::<String>("", "upd")?),
+        });
+        Ok(())
     }
 
     /// Keeps only the tables listed in `names` (the catalog's list of tables: column rows

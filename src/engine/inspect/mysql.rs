@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbErr};
 
 use super::catalog::{Builder, rows};
-use crate::model::schema::{Column, FkAction, ForeignKey, Index, Schema};
+use crate::model::schema::{Column, FkAction, Index, Schema};
 
 pub(super) async fn inspect<C: ConnectionTrait>(conn: &C) -> Result<Schema, DbErr> {
     let mut b = Builder::default();
@@ -96,26 +96,7 @@ async fn foreign_keys<C: ConnectionTrait>(conn: &C, b: &mut Builder) -> Result<(
          WHERE k.TABLE_SCHEMA = DATABASE() AND k.REFERENCED_TABLE_NAME IS NOT NULL \
          ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION";
     for r in rows(conn, sql, vec![]).await? {
-        let table: String = r.try_get("", "t")?;
-        let name: String = r.try_get("", "name")?;
-        let ref_table: String = r.try_get("", "rt")?;
-        let on_delete = action(&r.try_get::<String>("", "del")?);
-        let on_update = action(&r.try_get::<String>("", "upd")?);
-        let key = name.clone();
-        b.foreign_key_part(
-            &table,
-            |f| f.name == key,
-            r.try_get("", "c")?,
-            r.try_get("", "rc")?,
-            || ForeignKey {
-                name,
-                columns: Vec::new(),
-                ref_table,
-                ref_columns: Vec::new(),
-                on_delete,
-                on_update,
-            },
-        );
+        b.foreign_key_row(&r, action)?;
     }
     Ok(())
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbErr};
 
 use super::catalog::{Builder, rows, unquote};
-use crate::model::schema::{Column, FkAction, ForeignKey, Index, Schema};
+use crate::model::schema::{Column, FkAction, Index, Schema};
 
 /// Objects an extension owns are the extension's, not the migrations'.
 const NOT_EXTENSION: &str = "NOT EXISTS (SELECT 1 FROM pg_depend d \
@@ -126,26 +126,7 @@ async fn foreign_keys<C: ConnectionTrait>(
          WHERE con.contype = 'f' AND ns.nspname = $1 \
          ORDER BY t.relname, con.conname, k.o";
     for r in rows(conn, sql, vec![schema.into()]).await? {
-        let table: String = r.try_get("", "t")?;
-        let name: String = r.try_get("", "name")?;
-        let ref_table: String = r.try_get("", "rt")?;
-        let on_delete = action(&r.try_get::<String>("", "del")?);
-        let on_update = action(&r.try_get::<String>("", "upd")?);
-        let key = name.clone();
-        b.foreign_key_part(
-            &table,
-            |f| f.name == key,
-            r.try_get("", "c")?,
-            r.try_get("", "rc")?,
-            || ForeignKey {
-                name,
-                columns: Vec::new(),
-                ref_table,
-                ref_columns: Vec::new(),
-                on_delete,
-                on_update,
-            },
-        );
+        b.foreign_key_row(&r, action)?;
     }
     Ok(())
 }

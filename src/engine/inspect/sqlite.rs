@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbErr};
 
 use super::catalog::{Builder, rows};
-use crate::model::schema::{Column, FkAction, ForeignKey, Index, Schema};
+use crate::model::schema::{Column, FkAction, Index, Schema};
 
 const TABLES: &str = "m.type = 'table' AND m.name NOT LIKE 'sqlite_%'";
 
@@ -114,39 +114,18 @@ fn predicate(create: &str) -> Option<String> {
 }
 
 async fn foreign_keys<C: ConnectionTrait>(conn: &C, b: &mut Builder) -> Result<(), DbErr> {
+    // SQLite's keys have no names: the pragma's id tells them apart while reading. `to`
+    // is NULL when the key names only the referenced table (its primary key).
     let sql = format!(
-        "SELECT m.name AS t, f.id AS id, f.\"table\" AS rt, f.\"from\" AS c, f.\"to\" AS rc, \
-         f.on_update AS upd, f.on_delete AS del \
+        "SELECT m.name AS t, '#' || f.id AS name, f.\"table\" AS rt, f.\"from\" AS c, \
+         COALESCE(f.\"to\", '') AS rc, f.on_update AS upd, f.on_delete AS del \
          FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) f \
          WHERE {TABLES} ORDER BY m.name, f.id, f.seq"
     );
     for r in rows(conn, &sql, vec![]).await? {
-        let table: String = r.try_get("", "t")?;
-        let id: i64 = r.try_get("", "id")?;
-        let ref_table: String = r.try_get("", "rt")?;
-        // `to` is NULL when the key names only the referenced table (its primary key).
-        let ref_column = r.try_get::<Option<String>>("", "rc")?.unwrap_or_default();
-        let on_delete =
-            FkAction::parse(&r.try_get::<String>("", "del")?).unwrap_or(FkAction::NoAction);
-        let on_update =
-            FkAction::parse(&r.try_get::<String>("", "upd")?).unwrap_or(FkAction::NoAction);
-        // SQLite's keys have no names: the pragma's id tells them apart while reading.
-        let name = format!("#{id}");
-        let key = name.clone();
-        b.foreign_key_part(
-            &table,
-            |f| f.name == key,
-            r.try_get("", "c")?,
-            ref_column,
-            || ForeignKey {
-                name,
-                columns: Vec::new(),
-                ref_table,
-                ref_columns: Vec::new(),
-                on_delete,
-                on_update,
-            },
-        );
+        b.foreign_key_row(&r, |words| {
+            FkAction::parse(words).unwrap_or(FkAction::NoAction)
+        })?;
     }
     for table in b.tables.values_mut() {
         for fk in &mut table.foreign_keys {
