@@ -39,6 +39,7 @@
 #![warn(missing_docs)]
 
 mod app;
+mod embed;
 mod engine;
 mod error;
 mod model;
@@ -49,12 +50,18 @@ mod text;
 
 pub use app::run::run;
 pub use app::schema_run::schema_run;
+#[cfg(feature = "axum")]
+pub use embed::http;
+pub use embed::start::{Report, Upgrade, health, status, upgrade};
 pub use engine::autogen::{EntityDiff, RevisionCheck, SchemaOptions};
 pub use engine::connect::{Db, DbOptions};
 pub use engine::dry_run::{DryGoal, DryRun, DryRunOptions, Method};
 pub use engine::entities::{EntityDef, entity};
 pub use engine::runtime::{Change, Observer, Quiet, Runtime, StampOutcome, State, WriteOptions};
 pub use engine::script::{Action, Goal, Script, ScriptStep, Start};
+pub use engine::status::{
+    AppliedRecord, FailureInfo, Health, RevisionInfo, RevisionState, Status, Verdict,
+};
 pub use engine::step::{Direction, DryStep, StepOutcome};
 pub use engine::tracking::{AppliedRow, Failure, MetaRow, Recorded};
 pub use engine::url::DbUrl;

@@ -7,7 +7,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// The layers, bottom-up. A module's layer is that of its first path segment.
-const LAYERS: &[&str] = &["text", "model", "error", "engine", "app", "subcommand"];
+const LAYERS: &[&str] = &[
+    "text",
+    "model",
+    "error",
+    "engine",
+    "embed",
+    "app",
+    "subcommand",
+];
 
 fn layer(module: &str) -> usize {
     let top = module.split("::").next().unwrap_or_default();

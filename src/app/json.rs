@@ -6,13 +6,12 @@
 use serde::Serialize;
 
 use crate::engine::dry_run::DryRun;
-use crate::engine::runtime::{Runtime, StampOutcome, State};
+use crate::engine::runtime::StampOutcome;
 use crate::engine::script::Script;
 use crate::engine::step::{DryStep, StepOutcome};
-use crate::engine::tracking::{AppliedRow, Failure};
+use crate::engine::tracking::AppliedRow;
 use crate::model::schema::Dialect;
 use crate::model::schema_diff::Change;
-use crate::text::slug_words;
 
 /// The version of the objects below; raised when a key changes meaning or goes away.
 pub const FORMAT_VERSION: u32 = 1;
@@ -91,108 +90,10 @@ pub enum Listing {
     Branchpoints(Vec<RevisionJson>),
 }
 
-/// One revision: its place in the graph, and its database facts when the verb read them.
-#[derive(Serialize)]
-pub struct RevisionJson {
-    id: String,
-    parents: Vec<String>,
-    children: Vec<String>,
-    message: String,
-    path: Option<&'static str>,
-    head: bool,
-    base: bool,
-    branchpoint: bool,
-    mergepoint: bool,
-    checksum: Option<String>,
-    #[serde(flatten)]
-    state: Option<RevisionState>,
-}
-
-/// A revision's facts in the database.
-#[derive(Serialize)]
-struct RevisionState {
-    applied: bool,
-    current: bool,
-    changed: bool,
-    #[serde(flatten)]
-    record: Option<AppliedRecord>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    failure: Option<Failure>,
-}
-
-/// The record of an applied revision.
-#[derive(Serialize)]
-struct AppliedRecord {
-    applied_at: i64,
-    execution_ms: Option<i64>,
-    applied_by: Option<String>,
-}
-
-impl RevisionJson {
-    /// Revision `r` of `rt`, with its facts from `state` when known.
-    pub fn new(rt: &Runtime, state: Option<&State>, r: usize) -> RevisionJson {
-        let g = rt.graph();
-        let names = |revs: &[usize]| revs.iter().map(|&x| g.id(x).to_string()).collect();
-        let id = g.id(r);
-        RevisionJson {
-            id: id.to_string(),
-            parents: names(g.parents(r)),
-            children: names(g.children(r)),
-            message: slug_words(id),
-            path: rt.revision(r).path,
-            head: g.is_head(r),
-            base: g.is_base(r),
-            branchpoint: g.is_branch_point(r),
-            mergepoint: g.is_merge_point(r),
-            checksum: rt.revision(r).checksum().map(str::to_string),
-            state: state.map(|state| {
-                let meta = state.recorded.meta.get(id);
-                RevisionState {
-                    applied: state.applied[r],
-                    current: state.current.contains(&r),
-                    changed: state.changed.contains(&r),
-                    record: state.applied_at(id).map(|at| AppliedRecord {
-                        applied_at: at,
-                        execution_ms: meta.and_then(|m| m.execution_ms),
-                        applied_by: meta.and_then(|m| m.applied_by.clone()),
-                    }),
-                    failure: meta.and_then(|m| m.failure.clone()),
-                }
-            }),
-        }
-    }
-
-    /// Each of `revs`.
-    pub fn all(rt: &Runtime, state: Option<&State>, revs: &[usize]) -> Vec<RevisionJson> {
-        revs.iter()
-            .map(|&r| RevisionJson::new(rt, state, r))
-            .collect()
-    }
-}
-
 /// A recorded failure and its revision.
-#[derive(Serialize)]
-pub struct FailureJson<'a> {
-    revision: &'a str,
-    failure: &'a Failure,
-}
-
-/// The failures `state` records, by revision id.
-pub fn failures(state: &State) -> Vec<FailureJson<'_>> {
-    let mut all: Vec<FailureJson<'_>> = state
-        .recorded
-        .meta
-        .values()
-        .filter_map(|m| {
-            m.failure.as_ref().map(|failure| FailureJson {
-                revision: &m.version,
-                failure,
-            })
-        })
-        .collect();
-    all.sort_by_key(|f| f.revision);
-    all
-}
+pub use crate::engine::status::FailureInfo as FailureJson;
+/// One revision: its place in the graph, and its database facts when the verb read them.
+pub use crate::engine::status::RevisionInfo as RevisionJson;
 
 /// `current`.
 #[derive(Serialize)]
@@ -208,30 +109,7 @@ pub struct CurrentJson<'a> {
     /// Recorded revisions this crate does not know.
     pub unknown: &'a [AppliedRow],
     /// Recorded failures.
-    pub failures: Vec<FailureJson<'a>>,
-}
-
-/// `status`.
-#[derive(Serialize)]
-pub struct StatusJson<'a> {
-    /// The database URL, its password masked.
-    pub database: String,
-    /// The PostgreSQL schema, when one is set.
-    pub schema: Option<&'a str>,
-    /// Every revision, parents first.
-    pub revisions: Vec<RevisionJson>,
-    /// How many revisions are applied.
-    pub applied: usize,
-    /// The pending revisions' ids, in the order an upgrade applies them.
-    pub pending: Vec<String>,
-    /// The current revisions' ids.
-    pub current: Vec<String>,
-    /// The heads' ids.
-    pub heads: Vec<String>,
-    /// Recorded revisions this crate does not know.
-    pub unknown: &'a [AppliedRow],
-    /// Recorded failures.
-    pub failures: Vec<FailureJson<'a>>,
+    pub failures: Vec<FailureJson>,
 }
 
 /// `check`: the verdict, its exit code, and what it is based on.

@@ -7,8 +7,7 @@ use crate::app::command::{Command, Mode, Need, SqlStart, WriteFlags};
 use crate::app::confirm::Policy;
 use crate::app::context::Context;
 use crate::app::json::{
-    ChangeJson, CheckJson, CurrentJson, Event, Listing, RevisionJson, ScriptJson, StatusJson,
-    VerifyJson, failures,
+    ChangeJson, CheckJson, CurrentJson, Event, Listing, RevisionJson, ScriptJson, VerifyJson,
 };
 use crate::app::progress::Progress;
 use crate::app::render::{self, Output, describe_current};
@@ -18,6 +17,7 @@ use crate::engine::connect::Db;
 use crate::engine::dry_run::{DryGoal, DryRunOptions};
 use crate::engine::runtime::{Runtime, State, WriteOptions};
 use crate::engine::script::{Goal, Start};
+use crate::engine::status::failures;
 use crate::engine::step::StepOutcome;
 use crate::engine::url::DbUrl;
 use crate::engine::verify::VerifyOptions;
@@ -302,7 +302,7 @@ fn list(
     listing: fn(Vec<RevisionJson>) -> Listing,
 ) {
     if out.json() {
-        out.object(listing(RevisionJson::all(rt, state, revs)));
+        out.object(listing(rt.revision_infos(state, revs)));
     } else if verbose {
         let blocks: Vec<String> = revs
             .iter()
@@ -322,7 +322,7 @@ fn current(rt: &Runtime, ctx: &Context, db: &Db, state: &State) -> Result<u8> {
             database: db.url().masked(),
             schema: db.url().schema(),
             current: ids(rt.graph(), &state.current),
-            revisions: RevisionJson::all(rt, Some(state), &state.current),
+            revisions: rt.revision_infos(Some(state), &state.current),
             unknown: &state.unknown,
             failures: failures(state),
         });
@@ -333,33 +333,16 @@ fn current(rt: &Runtime, ctx: &Context, db: &Db, state: &State) -> Result<u8> {
 }
 
 fn status(rt: &Runtime, out: Output, db: &Db, state: &State) -> Result<u8> {
-    let g = rt.graph();
     if out.json() {
-        out.object(StatusJson {
-            database: db.url().masked(),
-            schema: db.url().schema(),
-            revisions: RevisionJson::all(rt, Some(state), g.topo_order()),
-            applied: state.applied_count(),
-            pending: ids(g, &pending(rt, state)),
-            current: ids(g, &state.current),
-            heads: ids(g, &g.heads()),
-            unknown: &state.unknown,
-            failures: failures(state),
-        });
+        out.object(rt.status_of(
+            state,
+            db.url().masked(),
+            db.url().schema().map(str::to_string),
+        ));
     } else {
-        render::status(rt, out, db.url(), state, &pending(rt, state));
+        render::status(rt, out, db.url(), state, &rt.pending(state));
     }
     Ok(exit::OK)
-}
-
-/// The revisions not applied, parents first.
-fn pending(rt: &Runtime, state: &State) -> Vec<usize> {
-    let order = rt.graph().topo_order();
-    order
-        .iter()
-        .copied()
-        .filter(|&r| !state.applied[r])
-        .collect()
 }
 
 /// `check`'s verdict: the first problem in order of harm, else pending, else up to date.
@@ -421,7 +404,7 @@ fn verdict(
 fn check(rt: &Runtime, out: Output, state: &State) -> Result<u8> {
     let g = rt.graph();
     let heads = g.heads();
-    let pending = pending(rt, state);
+    let pending = rt.pending(state);
     let unknown: Vec<&str> = state.unknown.iter().map(|r| r.version.as_str()).collect();
     let verdict = verdict(rt, state, &heads, &pending, &unknown);
     if out.json() {
@@ -498,7 +481,7 @@ fn branches(rt: &Runtime, ctx: &Context) -> Result<u8> {
         .collect();
     if ctx.out.json() {
         ctx.out
-            .object(Listing::Branchpoints(RevisionJson::all(rt, None, &points)));
+            .object(Listing::Branchpoints(rt.revision_infos(None, &points)));
     } else {
         render::branches(rt, ctx.out, &points, ctx.verbose);
     }

@@ -36,6 +36,9 @@ pub struct Db {
     opts: DbOptions,
     /// The statements sent, while a dry run records them (see [`Db::record`]).
     recorded: Recording,
+    /// The application's own connection ([`Db::from_connection`]): never closed here,
+    /// and the lock's session is opened with its pool's options.
+    borrowed: bool,
 }
 
 /// Where a connection's statements go while they are recorded.
@@ -87,7 +90,34 @@ impl Db {
                 }
             }
         };
-        let mut conn = conn;
+        let db = Db::wrap(conn, url.clone(), absent, opts, false);
+        if let Err(e) = db.check_schema().await {
+            db.close().await;
+            return Err(e);
+        }
+        Ok(db)
+    }
+
+    /// The application's own connection, for a run inside the application: its pool
+    /// runs the steps, and nothing else is opened but the lock's session (with the
+    /// pool's own options). Closing the returned `Db` leaves the pool open.
+    pub async fn from_connection(conn: &DatabaseConnection) -> Result<Db> {
+        let url = crate::engine::borrowed::describe(conn).await?;
+        let opts = DbOptions {
+            write: true,
+            ..DbOptions::default()
+        };
+        Ok(Db::wrap(conn.clone(), url, false, opts, true))
+    }
+
+    /// A `Db` around an open connection, recording its statements on demand.
+    fn wrap(
+        mut conn: DatabaseConnection,
+        url: DbUrl,
+        absent: bool,
+        opts: DbOptions,
+        borrowed: bool,
+    ) -> Db {
         let recorded = Recording::default();
         let sink = recorded.clone();
         conn.set_metric_callback(move |info| {
@@ -97,18 +127,45 @@ impl Db {
                 lines.push(info.statement.to_string());
             }
         });
-        let db = Db {
+        Db {
             conn,
-            url: url.clone(),
+            url,
             absent,
             opts,
             recorded,
-        };
-        if let Err(e) = db.check_schema().await {
-            db.close().await;
-            return Err(e);
+            borrowed,
         }
-        Ok(db)
+    }
+
+    /// A connection of its own for the migration lock's session (PostgreSQL and MySQL),
+    /// to the same database as this one.
+    pub(crate) async fn session(&self) -> std::result::Result<DatabaseConnection, DbErr> {
+        if self.borrowed {
+            return crate::engine::borrowed::session(&self.conn).await;
+        }
+        Database::connect(connect_options(self.url.expose(), None, None)).await
+    }
+
+    /// A connection of its own to the database `name` on the same server (MySQL/MariaDB),
+    /// as this one's user.
+    pub(crate) async fn other_database(&self, name: &str) -> Result<Db> {
+        let url = self.url.with_database(name);
+        let opts = DbOptions {
+            write: true,
+            ..DbOptions::default()
+        };
+        if !self.borrowed {
+            return Db::connect(&url, opts).await;
+        }
+        let conn = crate::engine::borrowed::to_database(&self.conn, name)
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok(Db::wrap(conn, url, false, opts, false))
+    }
+
+    /// True for the application's own connection ([`Db::from_connection`]).
+    pub fn is_borrowed(&self) -> bool {
+        self.borrowed
     }
 
     /// The schema everything is created in exists (and this user may use it): a
@@ -205,8 +262,11 @@ impl Db {
             .unwrap_or_default()
     }
 
-    /// Closes the connection; a failure to close is ignored.
+    /// Closes the connection (not the application's own); a failure to close is ignored.
     pub async fn close(self) {
+        if self.borrowed {
+            return;
+        }
         let _ = self.conn.close().await;
     }
 }

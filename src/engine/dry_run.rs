@@ -16,7 +16,7 @@ use sea_orm_migration::MigrationTrait;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, DbErr};
 use serde::Serialize;
 
-use crate::engine::connect::{Db, DbOptions};
+use crate::engine::connect::Db;
 use crate::engine::runtime::{Observer, Runtime, State, WriteOptions};
 use crate::engine::scratch::unique_name;
 use crate::engine::step::{
@@ -261,9 +261,15 @@ impl Runtime {
                     db.message(&e)
                 ))
             })?;
-        let ran = tokio::select! {
-            ran = self.scratch_steps(db, &name, state, steps, observer) => ran,
-            _ = tokio::signal::ctrl_c() => Err(Error::Cancelled),
+        let ran = if db.is_borrowed() {
+            // Inside an application, whose Ctrl-C is its own business (tokio's handler,
+            // once installed, would outlive this run).
+            self.scratch_steps(db, &name, state, steps, observer).await
+        } else {
+            tokio::select! {
+                ran = self.scratch_steps(db, &name, state, steps, observer) => ran,
+                _ = tokio::signal::ctrl_c() => Err(Error::Cancelled),
+            }
         };
         let dropped = db
             .connection()
@@ -288,12 +294,7 @@ impl Runtime {
         steps: &[(usize, Direction)],
         observer: &mut dyn Observer,
     ) -> Result<Vec<DryStep>> {
-        let url = db.url().with_database(name);
-        let opts = DbOptions {
-            write: true,
-            ..Default::default()
-        };
-        let scratch = Db::connect(&url, opts).await?;
+        let scratch = db.other_database(name).await?;
         let result = async {
             let conn = scratch.connection();
             self.tracking()

@@ -19,10 +19,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use sea_orm_migration::sea_orm::{
-    ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement, Value,
+    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, Value,
 };
 
-use crate::engine::connect::{Db, connect_options, describe};
+use crate::engine::connect::{Db, describe};
 use crate::error::{Error, Result};
 
 /// The migration lock, held until [`Lock::release`] or until the process ends.
@@ -49,7 +49,7 @@ impl Lock {
         db: &Db,
         table: &str,
         timeout: Option<Duration>,
-        waiting: &mut dyn FnMut(),
+        waiting: &mut (dyn FnMut() + Send),
     ) -> Result<Lock> {
         let backend = db.backend();
         if backend == DbBackend::Sqlite {
@@ -141,7 +141,7 @@ fn lock_path(db: &Path) -> PathBuf {
 async fn lock_file(
     db: &Path,
     timeout: Option<Duration>,
-    waiting: &mut dyn FnMut(),
+    waiting: &mut (dyn FnMut() + Send),
 ) -> Result<File> {
     let path = lock_path(db);
     let cannot = |e: std::io::Error| {
@@ -227,18 +227,14 @@ async fn holder(
 }
 
 /// Opens the lock's own session on `db`'s database (PostgreSQL and MySQL), and names the
-/// database the lock is for ([`database_name_sql`]).
+/// database the lock is for ([`database_name_sql`]), as `db`'s own connection sees it
+/// (with its search path).
 async fn session(db: &Db) -> std::result::Result<(DatabaseConnection, String), DbErr> {
     let backend = db.backend();
-    let conn = Database::connect(connect_options(
-        db.url().expose(),
-        db.url().search_path_sql(),
-        None,
-    ))
-    .await?;
-    let database: String = scalar(&conn, backend, database_name_sql(backend), vec![])
+    let database: String = scalar(db.connection(), backend, database_name_sql(backend), vec![])
         .await?
         .unwrap_or_default();
+    let conn = db.session().await?;
     if backend == DbBackend::Postgres {
         // Shown to whoever waits for this lock, and in pg_stat_activity.
         let _ = conn

@@ -6,6 +6,7 @@
 //! [`runtime::Observer`] it passes.
 
 pub mod autogen;
+pub mod borrowed;
 pub mod connect;
 pub mod dry_run;
 pub mod entities;
@@ -17,6 +18,7 @@ pub mod resolve;
 pub mod runtime;
 pub mod scratch;
 pub mod script;
+pub mod status;
 pub mod step;
 pub mod tracking;
 pub mod url;

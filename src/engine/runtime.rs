@@ -34,7 +34,7 @@ pub enum Change {
 }
 
 /// Progress of a writing verb, reported as it happens.
-pub trait Observer {
+pub trait Observer: Send {
     /// Another process holds the migration lock; this one waits.
     fn waiting_for_lock(&mut self) {}
     /// Whether a verb asks this observer to [`confirm`](Observer::confirm) its plan.

@@ -189,10 +189,12 @@ async fn step(
             .await
             .map_err(|e| db.error(e))?;
     }
-    let recorded = std::cell::Cell::new(None);
+    // Atomic rather than a `Cell`: the step's future stays `Send` (an application's
+    // HTTP handler runs it on any thread). `i64::MIN`: nothing recorded.
+    let recorded = std::sync::atomic::AtomicI64::new(i64::MIN);
     let facts = || {
         let facts = facts(ctx, started);
-        recorded.set(Some(facts.execution_ms));
+        recorded.store(facts.execution_ms, std::sync::atomic::Ordering::Relaxed);
         facts
     };
     let ran = if transactional {
@@ -227,7 +229,8 @@ async fn step(
         revision: id,
         direction,
         duration_ms: started.elapsed().as_secs_f64() * 1000.0,
-        execution_ms: recorded.get(),
+        execution_ms: Some(recorded.load(std::sync::atomic::Ordering::Relaxed))
+            .filter(|&ms| ms != i64::MIN),
         transactional,
         marked_next: next.is_some(),
     })

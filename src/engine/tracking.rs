@@ -13,14 +13,17 @@ use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sea_orm_migration::sea_orm::sea_query::{
-    Alias, ColumnDef, Expr, ExprTrait, OnConflict, Order, Query, Table, TableCreateStatement,
+    Alias, ColumnDef, Expr, ExprTrait, JoinType, OnConflict, Order, Query, Table,
+    TableCreateStatement,
 };
-use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, DbErr, Schema, Statement};
+use sea_orm_migration::sea_orm::{
+    ConnectionTrait, DbBackend, DbErr, QueryResult, Schema, Statement,
+};
 use sea_orm_migration::seaql_migrations;
 use serde::Serialize;
 
 /// A row of the main tracking table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct AppliedRow {
     /// The revision's id.
     pub version: String,
@@ -47,7 +50,7 @@ pub struct MetaRow {
 }
 
 /// A step that failed, or that is under way where nothing could roll it back.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Failure {
     /// `up` or `down`.
     pub direction: String,
@@ -285,33 +288,64 @@ impl Tracking {
                 .from(Alias::new(&self.meta))
                 .to_owned();
             for row in db.query_all(&select).await? {
-                let version: String = row.try_get("", "version")?;
-                let failure = match row.try_get::<Option<String>>("", "failed_direction")? {
-                    Some(direction) => Some(Failure {
-                        direction,
-                        failed_at_ms: row
-                            .try_get::<Option<i64>>("", "failed_at_ms")?
-                            .unwrap_or_default(),
-                        error: row
-                            .try_get::<Option<String>>("", "failed_error")?
-                            .unwrap_or_default(),
-                        transactional: row
-                            .try_get::<Option<bool>>("", "failed_transactional")?
-                            .unwrap_or(true),
-                    }),
-                    None => None,
-                };
-                let meta = MetaRow {
-                    version: version.clone(),
-                    execution_ms: row.try_get("", "execution_ms")?,
-                    applied_at_ms: row.try_get("", "applied_at_ms")?,
-                    applied_by: row.try_get("", "applied_by")?,
-                    checksum: row.try_get("", "checksum")?,
-                    failure,
-                };
+                let meta = read_meta_row(&row)?;
+                recorded.meta.insert(meta.version.clone(), meta);
+            }
+        }
+        Ok(recorded)
+    }
+
+    /// The applied rows with their side facts in one query, for a caller that only
+    /// needs to know whether anything is left to do (an application starting): a
+    /// failure recorded for a revision that is not applied is not read (that revision
+    /// is pending anyway). Fails when either table is missing; [`Tracking::read`] then
+    /// tells the whole story.
+    pub async fn read_applied_in_one_query<C: ConnectionTrait>(
+        &self,
+        db: &C,
+    ) -> Result<Recorded, DbErr> {
+        let (t, m) = (Alias::new("t"), Alias::new("m"));
+        let mut select = Query::select();
+        select
+            .expr_as(
+                Expr::col((t.clone(), Alias::new("version"))),
+                Alias::new("version"),
+            )
+            .expr_as(
+                Expr::col((t.clone(), Alias::new("applied_at"))),
+                Alias::new("applied_at"),
+            )
+            .expr_as(
+                Expr::col((m.clone(), Alias::new("version"))),
+                Alias::new("meta_version"),
+            );
+        for column in &META_COLUMNS[1..] {
+            select.expr_as(
+                Expr::col((m.clone(), Alias::new(*column))),
+                Alias::new(*column),
+            );
+        }
+        select.from_as(Alias::new(&self.table), t.clone()).join_as(
+            JoinType::LeftJoin,
+            Alias::new(&self.meta),
+            m.clone(),
+            Expr::col((m.clone(), Alias::new("version")))
+                .equals((t.clone(), Alias::new("version"))),
+        );
+        let mut recorded = Recorded::default();
+        for row in db.query_all(&select).await? {
+            let version: String = row.try_get("", "version")?;
+            recorded.applied.push(AppliedRow {
+                version: version.clone(),
+                applied_at: row.try_get("", "applied_at")?,
+            });
+            if row.try_get::<Option<String>>("", "meta_version")?.is_some() {
+                let mut meta = meta_row_of(&row, version.clone())?;
+                meta.version = version.clone();
                 recorded.meta.insert(version, meta);
             }
         }
+        recorded.applied.sort_by(|a, b| a.version.cmp(&b.version));
         Ok(recorded)
     }
 
@@ -716,6 +750,38 @@ pub fn now_ms() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or_default()
+}
+
+/// A side-table row read by `SELECT` of [`META_COLUMNS`].
+fn read_meta_row(row: &QueryResult) -> Result<MetaRow, DbErr> {
+    meta_row_of(row, row.try_get("", "version")?)
+}
+
+/// The side facts of `version` in `row` (columns named as in [`META_COLUMNS`]).
+fn meta_row_of(row: &QueryResult, version: String) -> Result<MetaRow, DbErr> {
+    let failure = match row.try_get::<Option<String>>("", "failed_direction")? {
+        Some(direction) => Some(Failure {
+            direction,
+            failed_at_ms: row
+                .try_get::<Option<i64>>("", "failed_at_ms")?
+                .unwrap_or_default(),
+            error: row
+                .try_get::<Option<String>>("", "failed_error")?
+                .unwrap_or_default(),
+            transactional: row
+                .try_get::<Option<bool>>("", "failed_transactional")?
+                .unwrap_or(true),
+        }),
+        None => None,
+    };
+    Ok(MetaRow {
+        version,
+        execution_ms: row.try_get("", "execution_ms")?,
+        applied_at_ms: row.try_get("", "applied_at_ms")?,
+        applied_by: row.try_get("", "applied_by")?,
+        checksum: row.try_get("", "checksum")?,
+        failure,
+    })
 }
 
 #[cfg(test)]
