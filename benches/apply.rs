@@ -20,6 +20,9 @@
 //! (default `floor,sea-orm,ours`) change what runs; `TEST_POSTGRES_URL` and
 //! `TEST_MYSQL_URL` name the servers (each round creates and drops its own database).
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -198,41 +201,12 @@ fn run_client(mut cmd: Command, input: &Path) -> f64 {
     secs
 }
 
-/// A fresh database URL (and the name to drop), or why there is none.
-async fn fresh(admin: &str, n: usize, dir: &Path) -> Result<(String, Option<String>), String> {
-    if admin.starts_with("sqlite") {
-        return Ok((
-            format!("sqlite://{}/bench{n}.db?mode=rwc", dir.display()),
-            None,
-        ));
-    }
-    let conn = Database::connect(admin)
-        .await
-        .map_err(|e| format!("no server at {admin}: {e}"))?;
-    let name = format!("bench_{}_{n}", std::process::id());
-    conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .map_err(|e| e.to_string())?;
-    let _ = conn.close().await;
-    let (base, _) = admin.rsplit_once('/').ok_or("no database in the URL")?;
-    Ok((format!("{base}/{name}"), Some(name)))
-}
-
 /// The file of a `sqlite://<path>?<query>` URL.
 fn sqlite_file(url: &str) -> Option<PathBuf> {
     let rest = url.strip_prefix("sqlite://")?;
     Some(PathBuf::from(
         rest.split_once('?').map_or(rest, |(path, _)| path),
     ))
-}
-
-async fn drop_db(admin: &str, name: Option<String>) {
-    if let (Some(name), Ok(conn)) = (name, Database::connect(admin).await) {
-        let _ = conn
-            .execute_unprepared(&format!("DROP DATABASE {name}"))
-            .await;
-        let _ = conn.close().await;
-    }
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -354,13 +328,14 @@ fn main() {
                 for k in 0..active.len() {
                     let contender = active[(round + k) % active.len()];
                     n += 1;
-                    let (url, name) = match fresh(admin, n, dir.path()).await {
-                        Ok(fresh) => fresh,
-                        Err(why) => {
-                            notes.push(format!("{label}: left out ({why})"));
-                            break 'rounds;
-                        }
-                    };
+                    let (url, name) =
+                        match common::databases::fresh(admin, "bench", n, dir.path()).await {
+                            Ok(fresh) => fresh,
+                            Err(why) => {
+                                notes.push(format!("{label}: left out ({why})"));
+                                break 'rounds;
+                            }
+                        };
                     if contender == Contender::Floor {
                         let file = sqlite_file(&url);
                         let cmd = client(&url, file.as_deref()).expect("client");
@@ -368,7 +343,7 @@ fn main() {
                     }
                     let secs = timed(contender, &url, &rt, &script).await;
                     times[contender as usize].push(secs);
-                    drop_db(admin, name).await;
+                    common::databases::drop(admin, name).await;
                 }
             }
             let [floor, theirs, mine] = times.map(median);

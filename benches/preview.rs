@@ -14,11 +14,14 @@
 //! (default 5), `BENCH_BACKENDS` (default `sqlite,postgres,mysql`); `TEST_POSTGRES_URL` and
 //! `TEST_MYSQL_URL` name the servers (each round creates and drops its own database).
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::time::Instant;
 
 use cargo_migrate::sea_orm_migration::prelude::*;
 use cargo_migrate::sea_orm_migration::schema::{pk_auto, string};
-use cargo_migrate::sea_orm_migration::sea_orm::{ConnectionTrait, Database, DbBackend};
+use cargo_migrate::sea_orm_migration::sea_orm::DbBackend;
 use cargo_migrate::{
     Db, DbOptions, DbUrl, DryGoal, DryRunOptions, Goal, Quiet, Revision, Runtime, Spec, Start,
     WriteOptions,
@@ -153,41 +156,6 @@ fn median(mut v: Vec<f64>) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
-/// A fresh database on `admin`'s server (or a SQLite file), and its name to drop.
-async fn fresh(
-    admin: &str,
-    n: usize,
-    dir: &std::path::Path,
-) -> Result<(String, Option<String>), String> {
-    if admin == "sqlite" {
-        return Ok((
-            format!("sqlite://{}/preview{n}.db?mode=rwc", dir.display()),
-            None,
-        ));
-    }
-    let conn = Database::connect(admin)
-        .await
-        .map_err(|e| format!("no server at {admin}: {e}"))?;
-    let name = format!("preview_{}_{n}", std::process::id());
-    conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .map_err(|e| e.to_string())?;
-    let _ = conn.close().await;
-    let (base, _) = admin.rsplit_once('/').ok_or("no database in the URL")?;
-    Ok((format!("{base}/{name}"), Some(name)))
-}
-
-async fn drop_db(admin: &str, name: Option<String>) {
-    if let Some(name) = name
-        && let Ok(conn) = Database::connect(admin).await
-    {
-        let _ = conn
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
-            .await;
-        let _ = conn.close().await;
-    }
-}
-
 /// Seconds of a real `upgrade head` (`dry`: a dry run of it) on a fresh database.
 async fn apply(rt: &Runtime, url: &str, dry: bool) -> f64 {
     let write = DbOptions {
@@ -275,16 +243,17 @@ fn main() {
                 for k in 0..2 {
                     let is_dry = (round + k) % 2 == 1;
                     n += 1;
-                    let (url, name) = match fresh(admin, n, dir.path()).await {
-                        Ok(f) => f,
-                        Err(why) => {
-                            notes.push(format!("{label}: database runs left out ({why})"));
-                            break 'rounds;
-                        }
-                    };
+                    let (url, name) =
+                        match common::databases::fresh(admin, "preview", n, dir.path()).await {
+                            Ok(f) => f,
+                            Err(why) => {
+                                notes.push(format!("{label}: database runs left out ({why})"));
+                                break 'rounds;
+                            }
+                        };
                     let secs = apply(&rt, &url, is_dry).await;
                     if is_dry { &mut dry } else { &mut real }.push(secs);
-                    drop_db(admin, name).await;
+                    common::databases::drop(admin, name).await;
                 }
             }
             let ms = |s: f64| format!("{:.0} ms", s * 1000.0);

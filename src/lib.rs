@@ -14,9 +14,12 @@
 //! and its `lib.rs` is `cargo_migrate::discover!();`: the crate's `build.rs` finds the
 //! migration files (see [`discover!`], [`register!`] and [`migrator!`]). The `cargo migrate`
 //! subcommand (feature `cli`) builds that binary and forwards its verbs to it. An
-//! application that migrates itself uses [`Runtime`] with its own [`Observer`]; it can
-//! also show what a plan would do first: [`Runtime::script`] writes the SQL script
-//! without a database, and [`Runtime::dry_run`] runs the plan and takes it back.
+//! application that migrates itself at start calls [`upgrade`] on its own connection
+//! (the same lock, transactions and refusals as the binary; one query when already at
+//! head), answers readiness probes with [`status`] / [`health`], and with the feature
+//! `axum` mounts the admin endpoints of [`http`]. [`Runtime`] with an [`Observer`] gives
+//! every verb; [`Runtime::script`] writes a plan's SQL script without a database, and
+//! [`Runtime::dry_run`] runs the plan and takes it back.
 //!
 //! # Layers
 //!
@@ -29,9 +32,11 @@
 //! 3. `error`: [`Error`] and the exit codes ([`exit`]).
 //! 4. `engine`: URLs, connections, the tracking tables, the lock, one step, and the
 //!    [`Runtime`] that runs a verb under the lock. No command line, no printing.
-//! 5. `app`: the migration binary: arguments, the context resolved from them once, the
+//! 5. `embed`: migrating from inside an application: [`upgrade`], [`status`],
+//!    [`health`] and the axum handlers ([`http`], feature `axum`).
+//! 6. `app`: the migration binary: arguments, the context resolved from them once, the
 //!    verbs' handlers, confirmation, progress and rendering ([`run`]).
-//! 6. `subcommand` (feature `cli`): `cargo migrate`, which finds the migration crate,
+//! 7. `subcommand` (feature `cli`): `cargo migrate`, which finds the migration crate,
 //!    scaffolds migrations, builds the binary and forwards the verb to it.
 //!
 //! `ARCHITECTURE.md` follows a verb from `cargo migrate upgrade head` to the database.
@@ -71,6 +76,7 @@ pub use model::graph::{Graph, GraphError};
 pub use model::revision::{Legacy, Migrations, Revision};
 pub use model::schema::{Column, Dialect, FkAction, ForeignKey, Index, Schema, Table};
 pub use model::schema_diff::Change as SchemaChange;
+pub use model::server::LockStrategy;
 pub use model::spec::{AsSpec, RangeSpec, Resolver, Spec, SpecError};
 
 /// Re-exported so migration crates and [`migrator!`] need no direct dependency.
@@ -90,9 +96,11 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::engine::lock::Lock;
+    pub use crate::engine::lock_table::{TableLock, TableLockOptions};
     pub use crate::model::graph::ids;
     pub use crate::model::revision::{Parts, is_migration_module};
     pub use crate::model::sql::{NoSqlFiles, SqlFile};
     pub use crate::model::{graph, lexer, spec};
     pub use crate::text::timestamp;
+    pub use crate::{engine::server::detect as detect_server, model::server};
 }

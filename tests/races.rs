@@ -185,7 +185,7 @@ impl Observer for OpensWhenWaiting {
 struct Answers {
     answer: bool,
     asked: Vec<(Vec<Change>, bool)>,
-    meanwhile: Option<Box<dyn FnOnce()>>,
+    meanwhile: Option<Box<dyn FnOnce() + Send>>,
     gate: Option<Arc<Gate>>,
 }
 

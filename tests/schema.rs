@@ -188,14 +188,14 @@ async fn two_schemas_lock_apart_and_one_schema_locks_together() {
     );
     let short = Some(Duration::from_millis(300));
     let table = "seaql_migrations";
-    let held = Lock::acquire(&app, table, None, &mut || {})
+    let held = Lock::acquire(&app, table, None, None, &mut || {})
         .await
         .expect("lock app");
-    let beside = Lock::acquire(&other, table, short, &mut || {})
+    let beside = Lock::acquire(&other, table, None, short, &mut || {})
         .await
         .expect("another schema is another lock");
     let mut waited = false;
-    let blocked = Lock::acquire(&app_again, table, short, &mut || waited = true).await;
+    let blocked = Lock::acquire(&app_again, table, None, short, &mut || waited = true).await;
     let message = blocked.err().expect("the same schema waits").to_string();
     assert!(waited && message.contains(".app`"), "{message}");
     held.release().await;

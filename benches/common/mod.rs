@@ -5,6 +5,8 @@
 //! Included with `#[path = "common/mod.rs"] mod common;`; each bench uses a part of it.
 #![allow(dead_code)]
 
+pub mod databases;
+
 use std::collections::BTreeSet;
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};

@@ -9,16 +9,14 @@ mod support;
 
 use std::fs::File;
 use std::io::{Read, Seek};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::process::{Child, Output, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use cargo_migrate::sea_orm_migration::sea_orm::{
     ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement,
 };
+use support::late_server::{LateServer, free_port};
 use support::run::{self, Ran, Run};
 use support::{Backend, SECRET, SECRET_DECODED, SECRET_ENCODED, TestDb, Via};
 
@@ -195,14 +193,6 @@ fn via_port(url: &str, port: u16, default_port: u16) -> (String, SocketAddr) {
     (format!("{scheme}{userinfo}127.0.0.1:{port}{rest}"), server)
 }
 
-/// A port nothing listens on (it was free a moment ago).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
 fn sql_backend(backend: Backend) -> DbBackend {
     match backend {
         Backend::Sqlite => DbBackend::Sqlite,
@@ -300,108 +290,6 @@ fn default_port(backend: Backend) -> u16 {
 
 // ---------------------------------------------------------------------------------------
 // A database that starts late
-
-/// A server that starts late, as a client sees it: after `delay`, a TCP proxy on
-/// `127.0.0.1:port` that forwards each connection to `server`. Dropping it stops
-/// accepting, closes every forwarded connection and joins every thread.
-struct LateServer {
-    stop: Arc<AtomicBool>,
-    accepted: Arc<AtomicUsize>,
-    streams: Arc<Mutex<Vec<TcpStream>>>,
-    pipes: Arc<Mutex<Vec<JoinHandle<()>>>>,
-    acceptor: Option<JoinHandle<()>>,
-}
-
-impl LateServer {
-    fn start(port: u16, server: SocketAddr, delay: Duration) -> LateServer {
-        let stop = Arc::new(AtomicBool::new(false));
-        let accepted = Arc::new(AtomicUsize::new(0));
-        let streams = Arc::new(Mutex::new(Vec::new()));
-        let pipes = Arc::new(Mutex::new(Vec::new()));
-        let acceptor = {
-            let (stop, accepted, streams, pipes) = (
-                Arc::clone(&stop),
-                Arc::clone(&accepted),
-                Arc::clone(&streams),
-                Arc::clone(&pipes),
-            );
-            std::thread::spawn(move || {
-                let opens = Instant::now() + delay;
-                while Instant::now() < opens {
-                    if stop.load(Ordering::Relaxed) {
-                        return;
-                    }
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                let listener = TcpListener::bind(("127.0.0.1", port))
-                    .unwrap_or_else(|e| panic!("listen on port {port}: {e}"));
-                listener.set_nonblocking(true).expect("non-blocking accept");
-                while !stop.load(Ordering::Relaxed) {
-                    let client = match listener.accept() {
-                        Ok((client, _)) => client,
-                        Err(_) => {
-                            std::thread::sleep(Duration::from_millis(10));
-                            continue;
-                        }
-                    };
-                    let _ = client.set_nonblocking(false);
-                    let Ok(upstream) = TcpStream::connect_timeout(&server, Duration::from_secs(5))
-                    else {
-                        continue;
-                    };
-                    accepted.fetch_add(1, Ordering::Relaxed);
-                    let (Ok(c2), Ok(u2), Ok(c3), Ok(u3)) = (
-                        client.try_clone(),
-                        upstream.try_clone(),
-                        client.try_clone(),
-                        upstream.try_clone(),
-                    ) else {
-                        continue;
-                    };
-                    streams.lock().expect("streams").extend([client, upstream]);
-                    let mut pipes = pipes.lock().expect("pipes");
-                    pipes.push(std::thread::spawn(move || pipe(c2, u2)));
-                    pipes.push(std::thread::spawn(move || pipe(u3, c3)));
-                }
-            })
-        };
-        LateServer {
-            stop,
-            accepted,
-            streams,
-            pipes,
-            acceptor: Some(acceptor),
-        }
-    }
-
-    fn connections(&self) -> usize {
-        self.accepted.load(Ordering::Relaxed)
-    }
-}
-
-/// Copies one direction of a connection until it ends, then ends the other side's.
-fn pipe(mut from: TcpStream, mut to: TcpStream) {
-    let _ = std::io::copy(&mut from, &mut to);
-    let _ = to.shutdown(Shutdown::Write);
-}
-
-impl Drop for LateServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(acceptor) = self.acceptor.take() {
-            let _ = acceptor.join();
-        }
-        if let Ok(streams) = self.streams.lock() {
-            for s in streams.iter() {
-                let _ = s.shutdown(Shutdown::Both);
-            }
-        }
-        let pipes = std::mem::take(&mut *self.pipes.lock().unwrap_or_else(|e| e.into_inner()));
-        for p in pipes {
-            let _ = p.join();
-        }
-    }
-}
 
 // The proxy opens after 6 s: longer than the driver's own 5-second connection attempt,
 // so only `--wait` can explain a success.

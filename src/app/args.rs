@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::app::render::Format;
+use crate::model::server::LockStrategy;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -68,6 +69,16 @@ pub struct GlobalArgs {
     /// Give up waiting for another process's migration lock after this long (e.g. 30s, 2m)
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, global = true)]
     pub lock_timeout: Option<Duration>,
+    /// How runs lock each other out: session, transaction (PostgreSQL, pooler-safe) or
+    /// table (a lock row; distributed SQL). Default: what the server supports
+    #[arg(
+        long,
+        value_name = "STRATEGY",
+        env = "MIGRATE_LOCK_STRATEGY",
+        value_parser = parse_lock_strategy,
+        global = true
+    )]
+    pub lock_strategy: Option<LockStrategy>,
     /// Keep retrying an unreachable database this long before giving up (e.g. 60s)
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, global = true)]
     pub wait: Option<Duration>,
@@ -239,6 +250,12 @@ pub enum Verb {
     },
     /// Show the revisions where history branches
     Branches,
+}
+
+/// A `--lock-strategy` value.
+fn parse_lock_strategy(s: &str) -> Result<LockStrategy, String> {
+    s.parse()
+        .map_err(|e: crate::model::server::ParseLockStrategyError| e.to_string())
 }
 
 /// Parses `500ms`, `30s`, `2m`, `1h` or a plain number of seconds.
@@ -445,6 +462,9 @@ impl GlobalArgs {
         }
         if let Some(d) = self.lock_timeout {
             args.push(format!("--lock-timeout={}ms", d.as_millis()));
+        }
+        if let Some(strategy) = self.lock_strategy {
+            args.push(format!("--lock-strategy={strategy}"));
         }
         if let Some(d) = self.wait {
             args.push(format!("--wait={}ms", d.as_millis()));

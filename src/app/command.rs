@@ -381,9 +381,14 @@ impl From<&WriteArgs> for WriteFlags {
 
 impl WriteFlags {
     /// The runtime's options for a migrating verb.
-    pub fn options(self, lock_timeout: Option<std::time::Duration>) -> WriteOptions {
+    pub fn options(
+        self,
+        lock_timeout: Option<std::time::Duration>,
+        lock_strategy: Option<crate::model::server::LockStrategy>,
+    ) -> WriteOptions {
         WriteOptions {
             lock_timeout,
+            lock_strategy,
             allow_unknown: self.allow_unknown,
             retry_failed: self.retry_failed,
         }

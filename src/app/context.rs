@@ -24,6 +24,8 @@ pub struct Context {
     pub yes: bool,
     /// `--lock-timeout`.
     pub lock_timeout: Option<Duration>,
+    /// `--lock-strategy`.
+    pub lock_strategy: Option<crate::model::server::LockStrategy>,
     /// `--wait`.
     pub wait: Option<Duration>,
     database_url: Option<String>,
@@ -41,6 +43,7 @@ impl Context {
             verbose: global.verbose > 0,
             yes: global.yes,
             lock_timeout: global.lock_timeout,
+            lock_strategy: global.lock_strategy,
             wait: global.wait,
             database_url: global.database_url.clone(),
             database_schema: global.database_schema.clone(),

@@ -82,9 +82,10 @@ async fn dispatch(
         ask: db.filter(|_| policy == Policy::Ask).map(Db::url),
         verbose: ctx.verbose,
     };
-    let writing = |write: WriteFlags| write.options(ctx.lock_timeout);
+    let writing = |write: WriteFlags| write.options(ctx.lock_timeout, ctx.lock_strategy);
     let plain = WriteOptions {
         lock_timeout: ctx.lock_timeout,
+        lock_strategy: ctx.lock_strategy,
         ..Default::default()
     };
     match command {
@@ -168,7 +169,12 @@ async fn script(
         _ => WriteFlags::default(),
     };
     let script = rt
-        .script(backend, start, &goal, &write.options(ctx.lock_timeout))
+        .script(
+            backend,
+            start,
+            &goal,
+            &write.options(ctx.lock_timeout, ctx.lock_strategy),
+        )
         .await?
         .in_schema(schema.as_deref())?;
     if ctx.out.json() {
@@ -206,7 +212,7 @@ async fn dry_run(
         ask: None,
         verbose: ctx.verbose,
     };
-    let opts = write.options(ctx.lock_timeout);
+    let opts = write.options(ctx.lock_timeout, ctx.lock_strategy);
     let run = rt.dry_run(db, &goal, &opts, limits, &mut progress).await?;
     if ctx.out.json() {
         ctx.out.object(Event::DryRun {

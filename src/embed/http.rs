@@ -39,7 +39,7 @@ use serde::Deserialize;
 use crate::embed::start::{Upgrade, status};
 use crate::engine::connect::Db;
 use crate::engine::dry_run::{DryGoal, DryRunOptions};
-use crate::engine::runtime::{Quiet, Runtime, WriteOptions};
+use crate::engine::runtime::{Quiet, WriteOptions};
 use crate::error::{Error, exit};
 use crate::model::revision::Migrations;
 use crate::model::spec::AsSpec;
@@ -190,7 +190,7 @@ async fn upgrade_handler<M: Migrations + 'static>(
 async fn dry_run<M: Migrations + 'static>(
     s: &Shared<M>,
 ) -> crate::error::Result<crate::engine::dry_run::DryRun> {
-    let rt = Runtime::new(M::revisions(), &M::table_name())?;
+    let rt = crate::embed::start::runtime::<M>()?;
     let target = "head".as_spec(rt.graph())?;
     let db = Db::from_connection(&s.db).await?;
     let opts = WriteOptions {

@@ -3,6 +3,9 @@
 //! one query and takes no lock, so a fleet of replicas restarting costs one query each;
 //! otherwise it takes the migration lock and runs the plan as `upgrade` does.
 
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use sea_orm_migration::sea_orm::DatabaseConnection;
@@ -35,13 +38,13 @@ pub struct Report {
 /// application's own connection: the migration lock, one transaction per migration,
 /// and the binary's refusals (several heads, unknown or half-applied revisions).
 /// [`Upgrade`] sets a target, a lock timeout or an observer.
-pub async fn upgrade<M: Migrations>(db: &DatabaseConnection) -> Result<Report> {
+pub async fn upgrade<M: Migrations + 'static>(db: &DatabaseConnection) -> Result<Report> {
     Upgrade::new::<M>(db).run().await
 }
 
 /// The migration status of the database `db` reaches, against `M`'s revisions: read
 /// only, nothing is created.
-pub async fn status<M: Migrations>(db: &DatabaseConnection) -> Result<Status> {
+pub async fn status<M: Migrations + 'static>(db: &DatabaseConnection) -> Result<Status> {
     let rt = runtime::<M>()?;
     let db = Db::from_connection(db).await?;
     let state = rt.state(&db).await?;
@@ -55,14 +58,14 @@ pub async fn status<M: Migrations>(db: &DatabaseConnection) -> Result<Status> {
 /// The health verdict of the database `db` reaches, against `M`'s revisions (read
 /// only): ok, pending, failed, unknown revisions or edited; [`Health::http_status`]
 /// maps it to 200 or 503.
-pub async fn health<M: Migrations>(db: &DatabaseConnection) -> Result<Health> {
+pub async fn health<M: Migrations + 'static>(db: &DatabaseConnection) -> Result<Health> {
     Ok(status::<M>(db).await?.health)
 }
 
 /// An app-start upgrade with options; [`upgrade`] runs it with the defaults.
 pub struct Upgrade<'a> {
     db: &'a DatabaseConnection,
-    runtime: Result<Runtime>,
+    runtime: Result<Arc<Runtime>>,
     target: String,
     opts: WriteOptions,
     observer: Option<&'a mut dyn Observer>,
@@ -70,7 +73,7 @@ pub struct Upgrade<'a> {
 
 impl<'a> Upgrade<'a> {
     /// An upgrade of `db` to the single head of `M`'s revisions.
-    pub fn new<M: Migrations>(db: &'a DatabaseConnection) -> Upgrade<'a> {
+    pub fn new<M: Migrations + 'static>(db: &'a DatabaseConnection) -> Upgrade<'a> {
         Upgrade {
             db,
             runtime: runtime::<M>(),
@@ -90,6 +93,13 @@ impl<'a> Upgrade<'a> {
     /// default), then fail.
     pub fn lock_timeout(mut self, timeout: Duration) -> Self {
         self.opts.lock_timeout = Some(timeout);
+        self
+    }
+
+    /// Lock out other runs with `strategy` instead of the server's default (`transaction`
+    /// or `table` behind a pooler in transaction mode).
+    pub fn lock_strategy(mut self, strategy: crate::model::server::LockStrategy) -> Self {
+        self.opts.lock_strategy = Some(strategy);
         self
     }
 
@@ -146,9 +156,22 @@ impl<'a> Upgrade<'a> {
 }
 
 /// `M`'s runtime, without the source-directory scan the binary does (an application
-/// is built with its migrations: it cannot miss a file).
-fn runtime<M: Migrations>() -> Result<Runtime> {
-    Runtime::new(M::revisions(), &M::table_name())
+/// is built with its migrations: it cannot miss a file). Built once per process and
+/// kept: a readiness probe asks every few seconds, and a thousand revisions cost more
+/// to build than the query that answers it.
+pub(crate) fn runtime<M: Migrations + 'static>() -> Result<Arc<Runtime>> {
+    type Cache = Mutex<HashMap<TypeId, Arc<Runtime>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Cache::default);
+    let id = TypeId::of::<M>();
+    if let Some(rt) = cache.lock().ok().and_then(|c| c.get(&id).cloned()) {
+        return Ok(rt);
+    }
+    let rt = Arc::new(Runtime::new(M::revisions(), &M::table_name())?);
+    if let Ok(mut c) = cache.lock() {
+        c.insert(id, rt.clone());
+    }
+    Ok(rt)
 }
 
 fn up(revs: Vec<usize>) -> Vec<(usize, Direction)> {

@@ -141,6 +141,7 @@ fn sqlx_error(e: sea_orm_migration::sea_orm::sqlx::Error) -> DbErr {
 }
 
 /// `scheme://user@host:port/database`, with the host bracketed when it is IPv6.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 fn server_url(scheme: &str, user: &str, host: &str, port: u16, db: Option<&str>) -> String {
     let host = if host.contains(':') {
         format!("[{host}]")
@@ -164,7 +165,7 @@ fn unsupported() -> Error {
     )
 }
 
-#[cfg(test)]
+#[cfg(all(test, any(feature = "postgres", feature = "mysql")))]
 mod tests {
     use super::*;
 

@@ -457,8 +457,21 @@ pub fn describe(err: &DbErr) -> String {
     let text = text
         .strip_prefix("error returned from database: ")
         .unwrap_or(text);
-    without_server_source_line(text.trim()).to_string()
+    let text = without_server_source_line(text.trim());
+    if text.starts_with("prepared statement \"sqlx_s_") {
+        return format!("{text}{POOLED_STATEMENTS}");
+    }
+    text.to_string()
 }
+
+/// Why sqlx's own prepared statements went missing or clash: a pooler in transaction
+/// mode that does not follow them. Each statement sea-orm sends is prepared under a
+/// name the client chose, and the next transaction may run on another server
+/// connection.
+const POOLED_STATEMENTS: &str = " (a connection pooler in transaction mode does not keep \
+     this connection's prepared statements: PgBouncer before 1.21, or with \
+     `max_prepared_statements = 0`; use PgBouncer 1.21+ with `max_prepared_statements` \
+     set, session pooling, or a direct URL for migrations)";
 
 /// sqlx ends PostgreSQL's messages with the line of PostgreSQL's own source that raised
 /// them (`... does not exist at line 1392`), which reads like a line of the user's SQL.

@@ -70,6 +70,8 @@ pub struct WriteOptions {
     pub allow_unknown: bool,
     /// Run again a migration whose non-transactional step failed part-way.
     pub retry_failed: bool,
+    /// How the run locks out the others; the server's default when `None`.
+    pub lock_strategy: Option<crate::model::server::LockStrategy>,
 }
 
 /// The database's state, as seen against this crate's graph.
@@ -555,9 +557,13 @@ impl Runtime {
         observer: &mut dyn Observer,
         install: bool,
     ) -> Result<Lock> {
-        let lock = Lock::acquire(db, self.tracking.table(), opts.lock_timeout, &mut || {
-            observer.waiting_for_lock()
-        })
+        let lock = Lock::acquire(
+            db,
+            self.tracking.table(),
+            opts.lock_strategy,
+            opts.lock_timeout,
+            &mut || observer.waiting_for_lock(),
+        )
         .await?;
         if !install {
             return Ok(lock);
@@ -643,6 +649,9 @@ impl Runtime {
         let result = async {
             let mut outcomes: Vec<StepOutcome> = Vec::with_capacity(steps.len());
             for (i, &(rev, direction)) in steps.iter().enumerate() {
+                if let Some(why) = lock.lost() {
+                    return Err(Error::Database(why));
+                }
                 let migration = self.revisions[rev].migration.as_ref();
                 observer.step_started(self.graph.id(rev), direction);
                 let ctx = StepContext {

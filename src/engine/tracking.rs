@@ -295,34 +295,29 @@ impl Tracking {
         Ok(recorded)
     }
 
-    /// The applied rows with their side facts in one query, for a caller that only
-    /// needs to know whether anything is left to do (an application starting): a
-    /// failure recorded for a revision that is not applied is not read (that revision
-    /// is pending anyway). Fails when either table is missing; [`Tracking::read`] then
-    /// tells the whole story.
+    /// The applied rows with what decides whether anything is left to do, in one
+    /// query, for an application starting (it runs on every start of every replica):
+    /// each applied version with its checksum and its recorded failure's direction and
+    /// kind. Other side facts (times, who applied it, the failure's message) are left
+    /// out, and so is a failure recorded for a revision that is not applied (that
+    /// revision is pending anyway). Fails when either table is missing;
+    /// [`Tracking::read`] then tells the whole story.
     pub async fn read_applied_in_one_query<C: ConnectionTrait>(
         &self,
         db: &C,
     ) -> Result<Recorded, DbErr> {
         let (t, m) = (Alias::new("t"), Alias::new("m"));
         let mut select = Query::select();
-        select
-            .expr_as(
-                Expr::col((t.clone(), Alias::new("version"))),
-                Alias::new("version"),
-            )
-            .expr_as(
-                Expr::col((t.clone(), Alias::new("applied_at"))),
-                Alias::new("applied_at"),
-            )
-            .expr_as(
-                Expr::col((m.clone(), Alias::new("version"))),
-                Alias::new("meta_version"),
-            );
-        for column in &META_COLUMNS[1..] {
+        for (table, column) in [
+            (&t, "version"),
+            (&t, "applied_at"),
+            (&m, "checksum"),
+            (&m, "failed_direction"),
+            (&m, "failed_transactional"),
+        ] {
             select.expr_as(
-                Expr::col((m.clone(), Alias::new(*column))),
-                Alias::new(*column),
+                Expr::col((table.clone(), Alias::new(column))),
+                Alias::new(column),
             );
         }
         select.from_as(Alias::new(&self.table), t.clone()).join_as(
@@ -334,14 +329,29 @@ impl Tracking {
         );
         let mut recorded = Recorded::default();
         for row in db.query_all(&select).await? {
-            let version: String = row.try_get("", "version")?;
+            let version: String = row.try_get_by_index(0)?;
+            let checksum: Option<String> = row.try_get_by_index(2)?;
+            let failed: Option<String> = row.try_get_by_index(3)?;
             recorded.applied.push(AppliedRow {
                 version: version.clone(),
-                applied_at: row.try_get("", "applied_at")?,
+                applied_at: row.try_get_by_index(1)?,
             });
-            if row.try_get::<Option<String>>("", "meta_version")?.is_some() {
-                let mut meta = meta_row_of(&row, version.clone())?;
-                meta.version = version.clone();
+            if checksum.is_some() || failed.is_some() {
+                let failure = match failed {
+                    Some(direction) => Some(Failure {
+                        direction,
+                        failed_at_ms: 0,
+                        error: String::new(),
+                        transactional: row.try_get_by_index::<Option<bool>>(4)?.unwrap_or(true),
+                    }),
+                    None => None,
+                };
+                let meta = MetaRow {
+                    version: version.clone(),
+                    checksum,
+                    failure,
+                    ..MetaRow::default()
+                };
                 recorded.meta.insert(version, meta);
             }
         }
@@ -754,11 +764,7 @@ pub fn now_ms() -> i64 {
 
 /// A side-table row read by `SELECT` of [`META_COLUMNS`].
 fn read_meta_row(row: &QueryResult) -> Result<MetaRow, DbErr> {
-    meta_row_of(row, row.try_get("", "version")?)
-}
-
-/// The side facts of `version` in `row` (columns named as in [`META_COLUMNS`]).
-fn meta_row_of(row: &QueryResult, version: String) -> Result<MetaRow, DbErr> {
+    let version = row.try_get("", "version")?;
     let failure = match row.try_get::<Option<String>>("", "failed_direction")? {
         Some(direction) => Some(Failure {
             direction,

@@ -15,6 +15,7 @@ pub mod plan;
 pub mod revision;
 pub mod schema;
 pub mod schema_diff;
+pub mod server;
 pub mod spec;
 pub mod sql;
 #[cfg(test)]

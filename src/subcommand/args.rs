@@ -16,7 +16,7 @@ pub(crate) enum CargoCli {
     Migrate(MigrateArgs),
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(
     version,
     about = "Alembic's migration workflow for SeaORM: revision graph, locks, one transaction per migration",
@@ -60,6 +60,10 @@ pub(crate) struct CargoArgs {
     /// depends on cargo-migrate or sea-orm-migration)
     #[arg(short, long, value_name = "SPEC", global = true)]
     pub(crate) package: Option<String>,
+    /// Run a database verb on every migration crate, in the order `sets` in
+    /// [workspace.metadata.migrate] declares (`downgrade`: backwards)
+    #[arg(long, global = true, conflicts_with = "package")]
+    pub(crate) all: bool,
     /// Directory for build artifacts (default: the workspace's)
     #[arg(long, value_name = "DIR", global = true)]
     pub(crate) target_dir: Option<PathBuf>,
@@ -87,7 +91,7 @@ impl CargoArgs {
     }
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub(crate) enum Command {
     /// Add a migration crate to this workspace
     Init(InitArgs),
@@ -104,9 +108,10 @@ pub(crate) enum Command {
     Db(Verb),
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct InitArgs {
-    /// Where to create the crate (default: `migration` at the workspace root)
+    /// Where to create the crate (default: `migration` at the workspace root; for a
+    /// second migration crate, its `--name`)
     pub(crate) path: Option<PathBuf>,
     /// The crate's name (default: the directory's name)
     #[arg(long)]
@@ -118,9 +123,13 @@ pub(crate) struct InitArgs {
     /// Use the cargo-migrate runtime at this path instead of the published crate
     #[arg(long, value_name = "DIR", env = "CARGO_MIGRATE_RUNTIME_PATH")]
     pub(crate) runtime_path: Option<PathBuf>,
+    /// The tracking table its binary records in [default: `table` in the configuration,
+    /// else seaql_migrations; beside another migration crate, seaql_migrations_<name>]
+    #[arg(long, value_name = "NAME")]
+    pub(crate) table: Option<String>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct CreateArgs {
     /// What the migration does, in words; it names the file
     #[arg(value_name = "MESSAGE")]
@@ -159,7 +168,7 @@ impl CreateArgs {
     }
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct MergeArgs {
     /// The revisions to join (default: all heads)
     #[arg(value_name = "REV", allow_negative_numbers = true)]
@@ -172,7 +181,7 @@ pub(crate) struct MergeArgs {
     pub(crate) template: String,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct BuildArgs {
     /// Build with the release profile, as production should (a debug build reads `sql`
     /// migrations' files from the sources)
@@ -183,13 +192,13 @@ pub(crate) struct BuildArgs {
     pub(crate) out: Option<PathBuf>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct TemplatesArgs {
     #[command(subcommand)]
     pub(crate) action: Option<TemplatesAction>,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub(crate) enum TemplatesAction {
     /// List the templates (the default)
     List,

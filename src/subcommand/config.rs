@@ -18,6 +18,8 @@ pub(crate) const KEYS: &[&str] = &[
     "table",
     "timezone",
     "entities",
+    "sets",
+    "lock",
 ];
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +40,12 @@ pub(crate) struct Config {
     /// compares with: a package name, optionally followed by `::module::path` to look
     /// only under that module (`subcommand::entities`).
     pub(crate) entities: Option<String>,
+    /// The workspace's migration sets, in the order `--all` runs them (`downgrade`
+    /// backwards): the migration crates' package names.
+    pub(crate) sets: Option<Vec<String>>,
+    /// How runs lock each other out (`session`, `transaction`, `table`), when neither
+    /// `--lock-strategy` nor `MIGRATE_LOCK_STRATEGY` says.
+    pub(crate) lock: Option<crate::model::server::LockStrategy>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,6 +93,14 @@ impl Config {
                     }
                     config.entities = Some(e);
                 }
+                "sets" => config.sets = Some(sets(value, what)?),
+                "lock" => {
+                    config.lock = Some(text()?.parse().map_err(
+                        |e: crate::model::server::ParseLockStrategyError| {
+                            ToolError::usage(format!("`lock` in `[{what}]`: {e}"))
+                        },
+                    )?)
+                }
                 "table" => {
                     let t = text()?;
                     if t.is_empty() || t.len() > 63 {
@@ -129,8 +145,59 @@ impl Config {
             table: over.table.or(self.table),
             timezone: over.timezone.or(self.timezone),
             entities: over.entities.or(self.entities),
+            sets: over.sets.or(self.sets),
+            lock: over.lock.or(self.lock),
         }
     }
+}
+
+/// The `metadata.migrate` table of a manifest's `[workspace]` or `[package]` table
+/// `top`, created (with an implicit `metadata`) if missing; `true` when it was created.
+pub(crate) fn migrate_table_mut(
+    top: &mut toml_edit::Table,
+) -> Option<(&mut toml_edit::Table, bool)> {
+    use toml_edit::{Item, Table};
+    let metadata = top
+        .entry("metadata")
+        .or_insert_with(|| {
+            let mut fresh = Table::new();
+            fresh.set_implicit(true);
+            Item::Table(fresh)
+        })
+        .as_table_mut()?;
+    let created = !metadata.contains_key("migrate");
+    let migrate = metadata
+        .entry("migrate")
+        .or_insert_with(|| Item::Table(Table::new()))
+        .as_table_mut()?;
+    Some((migrate, created))
+}
+
+/// `sets = ["a", "b"]`: package names, each once.
+fn sets(value: &Value, what: &str) -> Result<Vec<String>> {
+    let wrong = || {
+        ToolError::usage(format!(
+            "`sets` in `[{what}]` must list the migration crates in the order their migrations \
+             run, e.g. `sets = [\"migration\", \"billing_migration\"]`"
+        ))
+    };
+    let names: Vec<String> = value
+        .as_array()
+        .ok_or_else(wrong)?
+        .iter()
+        .map(|v| v.as_str().map(str::to_string).ok_or_else(wrong))
+        .collect::<Result<_>>()?;
+    if names.is_empty() {
+        return Err(wrong());
+    }
+    for (k, name) in names.iter().enumerate() {
+        if names[..k].contains(name) {
+            return Err(ToolError::usage(format!(
+                "`sets` in `[{what}]` lists `{name}` twice"
+            )));
+        }
+    }
+    Ok(names)
 }
 
 #[cfg(test)]
@@ -143,7 +210,7 @@ mod tests {
         let c = Config::from_metadata(
             &json!({"migrate": {"package": "db", "database-url": "sqlite://x.db", "schema": "app",
                     "templates": "tpl", "table": "versions", "timezone": "local",
-                    "entities": "app::entities"}}),
+                    "entities": "app::entities", "sets": ["db", "billing"], "lock": "Table"}}),
             Path::new("/ws"),
             "workspace.metadata.migrate",
         )
@@ -154,6 +221,17 @@ mod tests {
         assert_eq!(c.schema.as_deref(), Some("app"));
         assert_eq!(c.timezone, Some(TimeZone::Local));
         assert_eq!(c.entities.as_deref(), Some("app::entities"));
+        assert_eq!(c.sets, Some(vec!["db".to_string(), "billing".to_string()]));
+        assert_eq!(c.lock, Some(crate::model::server::LockStrategy::Table));
+    }
+
+    #[test]
+    fn an_unknown_lock_strategy_names_the_three() {
+        let e = Config::from_metadata(&json!({"migrate": {"lock": "row"}}), Path::new("/"), "t")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`lock` in `[t]`"), "{e}");
+        assert!(e.contains("`session`, `transaction` or `table`"), "{e}");
     }
 
     #[test]
@@ -223,5 +301,11 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("`entities`"), "{e}");
+        for bad in [json!("a"), json!([]), json!(["a", 1]), json!(["a", "a"])] {
+            let e = Config::from_metadata(&json!({"migrate": {"sets": bad}}), Path::new("/"), "t")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("`sets`"), "{e}");
+        }
     }
 }

@@ -24,7 +24,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use cargo_metadata::{Package, TargetKind};
-use toml_edit::{DocumentMut, Item, Table};
+use toml_edit::DocumentMut;
 
 use crate::model::lexer::{self, Kind, Token};
 
@@ -597,19 +597,7 @@ fn split_commas(t: &[Token]) -> Vec<&[Token]> {
 pub(crate) fn with_entities_key(text: &str, package: &str) -> Option<String> {
     let mut doc: DocumentMut = text.parse().ok()?;
     let workspace = doc.get_mut("workspace")?.as_table_mut()?;
-    let metadata = workspace
-        .entry("metadata")
-        .or_insert_with(|| {
-            let mut fresh = Table::new();
-            fresh.set_implicit(true);
-            Item::Table(fresh)
-        })
-        .as_table_mut()?;
-    let created = !metadata.contains_key("migrate");
-    let migrate = metadata
-        .entry("migrate")
-        .or_insert_with(|| Item::Table(Table::new()))
-        .as_table_mut()?;
+    let (migrate, created) = super::config::migrate_table_mut(workspace)?;
     if migrate.contains_key("entities") {
         return None;
     }

@@ -1,6 +1,7 @@
 //! Handing a database verb to the migration binary: resolve the URL, reuse the binary
 //! the last build left (`fresh`) or build it (`build`), then run it. The binary replaces
-//! this process (on Unix), so its output, exit code and signals are the user's directly.
+//! this process (on Unix), so its output, exit code and signals are the user's directly
+//! (`--all` runs several instead: `sets`).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -20,8 +21,25 @@ use super::error::{Result, ToolError};
 use super::fresh;
 use super::workspace::{MigrationCrate, Workspace};
 
-/// A database verb: resolve the URL, build (or reuse) the binary, run it.
+/// A database verb: resolve the URL, build (or reuse) the binary, run it in place of
+/// this process.
 pub(crate) fn run(args: &MigrateArgs, verb: &Verb) -> Result<ExitCode> {
+    let ready = prepare(args, verb)?;
+    exec(&ready.binary, &ready.name, &ready.argv, &ready.env)
+}
+
+/// A verb ready to run: the binary, what it is called, its arguments and environment.
+pub(crate) struct Prepared {
+    pub(crate) binary: PathBuf,
+    /// The migration crate's name (the binary's `argv[0]`).
+    pub(crate) name: String,
+    pub(crate) argv: Vec<String>,
+    pub(crate) env: Vec<(&'static str, OsString)>,
+}
+
+/// Resolves the URL and builds the binary (or reuses the last build when nothing it was
+/// built from changed) for `verb` on the crate `args` picks.
+pub(crate) fn prepare(args: &MigrateArgs, verb: &Verb) -> Result<Prepared> {
     if let Some(hit) = fresh::lookup(&args.cargo)
         && !(hit.lock_moved && args.cargo.keeps_lock())
     {
@@ -32,9 +50,12 @@ pub(crate) fn run(args: &MigrateArgs, verb: &Verb) -> Result<ExitCode> {
             hit.config.database_url.as_deref(),
         )?;
         if hit.serves(url.as_ref().map(|u| Backend::of(u).feature())) {
-            let argv = child_args(&args.global, verb, &hit.root, &hit.config)?;
-            let env = child_env(url.as_ref(), verb, &hit.config);
-            return exec(&hit.binary, &hit.name, &argv, &env);
+            return Ok(Prepared {
+                argv: child_args(&args.global, verb, &hit.root, &hit.config)?,
+                env: child_env(url.as_ref(), verb, &hit.config),
+                binary: hit.binary,
+                name: hit.name,
+            });
         }
     }
     let ws = Workspace::load(&args.cargo)?;
@@ -44,12 +65,12 @@ pub(crate) fn run(args: &MigrateArgs, verb: &Verb) -> Result<ExitCode> {
     let started = std::time::SystemTime::now();
     let binary = build_binary(args, &ws, &krate, url.as_ref(), false)?;
     remember(args, &ws, &krate, &config, &binary, started);
-    exec(
-        &binary.path,
-        &krate.name,
-        &argv,
-        &child_env(url.as_ref(), verb, &config),
-    )
+    Ok(Prepared {
+        binary: binary.path,
+        name: krate.name,
+        argv,
+        env: child_env(url.as_ref(), verb, &config),
+    })
 }
 
 /// The binary's command line: the global flags with the schema resolved here (empty
@@ -157,8 +178,18 @@ pub(crate) fn child_env(
     if let Some(table) = &config.table {
         env.push((EXPECT_TABLE_ENV, OsString::from(table)));
     }
+    // The configured strategy; `--lock-strategy` (forwarded) and the caller's own
+    // `MIGRATE_LOCK_STRATEGY` (inherited) win over it.
+    if let Some(lock) = config.lock
+        && std::env::var_os(LOCK_STRATEGY_ENV).is_none()
+    {
+        env.push((LOCK_STRATEGY_ENV, OsString::from(lock.as_str())));
+    }
     env
 }
+
+/// The binary's environment variable for `--lock-strategy`.
+const LOCK_STRATEGY_ENV: &str = "MIGRATE_LOCK_STRATEGY";
 
 /// Runs the migration binary with `args` and `env` in place of this process, and
 /// returns its exit code where the platform cannot replace processes. It is told it is

@@ -5,6 +5,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use cargo_metadata::TargetKind;
 use serde_json::json;
 use toml_edit::{Array, DocumentMut, Item, Table, Value};
 
@@ -14,17 +15,26 @@ use super::create::{self, create_new, replace};
 use super::error::{Result, ToolError};
 use super::naming;
 use super::runtime_dep;
+use super::source::{DEFAULT_TABLE, tracking_table as tracking_table_of};
 use super::templates::{self, Context, render_one};
 use super::workspace::{RUNTIME, Workspace, depends_on, is_migration_crate};
 
-/// The message of the first migration `init` writes (its example table is `post`).
-const FIRST: &str = "create post table";
+/// The example table of the first migration `init` writes (`create post table`); in
+/// another migration set, prefixed with the set's name, so that the two sets' first
+/// migrations can both run on one database.
+const EXAMPLE: &str = "post";
 
 pub(crate) struct Initialized {
     pub(crate) name: String,
     pub(crate) dir: PathBuf,
     pub(crate) backends: Vec<Backend>,
     pub(crate) first: String,
+    /// The tracking table its `discover!` names.
+    pub(crate) table: String,
+    /// The migration crates the workspace had already: this is another set.
+    pub(crate) others: Vec<String>,
+    /// `sets` in the configuration after `init`, if it wrote it.
+    pub(crate) sets: Option<Vec<String>>,
     pub(crate) env_written: bool,
     /// Files `init` created that must not be committed, added to `.gitignore`.
     pub(crate) ignored: Vec<String>,
@@ -35,14 +45,31 @@ pub(crate) struct Initialized {
 /// Checks where and under which name the crate goes, renders every file, then writes
 /// the crate, the workspace manifest, `.env`, the local runtime patch and `.gitignore`.
 pub(crate) fn init(ws: &Workspace, args: &InitArgs, url: Option<&str>) -> Result<Initialized> {
-    let (dir, member) = crate_dir(ws, args)?;
-    check_free(ws, &dir)?;
+    let others = existing_sets(ws, args)?;
+    let (dir, member) = crate_dir(ws, args, !others.is_empty())?;
+    check_free(&dir)?;
     let name = crate_name(ws, args, &dir)?;
+    let table = tracking_table(ws, args, &name, &others)?;
     let backends = choose_backends(ws, &args.database, url);
 
     // Render everything first.
-    let (first, files) = render_crate(ws, &dir, &name, &backends)?;
+    let (first, mut files) = render_crate(ws, &dir, &name, &backends, &table, !others.is_empty())?;
+    if ws.config.table.as_ref().is_some_and(|t| *t != table) {
+        // The workspace's `table` would be expected of this crate too: its own wins.
+        for (path, text) in &mut files {
+            if path.ends_with("Cargo.toml") {
+                text.push_str(&format!(
+                    "\n# The tracking table this crate records in (`discover!` in src/lib.rs).\n\
+                     [package.metadata.migrate]\ntable = \"{table}\"\n"
+                ));
+            }
+        }
+    }
     let manifest = edited_manifest(ws, &member, &name, &backends)?;
+    let (manifest, sets) = match with_sets(ws, manifest.as_deref(), &others, &name)? {
+        Some((text, sets)) => (Some(text), Some(sets)),
+        None => (manifest, None),
+    };
 
     // Then write: the crate, the workspace manifest, `.env`.
     write_crate(ws, &dir, &files, manifest.as_deref())?;
@@ -54,20 +81,193 @@ pub(crate) fn init(ws: &Workspace, args: &InitArgs, url: Option<&str>) -> Result
         dir,
         backends,
         first,
+        table,
+        others: others.into_iter().map(|(name, _)| name).collect(),
+        sets,
         env_written,
         ignored,
         local_runtime,
     })
 }
 
+/// The workspace's migration crates and the tracking table each declares (`None`: its
+/// source does not say plainly), when the command asks for another one by naming it
+/// (`--name`). Without a name, `init` in a workspace that has one is a mistake (run
+/// twice, or meant for the crate it has), not a second set.
+fn existing_sets(ws: &Workspace, args: &InitArgs) -> Result<Vec<(String, Option<String>)>> {
+    let existing: Vec<_> = ws
+        .members()
+        .into_iter()
+        .filter(|p| is_migration_crate(p))
+        .collect();
+    let Some(first) = existing.first() else {
+        return Ok(Vec::new());
+    };
+    if args.name.is_none() {
+        let adopted = if depends_on(first, RUNTIME) {
+            ""
+        } else {
+            " (sea-orm-cli's layout, which cargo migrate runs as it is: no `init` needed; \
+             see `cargo migrate status`)"
+        };
+        return Err(ToolError::usage(format!(
+            "this workspace already has a migration crate, `{}`{adopted}; add migrations to it \
+             with `cargo migrate create \"...\"`, or add another migration set (a crate with its \
+             own tracking table) with `cargo migrate init --name <name>`",
+            first.name
+        )));
+    }
+    Ok(existing
+        .into_iter()
+        .map(|p| {
+            let lib = p
+                .targets
+                .iter()
+                .find(|t| {
+                    t.kind
+                        .iter()
+                        .any(|k| matches!(k, TargetKind::Lib | TargetKind::RLib))
+                })
+                .and_then(|t| std::fs::read_to_string(&t.src_path).ok());
+            let own = p
+                .metadata
+                .get("migrate")
+                .and_then(|m| m.get("table"))
+                .and_then(|t| t.as_str())
+                .map(str::to_string);
+            let table = own.or_else(|| lib.as_deref().and_then(tracking_table_of));
+            (p.name.to_string(), table)
+        })
+        .collect())
+}
+
+/// The new crate's tracking table: `--table`; else, for the first migration crate,
+/// `table` in the configuration or sea-orm-migration's `seaql_migrations`; else
+/// `seaql_migrations_<name>`. It is written into the crate's code, never derived again:
+/// adding a crate later must not change this one's table, or its history would read as
+/// empty. No other migration crate of the workspace may record in it.
+fn tracking_table(
+    ws: &Workspace,
+    args: &InitArgs,
+    name: &str,
+    others: &[(String, Option<String>)],
+) -> Result<String> {
+    let table = match (&args.table, others.is_empty()) {
+        (Some(t), _) => t.clone(),
+        (None, true) => ws
+            .config
+            .table
+            .clone()
+            .unwrap_or_else(|| DEFAULT_TABLE.to_string()),
+        (None, false) => format!("{DEFAULT_TABLE}_{}", name.replace('-', "_")),
+    };
+    let valid = table
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid || table.len() > MAX_TABLE {
+        return Err(ToolError::usage(format!(
+            "`{table}` cannot be the tracking table: a name of letters, digits and `_` of at most \
+             {MAX_TABLE} characters (its side table `{table}_meta` must fit the databases' limit of \
+             63); pass `--table <name>`"
+        )));
+    }
+    if let Some((other, _)) = others.iter().find(|(_, t)| t.as_deref() == Some(&table)) {
+        return Err(ToolError::usage(format!(
+            "the migration crate `{other}` records in `{table}` already; two migration sets on \
+             one database need two tracking tables: pass `--table <name>`"
+        )));
+    }
+    Ok(table)
+}
+
+/// A migration set's name in the names of what it creates: the crate's, without a
+/// trailing `_migration(s)` (`billing_migration` → `billing`).
+fn set_prefix(name: &str) -> String {
+    let name = name.replace('-', "_");
+    ["_migrations", "_migration"]
+        .iter()
+        .find_map(|suffix| name.strip_suffix(suffix).filter(|rest| !rest.is_empty()))
+        .unwrap_or(&name)
+        .to_string()
+}
+
+/// The longest tracking table: `<table>_meta` within PostgreSQL's 63 characters.
+const MAX_TABLE: usize = 58;
+
+/// The workspace manifest (`manifest`, else the file as it is) with `name` added to
+/// `sets` after the migration crates `others`, and the new `sets`: when `sets` exists,
+/// or when there was one crate (its order before a new set is the one that works: the
+/// new set's tables may refer to the old one's). Several crates and no `sets`: the user
+/// knows their order, not `init`; `None`.
+fn with_sets(
+    ws: &Workspace,
+    manifest: Option<&str>,
+    others: &[(String, Option<String>)],
+    name: &str,
+) -> Result<Option<(String, Vec<String>)>> {
+    let mut sets = match (&ws.config.sets, others) {
+        (Some(sets), _) => sets.clone(),
+        (None, [(one, _)]) => vec![one.clone()],
+        (None, _) => return Ok(None),
+    };
+    sets.push(name.to_string());
+    let text = match manifest {
+        Some(text) => text.to_string(),
+        None => std::fs::read_to_string(&ws.root_manifest)
+            .map_err(ToolError::io("read", &ws.root_manifest))?,
+    };
+    Ok(set_sets(&text, &sets).map(|text| (text, sets)))
+}
+
+/// `text` (the workspace manifest) with `sets = [...]` in the table that holds it (the
+/// root package's `[package.metadata.migrate]` or `[workspace.metadata.migrate]`), else
+/// in a `[workspace.metadata.migrate]` created for it; `None` if it cannot be edited.
+pub(crate) fn set_sets(text: &str, sets: &[String]) -> Option<String> {
+    let mut doc: DocumentMut = text.parse().ok()?;
+    let mut array = Array::new();
+    for s in sets {
+        array.push(s.as_str());
+    }
+    let in_package = doc
+        .get("package")
+        .and_then(|p| p.get("metadata"))
+        .and_then(|m| m.get("migrate"))
+        .is_some_and(|m| m.get("sets").is_some());
+    let at = if in_package { "package" } else { "workspace" };
+    let top = doc.get_mut(at)?.as_table_mut()?;
+    let (migrate, created) = super::config::migrate_table_mut(top)?;
+    let comment = "# The migration crates, in the order `cargo migrate --all` runs them (`downgrade`\n\
+                   # backwards): a set whose tables refer to another's comes after it.\n";
+    match migrate.get_mut("sets").and_then(Item::as_array_mut) {
+        Some(existing) => {
+            // Keep its layout: only the new name is added.
+            if let Some(new) = sets.last() {
+                existing.push(new.as_str());
+            }
+        }
+        None => {
+            migrate.insert("sets", toml_edit::value(array));
+            if created {
+                migrate.decor_mut().set_prefix(format!("\n{comment}"));
+            } else if let Some(mut key) = migrate.key_mut("sets") {
+                key.leaf_decor_mut().set_prefix(comment);
+            }
+        }
+    }
+    Some(doc.to_string())
+}
+
 /// The crate's directory (`<path>`, else `migration` at the workspace root) and its
 /// path as a workspace member; inside the workspace, and not its root.
-fn crate_dir(ws: &Workspace, args: &InitArgs) -> Result<(PathBuf, String)> {
+fn crate_dir(ws: &Workspace, args: &InitArgs, another: bool) -> Result<(PathBuf, String)> {
     let cwd = std::env::current_dir()
         .map_err(|e| ToolError::Failure(format!("no working directory: {e}")))?;
-    let dir = match &args.path {
-        Some(p) => normalize(&cwd.join(p)),
-        None => ws.root.join("migration"),
+    let dir = match (&args.path, &args.name) {
+        (Some(p), _) => normalize(&cwd.join(p)),
+        (None, Some(name)) if another => ws.root.join(name),
+        (None, _) => ws.root.join("migration"),
     };
     let rel = dir.strip_prefix(&ws.root).map_err(|_| {
         ToolError::usage(format!(
@@ -89,21 +289,8 @@ fn crate_dir(ws: &Workspace, args: &InitArgs) -> Result<(PathBuf, String)> {
     Ok((dir, member))
 }
 
-/// The workspace has no migration crate yet, and nothing is at `dir`.
-fn check_free(ws: &Workspace, dir: &Path) -> Result<()> {
-    if let Some(existing) = ws.members().into_iter().find(|p| is_migration_crate(p)) {
-        let adopted = if depends_on(existing, RUNTIME) {
-            ""
-        } else {
-            " (sea-orm-cli's layout, which cargo migrate runs as it is: no `init` needed; \
-             see `cargo migrate status`)"
-        };
-        return Err(ToolError::usage(format!(
-            "this workspace already has a migration crate, `{}`{adopted}; add migrations to it \
-             with `cargo migrate create \"...\"`",
-            existing.name
-        )));
-    }
+/// Nothing is at `dir`.
+fn check_free(dir: &Path) -> Result<()> {
     if dir.exists() {
         return Err(ToolError::usage(format!(
             "{} already exists; nothing was written (pass another path: `cargo migrate init <dir>`)",
@@ -142,14 +329,22 @@ fn render_crate(
     dir: &Path,
     name: &str,
     backends: &[Backend],
+    table: &str,
+    another: bool,
 ) -> Result<(String, Vec<(PathBuf, String)>)> {
     let mut features: Vec<&str> = backends.iter().map(|b| b.feature()).collect();
     features.push("prompt");
     let lib_name = name.replace('-', "_");
-    let id = naming::new_id(FIRST, ws.config.timezone(), [])?;
+    let example = if another {
+        format!("{}_{EXAMPLE}", set_prefix(name))
+    } else {
+        EXAMPLE.to_string()
+    };
+    let message = format!("create {example} table");
+    let id = naming::new_id(&message, ws.config.timezone(), [])?;
     let first_ctx = Context {
-        table: "post".into(),
-        ..create::context(&id, FIRST, &[], ws.config.timezone(), false, name)
+        table: example,
+        ..create::context(&id, &message, &[], ws.config.timezone(), false, name)
     };
     let first = templates::find("default", None)?.render(&first_ctx)?;
     let ctx = json!({
@@ -157,7 +352,8 @@ fn render_crate(
         "lib_name": lib_name,
         "runtime_dep": runtime_dep::committed(&features).to_string(),
         "first": id,
-        "table": ws.config.table,
+        // sea-orm-migration's own table is what a bare `discover!()` means.
+        "table": (table != DEFAULT_TABLE).then_some(table),
     });
     let mut files: Vec<(PathBuf, String)> = Vec::new();
     for (file, source) in templates::init_files() {
@@ -534,6 +730,33 @@ mod tests {
         );
         assert!(glob_matches("m?gration", "migration"));
         assert!(!glob_matches("crates/*", "migration"));
+    }
+
+    #[test]
+    fn another_set_is_added_to_sets_and_layout_survives() {
+        let sets = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        let text = "[workspace]\nmembers = [\"migration\"]\n";
+        let out = set_sets(text, &sets(&["migration", "billing"])).unwrap();
+        assert_eq!(
+            out,
+            "[workspace]\nmembers = [\"migration\"]\n\n# The migration crates, in the order \
+             `cargo migrate --all` runs them (`downgrade`\n# backwards): a set whose tables refer \
+             to another's comes after it.\n[workspace.metadata.migrate]\nsets = [\"migration\", \
+             \"billing\"]\n"
+        );
+        let declared = "[workspace]\nmembers = []\n\n[workspace.metadata.migrate]\n\
+                        database-url = \"sqlite://a.db\" # mine\nsets = [\"a\", \"b\"] # ordered\n";
+        let out = set_sets(declared, &sets(&["a", "b", "c"])).unwrap();
+        assert!(
+            out.ends_with(
+                "database-url = \"sqlite://a.db\" # mine\nsets = [\"a\", \"b\", \"c\"] # ordered\n"
+            ),
+            "{out}"
+        );
+        assert_eq!(set_prefix("billing_migration"), "billing");
+        assert_eq!(set_prefix("billing-migrations"), "billing");
+        assert_eq!(set_prefix("migration"), "migration");
+        assert_eq!(set_prefix("audit"), "audit");
     }
 
     #[test]

@@ -28,6 +28,7 @@ mod register;
 mod report;
 mod runtime_dep;
 mod schema_runner;
+mod sets;
 mod source;
 pub mod templates;
 mod workspace;
@@ -75,6 +76,13 @@ pub fn main(argv: Vec<OsString>) -> ExitCode {
 /// The one routing `match`: each command with what it needs, then its report.
 fn run(args: &MigrateArgs, out: Output) -> Result<ExitCode> {
     match &args.command {
+        Command::Db(verb) if args.cargo.all => return sets::run(args, verb),
+        _ if args.cargo.all => {
+            return Err(ToolError::usage(
+                "`--all` runs a database verb on every migration set; the other commands work on \
+                 one migration crate: pick it with `-p <name>`",
+            ));
+        }
         Command::Db(Verb::Check { entities: true }) => return autogen::check_entities(args),
         Command::Db(verb) => return forward::run(args, verb),
         Command::Build(b) => build::build(args, b, out)?,

@@ -22,6 +22,11 @@ enum Event<'a> {
         path: &'a Path,
         backends: Vec<&'a str>,
         first: &'a str,
+        /// The tracking table the crate records in.
+        table: &'a str,
+        /// `sets` as `init` wrote it (another migration set), else absent.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        sets: Option<&'a [String]>,
         env_written: bool,
         gitignored: &'a [String],
         local_runtime: Option<LocalRuntime<'a>>,
@@ -72,6 +77,8 @@ pub(crate) fn initialized(out: Output, root: &Path, done: &Initialized) {
             path: &done.dir,
             backends,
             first: &done.first,
+            table: &done.table,
+            sets: done.sets.as_deref(),
             env_written: done.env_written,
             gitignored: &done.ignored,
             local_runtime: done
@@ -94,6 +101,34 @@ pub(crate) fn initialized(out: Output, root: &Path, done: &Initialized) {
         ),
     );
     out.status("Created", format!("first migration {}", done.first));
+    out.status(
+        "Tracking",
+        format!("its migrations in table `{}`", done.table),
+    );
+    match &done.sets {
+        Some(sets) => out.status(
+            "Ordered",
+            format!(
+                "sets = [{}] in {}: the order `cargo migrate --all` runs them in",
+                sets.iter()
+                    .map(|s| format!("{s:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                relative(&root.join("Cargo.toml")),
+            ),
+        ),
+        None if !done.others.is_empty() => out.note(format!(
+            "`cargo migrate --all` needs the order of the migration crates: add `sets = [...]` \
+             with {} and `{}` to `[workspace.metadata.migrate]`",
+            done.others
+                .iter()
+                .map(|o| format!("`{o}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            done.name
+        )),
+        None => {}
+    }
     if done.env_written {
         out.status(
             "Wrote",
@@ -123,7 +158,15 @@ pub(crate) fn initialized(out: Output, root: &Path, done: &Initialized) {
         );
     }
     out.data(rel);
-    out.note("next: edit the first migration, then `cargo migrate upgrade head`");
+    if done.others.is_empty() {
+        out.note("next: edit the first migration, then `cargo migrate upgrade head`");
+    } else {
+        out.note(format!(
+            "next: edit the first migration, then `cargo migrate -p {} upgrade head` \
+             (or every set: `cargo migrate --all upgrade head`)",
+            done.name
+        ));
+    }
 }
 
 /// `create` and `merge` (`verb`: `Created`, `Merged`): the revision and its files, then

@@ -199,6 +199,45 @@ pub(crate) fn parse_lib(text: &str) -> std::result::Result<(Layout, Vec<String>)
     }
 }
 
+/// sea-orm-migration's tracking table, which every macro of ours defaults to.
+pub(crate) const DEFAULT_TABLE: &str = "seaql_migrations";
+
+/// The tracking table `lib.rs` (`text`) declares: `table = "..."` in `discover!`,
+/// `migrator!` or `register!`, else the default; a sea-orm-cli crate's is the default
+/// unless it overrides `migration_table_name`. `None` when the source does not say
+/// plainly (a constant, an overridden method): only the built binary knows.
+pub(crate) fn tracking_table(text: &str) -> Option<String> {
+    let t = lexer::tokens(text);
+    let call = ["discover", "migrator", "register"]
+        .into_iter()
+        .find_map(|name| {
+            (0..t.len())
+                .find(|&k| t[k].is_ident(name) && t.get(k + 1).is_some_and(|x| x.is_punct('!')))
+        });
+    let Some(k) = call else {
+        let overridden = t
+            .windows(2)
+            .any(|w| w[0].is_ident("fn") && w[1].is_ident("migration_table_name"));
+        return (!overridden).then(|| DEFAULT_TABLE.to_string());
+    };
+    // `name ! (` then, optionally, `table = "..."`.
+    let inner = t.get(k + 3..).unwrap_or_default();
+    match inner {
+        [first, ..] if !first.is_ident("table") => Some(DEFAULT_TABLE.to_string()),
+        [_, eq, value, end, ..]
+            if eq.is_punct('=')
+                && (end.is_punct(';') || end.is_punct(',') || end.is_punct(')')) =>
+        {
+            match &value.kind {
+                Kind::Str(table) => Some(table.clone()),
+                _ => None,
+            }
+        }
+        [] => Some(DEFAULT_TABLE.to_string()),
+        _ => None,
+    }
+}
+
 /// `migrator! { ... }` or `register! { ... }` (`name`) at token `k`: an optional
 /// `table = "...";`, then the modules separated by commas.
 fn parse_macro_list(
@@ -341,6 +380,36 @@ pub(crate) fn first_item_start(text: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_tracking_table_is_read_from_each_layout() {
+        let read = |text: &str| tracking_table(text);
+        let default = Some(DEFAULT_TABLE.to_string());
+        assert_eq!(read("//! doc\ncargo_migrate::discover!();\n"), default);
+        assert_eq!(
+            read("cargo_migrate::discover!(table = \"seaql_migrations_billing\");"),
+            Some("seaql_migrations_billing".into())
+        );
+        assert_eq!(
+            read("cargo_migrate::migrator! {\n    table = \"v\";\n    m1_a,\n}\n"),
+            Some("v".into())
+        );
+        assert_eq!(
+            read("mod m1_a;\ncargo_migrate::register! { m1_a }\n"),
+            default
+        );
+        assert_eq!(
+            read("cargo_migrate::register! { table = TABLE; m1_a }"),
+            None
+        );
+        let legacy = "pub struct Migrator;\nimpl MigratorTrait for Migrator {\n    fn migrations() -> Vec<Box<dyn MigrationTrait>> { vec![] }\n}\n";
+        assert_eq!(read(legacy), default);
+        let renamed = legacy.replace(
+            "vec![] }",
+            "vec![] }\n    fn migration_table_name() -> DynIden { \"v\".into_iden() }",
+        );
+        assert_eq!(read(&renamed), None);
+    }
 
     #[test]
     fn the_migrator_macro_lists_the_modules() {

@@ -129,12 +129,7 @@ impl Workspace {
             }
             None => match self.candidates().as_slice() {
                 [one] => *one,
-                [] => {
-                    return Err(ToolError::usage(
-                        "this workspace has no migration crate (a member that depends on cargo-migrate \
-                         or sea-orm-migration); create one with `cargo migrate init`",
-                    ));
-                }
+                [] => return Err(no_migration_crate()),
                 several => {
                     let names = several.iter().map(|p| p.name.to_string()).collect();
                     return Ok(Discovered::Ambiguous(names));
@@ -164,10 +159,61 @@ impl Workspace {
         })
     }
 
-    /// The members that can be the migration crate: those marked with
-    /// `[package.metadata.migrate]`, else all of them.
+    /// The migration sets `--all` runs, in order, each with its configuration: those
+    /// `sets` in `[workspace.metadata.migrate]` lists, else the one migration crate. Several
+    /// crates and no `sets` is an error: the order matters when one set's tables refer to
+    /// another's, and only the user knows it.
+    pub(crate) fn migration_sets(&self) -> Result<Vec<(MigrationCrate, Config)>> {
+        let Some(names) = &self.config.sets else {
+            return match self.candidates().as_slice() {
+                [] => Err(no_migration_crate()),
+                [one] => Ok(vec![self.load_crate(one)?]),
+                several => {
+                    let names: Vec<String> = several
+                        .iter()
+                        .map(|p| format!("{:?}", p.name.as_str()))
+                        .collect();
+                    Err(ToolError::usage(format!(
+                        "`--all`: this workspace has several migration crates and no declared order; \
+                         add `sets = [{}]` to `[workspace.metadata.migrate]`, in the order their \
+                         migrations must run (a set whose tables refer to another's comes after it)",
+                        names.join(", ")
+                    )))
+                }
+            };
+        };
+        names
+            .iter()
+            .map(|name| {
+                self.load_crate(self.member(name, "`sets` in `[workspace.metadata.migrate]`")?)
+            })
+            .collect()
+    }
+
+    /// The migration crates that depend on the runtime but `sets` leaves out (none when
+    /// there is no `sets`): `--all` does not run them.
+    pub(crate) fn left_out_of_sets(&self) -> Vec<String> {
+        let Some(sets) = &self.config.sets else {
+            return Vec::new();
+        };
+        self.members()
+            .into_iter()
+            .filter(|p| is_migration_crate(p) && depends_on(p, RUNTIME))
+            .filter(|p| !sets.iter().any(|s| s == p.name.as_str()))
+            .map(|p| p.name.to_string())
+            .collect()
+    }
+
+    /// The members that can be the migration crate: the declared `sets`, else those
+    /// marked with `[package.metadata.migrate]`, else all of them.
     fn candidates(&self) -> Vec<&Package> {
         let members = self.members();
+        if let Some(sets) = &self.config.sets {
+            return sets
+                .iter()
+                .filter_map(|s| members.iter().copied().find(|p| p.name.as_str() == s))
+                .collect();
+        }
         let marked: Vec<&Package> = members
             .iter()
             .copied()
@@ -187,6 +233,14 @@ impl Workspace {
         let mut krate = describe(chosen)?;
         krate.state_dir = self.state_dir();
         let own = Config::from_metadata(&chosen.metadata, &krate.dir, "package.metadata.migrate")?;
+        let is_root = self.meta.root_package().is_some_and(|r| r.id == chosen.id);
+        if own.sets.is_some() && !is_root {
+            return Err(ToolError::usage(format!(
+                "`sets` in `[package.metadata.migrate]` of `{}` belongs in the workspace's \
+                 `[workspace.metadata.migrate]`: it orders every migration crate",
+                chosen.name
+            )));
+        }
         Ok((krate, self.config.clone().merged(own)))
     }
 }
@@ -204,9 +258,17 @@ pub(crate) fn several_crates(names: &[String]) -> ToolError {
     let list: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
     ToolError::usage(format!(
         "this workspace has several migration crates ({}); pick one with `-p <name>` \
-         or `package = \"<name>\"` in `[workspace.metadata.migrate]`",
+         or `package = \"<name>\"` in `[workspace.metadata.migrate]`, or run a database verb \
+         on each with `--all`",
         list.join(", ")
     ))
+}
+
+fn no_migration_crate() -> ToolError {
+    ToolError::usage(
+        "this workspace has no migration crate (a member that depends on cargo-migrate \
+         or sea-orm-migration); create one with `cargo migrate init`",
+    )
 }
 
 pub(crate) fn depends_on(p: &Package, name: &str) -> bool {

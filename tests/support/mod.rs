@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use cargo_migrate::sea_orm_migration::sea_orm::{ConnectionTrait, Database};
 
+pub mod late_server;
 pub mod run;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
