@@ -100,7 +100,10 @@ pub async fn to_database(
                 .map_err(sqlx_error)?;
             Ok(sea_orm_migration::sea_orm::SqlxMySqlConnector::from_sqlx_mysql_pool(pool))
         }
-        _ => Err(DbErr::Custom(unsupported().to_string())),
+        _ => {
+            let _ = name;
+            Err(DbErr::Custom(unsupported().to_string()))
+        }
     }
 }
 
