@@ -138,3 +138,24 @@ on_every_backend!(
         assert_eq!(ran, ["m20260103_000001_tags"]);
     }
 );
+
+on_every_backend!(the_app_can_take_the_table_lock_on_its_own_pool, |db| {
+    let app = Database::connect(&db.url).await.expect("the app's pool");
+    let report = Upgrade::new::<Legacy<Migrator>>(&app)
+        .lock_strategy(cargo_migrate::LockStrategy::Table)
+        .run()
+        .await
+        .expect("upgrade under the table lock");
+    assert_eq!(report.applied.len(), 2);
+    // The lock row is gone and the application's pool is still open.
+    let left = app
+        .query_all_raw(
+            cargo_migrate::sea_orm_migration::sea_orm::Statement::from_string(
+                app.get_database_backend(),
+                "SELECT name FROM seaql_migrations_lock",
+            ),
+        )
+        .await
+        .expect("the lock table exists");
+    assert!(left.is_empty(), "the lock row outlived the run");
+});

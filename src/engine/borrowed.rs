@@ -77,6 +77,18 @@ pub async fn session(conn: &DatabaseConnection) -> std::result::Result<DatabaseC
                 .map_err(sqlx_error)?;
             Ok(sea_orm_migration::sea_orm::SqlxMySqlConnector::from_sqlx_mysql_pool(pool))
         }
+        #[cfg(feature = "sqlite")]
+        DatabaseConnectionType::SqlxSqlitePoolConnection(_) => {
+            // The `table` strategy's own connection (SQLite's other strategies lock a file).
+            use sea_orm_migration::sea_orm::sqlx::sqlite::SqlitePoolOptions;
+            let options = (*conn.get_sqlite_connection_pool().connect_options()).clone();
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(options)
+                .await
+                .map_err(sqlx_error)?;
+            Ok(sea_orm_migration::sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
+        }
         _ => Err(DbErr::Custom(unsupported().to_string())),
     }
 }
@@ -136,7 +148,6 @@ async fn sqlite_main_file(conn: &DatabaseConnection) -> std::result::Result<Opti
 }
 
 /// A driver's connection error as sea-orm's.
-#[cfg(any(feature = "postgres", feature = "mysql"))]
 fn sqlx_error(e: sea_orm_migration::sea_orm::sqlx::Error) -> DbErr {
     DbErr::Conn(sea_orm_migration::sea_orm::RuntimeErr::SqlxError(
         std::sync::Arc::new(e),

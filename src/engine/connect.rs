@@ -137,8 +137,8 @@ impl Db {
         }
     }
 
-    /// A connection of its own for the migration lock's session (PostgreSQL and MySQL),
-    /// to the same database as this one.
+    /// A connection of its own for the migration lock, to the same database as this one
+    /// (PostgreSQL and MySQL; SQLite for the `table` strategy).
     pub(crate) async fn session(&self) -> std::result::Result<DatabaseConnection, DbErr> {
         if self.borrowed {
             return crate::engine::borrowed::session(&self.conn).await;
