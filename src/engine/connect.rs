@@ -458,10 +458,19 @@ pub fn describe(err: &DbErr) -> String {
         .strip_prefix("error returned from database: ")
         .unwrap_or(text);
     let text = without_server_source_line(text.trim());
-    if text.starts_with("prepared statement \"sqlx_s_") {
+    if lost_prepared_statement(text) {
         return format!("{text}{POOLED_STATEMENTS}");
     }
     text.to_string()
+}
+
+/// PostgreSQL's answer when a statement sqlx prepared is not where sqlx left it: its
+/// named statements clash or are missing, or its unnamed one was replaced between
+/// being prepared and being bound (two clients on one server connection).
+fn lost_prepared_statement(text: &str) -> bool {
+    text.starts_with("prepared statement \"sqlx_s_")
+        || text.starts_with("unnamed prepared statement does not exist")
+        || (text.starts_with("bind message supplies") && text.contains("prepared statement"))
 }
 
 /// Why sqlx's own prepared statements went missing or clash: a pooler in transaction
@@ -495,6 +504,19 @@ mod tests {
         assert_eq!(opts.get_idle_timeout(), Some(None));
         assert_eq!(opts.get_max_lifetime(), Some(None));
         assert!(!opts.get_test_before_acquire());
+    }
+
+    #[test]
+    fn a_pooler_that_loses_prepared_statements_is_named() {
+        for text in [
+            "prepared statement \"sqlx_s_1\" already exists",
+            "prepared statement \"sqlx_s_3\" does not exist",
+            "bind message supplies 1 parameters, but prepared statement \"\" requires 0",
+            "unnamed prepared statement does not exist",
+        ] {
+            assert!(lost_prepared_statement(text), "{text}");
+        }
+        assert!(!lost_prepared_statement("relation \"x\" does not exist"));
     }
 
     #[test]
