@@ -16,10 +16,12 @@
 //! (default `sqlite,postgres,mysql`); `TEST_POSTGRES_URL` and `TEST_MYSQL_URL` name the
 //! servers.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::time::Instant;
 
 use cargo_migrate::sea_orm_migration::prelude::*;
-use cargo_migrate::sea_orm_migration::sea_orm::{ConnectionTrait, Database};
 use cargo_migrate::{
     Db, DbOptions, DbUrl, EntityDef, Quiet, Revision, Runtime, SchemaOptions, VerifyOptions,
     WriteOptions, entity,
@@ -230,34 +232,6 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// A fresh database on `admin`'s server (or a SQLite file), and its name to drop.
-async fn fresh(admin: &str, n: usize, dir: &std::path::Path) -> (String, Option<String>) {
-    if admin == "sqlite" {
-        return (
-            format!("sqlite://{}/schema{n}.db?mode=rwc", dir.display()),
-            None,
-        );
-    }
-    let conn = Database::connect(admin).await.expect("server");
-    let name = format!("bench_schema_{}_{n}", std::process::id());
-    conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create database");
-    let _ = conn.close().await;
-    let (base, _) = admin.rsplit_once('/').expect("a database in the URL");
-    (format!("{base}/{name}"), Some(name))
-}
-
-async fn drop_db(admin: &str, name: Option<String>) {
-    if let Some(name) = name
-        && let Ok(conn) = Database::connect(admin).await
-    {
-        let _ = conn
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
-            .await;
-        let _ = conn.close().await;
-    }
-}
-
 fn main() {
     let rounds: usize = env_or("BENCH_ROUNDS", "5").parse().unwrap_or(5);
     let wanted = env_or("BENCH_BACKENDS", "sqlite,postgres,mysql");
@@ -299,7 +273,9 @@ fn main() {
             let (mut upgrade, mut diff, mut verify) = (Vec::new(), Vec::new(), Vec::new());
             for _ in 0..rounds {
                 n += 1;
-                let (url, name) = fresh(admin, n, dir.path()).await;
+                let (url, name) = common::databases::fresh(admin, "bench_schema", n, dir.path())
+                    .await
+                    .expect("a fresh database");
                 let url = DbUrl::parse(&url).expect("url");
                 let write = DbOptions {
                     write: true,
@@ -332,7 +308,7 @@ fn main() {
                 verify.push(start.elapsed().as_secs_f64());
                 assert!(checked.matches(), "{:?}", checked.changes);
                 db.close().await;
-                drop_db(admin, name).await;
+                common::databases::drop(admin, name).await;
             }
             let (u, d, v) = (median(upgrade), median(diff), median(verify));
             println!(

@@ -23,7 +23,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use cargo_metadata::{Package, TargetKind};
+use cargo_metadata::Package;
 use toml_edit::DocumentMut;
 
 use crate::model::lexer::{self, Kind, Token};
@@ -85,14 +85,7 @@ struct Member {
 
 fn member(p: &Package) -> Member {
     let manifest: PathBuf = p.manifest_path.clone().into();
-    let lib = p
-        .targets
-        .iter()
-        .find(|t| {
-            t.kind
-                .iter()
-                .any(|k| matches!(k, TargetKind::Lib | TargetKind::RLib))
-        })
+    let lib = super::workspace::lib_target(p)
         .map(|t| (t.name.replace('-', "_"), t.src_path.clone().into()));
     Member {
         package: p.name.to_string(),

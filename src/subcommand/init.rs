@@ -5,7 +5,6 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use cargo_metadata::TargetKind;
 use serde_json::json;
 use toml_edit::{Array, DocumentMut, Item, Table, Value};
 
@@ -120,14 +119,7 @@ fn existing_sets(ws: &Workspace, args: &InitArgs) -> Result<Vec<(String, Option<
     Ok(existing
         .into_iter()
         .map(|p| {
-            let lib = p
-                .targets
-                .iter()
-                .find(|t| {
-                    t.kind
-                        .iter()
-                        .any(|k| matches!(k, TargetKind::Lib | TargetKind::RLib))
-                })
+            let lib = super::workspace::lib_target(p)
                 .and_then(|t| std::fs::read_to_string(&t.src_path).ok());
             let own = p
                 .metadata

@@ -301,15 +301,7 @@ fn describe(p: &Package) -> Result<MigrationCrate> {
             p.name
         )));
     };
-    let lib = p
-        .targets
-        .iter()
-        .find(|t| {
-            t.kind
-                .iter()
-                .any(|k| matches!(k, TargetKind::Lib | TargetKind::RLib))
-        })
-        .map(|t| (t.name.replace('-', "_"), t.src_path.clone().into()));
+    let lib = lib_target(p).map(|t| (t.name.replace('-', "_"), t.src_path.clone().into()));
     let bin = binary(p)?;
     if kind == Kind::Runtime && bin.is_none() {
         return Err(ToolError::usage(format!(
@@ -415,6 +407,15 @@ fn metadata_error(e: cargo_metadata::Error) -> ToolError {
         )),
         other => ToolError::Failure(format!("cannot read the workspace: {other}")),
     }
+}
+
+/// A package's library target, if it has one.
+pub(crate) fn lib_target(p: &Package) -> Option<&cargo_metadata::Target> {
+    p.targets.iter().find(|t| {
+        t.kind
+            .iter()
+            .any(|k| matches!(k, TargetKind::Lib | TargetKind::RLib))
+    })
 }
 
 #[cfg(test)]
